@@ -1,0 +1,53 @@
+# voicefleet — every target installs what it needs into .venv / node_modules from this repo's own files.
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+
+.PHONY: demo test install lint typecheck synth estimate serve bench clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+# torch==2.13.0 first: the CPU build (a plain `torch` pulls GBs of CUDA packages).
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+install: $(VENV)/.installed node_modules/.installed
+
+# The main job on embedded defaults: price every environment, then synthesize every environment.
+demo: install
+	$(BIN)/cost-estimate
+	$(BIN)/python app.py
+	@echo "templates:"; ls -1 cdk.out/*.template.json
+
+# The whole test suite (unit, moto-on-loopback, real uvicorn, CDK assertions + cdk-nag + cfn-lint, browser).
+test: install
+	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy
+
+synth: install
+	npx aws-cdk synth --quiet
+
+estimate: install
+	$(BIN)/cost-estimate
+
+serve: install
+	$(BIN)/tts-serve --engine espeak --host 127.0.0.1 --port 8000
+
+clean:
+	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache

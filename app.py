@@ -1,0 +1,36 @@
+#!/usr/bin/env python3
+"""CDK entry point: one stack per environment of cdk.json (`-c env=NAME` synthesizes just that one).
+
+Run it through the CLI (`npx aws-cdk synth -c env=prod`) or directly (`python app.py [-c env=prod]`), which writes
+the templates to cdk.out/.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
+import aws_cdk as cdk
+
+from infra.app import build_app, parse_context_args
+from infra.config import ConfigError
+
+
+def main(argv: list[str]) -> int:
+    try:
+        context = parse_context_args(argv)
+        # The CDK CLI passes its own outdir and context through the environment; run directly, mimic it.
+        outdir = None if "CDK_OUTDIR" in os.environ else "cdk.out"
+        app = cdk.App(outdir=outdir, context=context or None)
+        build_app(app)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    app.synth()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,1 @@
+"""Cost model: price catalog, workload and schedule models, estimator and the cost-estimate CLI."""

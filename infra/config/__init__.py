@@ -1,0 +1,41 @@
+"""The typed per-environment configuration (no aws_cdk import: the cost CLI and service read it fast)."""
+
+from infra.config.loader import (
+    DEFAULT_CDK_JSON,
+    ConfigError,
+    load_environment,
+    load_environments,
+    parse_environment,
+    select,
+)
+from infra.config.model import (
+    WEEKDAYS,
+    AlertingConfig,
+    CdnConfig,
+    EnvironmentConfig,
+    FleetConfig,
+    NetworkConfig,
+    ScheduleConfig,
+    ServiceConfig,
+    StorageConfig,
+    WorkloadConfig,
+)
+
+__all__ = [
+    "DEFAULT_CDK_JSON",
+    "WEEKDAYS",
+    "AlertingConfig",
+    "CdnConfig",
+    "ConfigError",
+    "EnvironmentConfig",
+    "FleetConfig",
+    "NetworkConfig",
+    "ScheduleConfig",
+    "ServiceConfig",
+    "StorageConfig",
+    "WorkloadConfig",
+    "load_environment",
+    "load_environments",
+    "parse_environment",
+    "select",
+]

@@ -1,0 +1,318 @@
+"""The typed configuration of one voicefleet environment (one entry of cdk.json `context.environments`).
+
+Pure pydantic: no aws_cdk import, so the cost CLI and the service can read it quickly. Every model is frozen and
+refuses unknown keys, so a typo in cdk.json fails at synth time instead of being silently ignored.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import re
+from functools import cache
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from cost.catalog import known_instance_types
+
+WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+
+NonNegInt = Annotated[int, Field(ge=0)]
+
+
+def did_you_mean(value: str, choices: tuple[str, ...] | list[str]) -> str:
+    """' — did you mean 'x'?' for the closest choice, or '' when nothing is close."""
+    close = difflib.get_close_matches(value, list(choices), n=1, cutoff=0.6)
+    return f" — did you mean '{close[0]}'?" if close else ""
+
+
+@cache
+def _timezones() -> tuple[str, ...]:
+    return tuple(sorted(available_timezones()))
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+def parse_hhmm(value: str) -> dt.time:
+    """'09:00' -> time(9, 0); anything else raises ValueError with the expected form."""
+    match = _HHMM.match(value)
+    if not match:
+        raise ValueError(f"'{value}' is not a time of day in HH:MM form (e.g. '09:00')")
+    return dt.time(int(match.group(1)), int(match.group(2)))
+
+
+class ScheduleConfig(_Frozen):
+    """Business hours: the fleet runs from `start` (minus warm-up) to `stop`, local time, on workdays."""
+
+    enabled: bool = True
+    start: str = "09:00"
+    stop: str = "18:00"
+    weekdays: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri")
+    warmup_minutes: NonNegInt = 15
+    holidays: tuple[dt.date, ...] = ()
+    extra_workdays: tuple[dt.date, ...] = ()
+    # Where the holiday and make-up-day dates come from (an official calendar), so they can be checked and renewed.
+    holidays_source: str | None = None
+
+    @field_validator("start", "stop")
+    @classmethod
+    def _hhmm(cls, value: str) -> str:
+        parse_hhmm(value)
+        return value
+
+    @field_validator("weekdays")
+    @classmethod
+    def _weekdays(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value:
+            raise ValueError("at least one weekday is needed (e.g. ['mon', 'tue', 'wed', 'thu', 'fri'])")
+        for day in value:
+            if day not in WEEKDAYS:
+                raise ValueError(f"unknown weekday '{day}'{did_you_mean(day, WEEKDAYS)} (use {', '.join(WEEKDAYS)})")
+        if len(set(value)) != len(value):
+            raise ValueError(f"weekdays {list(value)} repeat a day")
+        return value
+
+    @model_validator(mode="after")
+    def _order(self) -> ScheduleConfig:
+        start, stop = self.start_time, self.stop_time
+        if stop <= start:
+            raise ValueError(f"stop '{self.stop}' is not after start '{self.start}'")
+        start_minutes = start.hour * 60 + start.minute
+        if self.warmup_minutes > start_minutes:
+            raise ValueError(
+                f"warmup_minutes {self.warmup_minutes} reaches back before midnight of start '{self.start}'"
+            )
+        both = sorted(set(self.holidays) & set(self.extra_workdays))
+        if both:
+            raise ValueError(f"{both[0].isoformat()} is both a holiday and an extra workday")
+        return self
+
+    @property
+    def start_time(self) -> dt.time:
+        return parse_hhmm(self.start)
+
+    @property
+    def stop_time(self) -> dt.time:
+        return parse_hhmm(self.stop)
+
+    @property
+    def open_hours(self) -> float:
+        """Hours the service is open per workday (start to stop, without warm-up)."""
+        start, stop = self.start_time, self.stop_time
+        return (stop.hour * 60 + stop.minute - start.hour * 60 - start.minute) / 60
+
+    @property
+    def weekday_numbers(self) -> frozenset[int]:
+        """Configured weekdays as `date.weekday()` numbers (Monday = 0)."""
+        return frozenset(WEEKDAYS.index(d) for d in self.weekdays)
+
+    def is_workday(self, day: dt.date) -> bool:
+        """A configured weekday that is not a holiday, or an extra (make-up) workday."""
+        if day in self.extra_workdays:
+            return True
+        if day in self.holidays:
+            return False
+        return day.weekday() in self.weekday_numbers
+
+
+SpotStrategy = Literal[
+    "price-capacity-optimized", "capacity-optimized", "lowest-price", "capacity-optimized-prioritized"
+]
+
+
+class FleetConfig(_Frozen):
+    """The GPU Auto Scaling group: instance types in preference order, capacity and the Spot/on-demand mix."""
+
+    instance_types: tuple[str, ...] = ("g6.xlarge", "g5.xlarge")
+    min_capacity: NonNegInt = 0
+    max_capacity: NonNegInt = 2
+    desired_capacity: NonNegInt = 1
+    on_demand_base_capacity: NonNegInt = 0
+    on_demand_percentage_above_base: Annotated[int, Field(ge=0, le=100)] = 0
+    spot_allocation_strategy: SpotStrategy = "price-capacity-optimized"
+    capacity_rebalance: bool = True
+    warm_pool: bool = False
+    root_volume_gib: Annotated[int, Field(ge=30, le=2000)] = 100
+    service_port: Annotated[int, Field(ge=1024, le=65535)] = 8000
+
+    @field_validator("instance_types")
+    @classmethod
+    def _known(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value:
+            raise ValueError("at least one instance type is needed (e.g. ['g6.xlarge', 'g5.xlarge'])")
+        known = known_instance_types()
+        for name in value:
+            if name not in known:
+                raise ValueError(f"unknown instance type '{name}'{did_you_mean(name, known)}")
+        if len(set(value)) != len(value):
+            raise ValueError(f"instance types {list(value)} repeat a type")
+        return value
+
+    @model_validator(mode="after")
+    def _capacity(self) -> FleetConfig:
+        if self.min_capacity > self.max_capacity:
+            raise ValueError(f"min_capacity {self.min_capacity} is greater than max_capacity {self.max_capacity}")
+        if not self.min_capacity <= self.desired_capacity <= self.max_capacity:
+            raise ValueError(
+                f"desired_capacity {self.desired_capacity} is outside min_capacity..max_capacity "
+                f"({self.min_capacity}..{self.max_capacity})"
+            )
+        if self.on_demand_base_capacity > self.max_capacity:
+            base = self.on_demand_base_capacity
+            raise ValueError(f"on_demand_base_capacity {base} is greater than max_capacity {self.max_capacity}")
+        return self
+
+
+class ServiceConfig(_Frozen):
+    """Settings the synthesis service on each instance receives (as TTS_* environment variables)."""
+
+    engine: Literal["espeak", "cosyvoice3"] = "cosyvoice3"
+    fp16: bool = True
+    gpu_id: NonNegInt = 0
+    # <= 200 characters per request, as the deployment guidance recommends against OOM from long input.
+    max_text_chars: Annotated[int, Field(ge=1, le=5000)] = 200
+    max_batch: Annotated[int, Field(ge=1, le=64)] = 8
+    max_wait_ms: Annotated[int, Field(ge=0, le=1000)] = 20
+    max_queue: Annotated[int, Field(ge=1, le=10000)] = 64
+    max_concurrency: Annotated[int, Field(ge=1, le=256)] = 8
+    request_timeout_s: Annotated[float, Field(gt=0, le=600)] = 60.0
+    recycle_after_requests: NonNegInt = 0
+    model_prefix: str = "cosyvoice3/"
+
+    def to_env(self) -> dict[str, str]:
+        """The service's TTS_* environment variables for these settings."""
+        return {
+            "TTS_ENGINE": self.engine,
+            "TTS_FP16": "true" if self.fp16 else "false",
+            "TTS_GPU_ID": str(self.gpu_id),
+            "TTS_MAX_TEXT_CHARS": str(self.max_text_chars),
+            "TTS_MAX_BATCH": str(self.max_batch),
+            "TTS_MAX_WAIT_MS": str(self.max_wait_ms),
+            "TTS_MAX_QUEUE": str(self.max_queue),
+            "TTS_MAX_CONCURRENCY": str(self.max_concurrency),
+            "TTS_REQUEST_TIMEOUT_S": str(self.request_timeout_s),
+            "TTS_RECYCLE_AFTER_REQUESTS": str(self.recycle_after_requests),
+        }
+
+
+GlacierClass = Literal["GLACIER_IR", "GLACIER", "DEEP_ARCHIVE"]
+
+
+class StorageConfig(_Frozen):
+    """Outputs bucket lifecycle: Standard -> Glacier class after N days -> expire after M days (0 = never)."""
+
+    glacier_after_days: NonNegInt = 30
+    glacier_class: GlacierClass = "GLACIER_IR"
+    expire_after_days: NonNegInt = 365
+
+    @model_validator(mode="after")
+    def _order(self) -> StorageConfig:
+        if self.expire_after_days and self.expire_after_days <= self.glacier_after_days:
+            raise ValueError(
+                f"expire_after_days {self.expire_after_days} is not after glacier_after_days {self.glacier_after_days}"
+            )
+        return self
+
+
+class CdnConfig(_Frozen):
+    price_class: Literal["PriceClass_100", "PriceClass_200", "PriceClass_All"] = "PriceClass_100"
+    domain_name: str | None = None
+    certificate_arn: str | None = None
+
+    @model_validator(mode="after")
+    def _cert(self) -> CdnConfig:
+        if bool(self.domain_name) != bool(self.certificate_arn):
+            raise ValueError("domain_name and certificate_arn must be given together (ACM certificate in us-east-1)")
+        if self.certificate_arn and not self.certificate_arn.startswith("arn:aws:acm:us-east-1:"):
+            raise ValueError(f"certificate_arn '{self.certificate_arn}' is not an ACM certificate in us-east-1")
+        return self
+
+
+class NetworkConfig(_Frozen):
+    nat: bool = False
+    max_azs: Annotated[int, Field(ge=2, le=6)] = 2
+
+
+class AlertingConfig(_Frozen):
+    email: str | None = None
+    monthly_budget_usd: Annotated[float, Field(gt=0)] | None = None
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", value):
+            raise ValueError(f"'{value}' is not an e-mail address")
+        return value
+
+
+class WorkloadConfig(_Frozen):
+    """The expected workload the cost model prices."""
+
+    requests_per_business_day: Annotated[float, Field(ge=0)] = 3000
+    avg_chars: Annotated[float, Field(gt=0)] = 100
+    peak_factor: Annotated[float, Field(ge=1)] = 3.0
+    latency_p95_s: Annotated[float, Field(gt=0)] = 10.0
+    output_format: Literal["wav", "mp3", "opus", "flac", "pcm"] = "wav"
+    language: Literal["zh", "en", "ja", "yue"] = "zh"
+    downloads_per_output: Annotated[float, Field(ge=0)] = 1.0
+
+
+class EnvironmentConfig(_Frozen):
+    """One deployable environment: where, when, on what, and for which workload."""
+
+    name: str
+    account: str | None = None
+    region: str = "us-east-1"
+    timezone: str = "UTC"
+    disposable: bool = False
+    schedule: ScheduleConfig = ScheduleConfig()
+    fleet: FleetConfig = FleetConfig()
+    service: ServiceConfig = ServiceConfig()
+    storage: StorageConfig = StorageConfig()
+    cdn: CdnConfig = CdnConfig()
+    network: NetworkConfig = NetworkConfig()
+    alerting: AlertingConfig = AlertingConfig()
+    workload: WorkloadConfig = WorkloadConfig()
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not re.fullmatch(r"[a-z][a-z0-9-]{0,23}", value):
+            raise ValueError(f"'{value}' is not a valid environment name (lowercase letters, digits, '-'; max 24)")
+        return value
+
+    @field_validator("account")
+    @classmethod
+    def _account(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"\d{12}", value):
+            raise ValueError(f"'{value}' is not a 12-digit AWS account id")
+        return value
+
+    @field_validator("region")
+    @classmethod
+    def _region(cls, value: str) -> str:
+        if not re.fullmatch(r"[a-z]{2}(-gov)?-[a-z]+-\d", value):
+            raise ValueError(f"'{value}' is not an AWS region name (e.g. 'us-east-1')")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown IANA timezone '{value}'{did_you_mean(value, _timezones())}") from exc
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def stack_name(self) -> str:
+        return f"VoiceFleet-{self.name}"
