@@ -8,7 +8,9 @@ the templates to cdk.out/.
 from __future__ import annotations
 
 import os
+import shutil
 import sys
+from pathlib import Path
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
@@ -19,13 +21,16 @@ from infra.config import ConfigError
 
 
 def main(argv: list[str]) -> int:
+    # The CDK CLI passes its own outdir and context through the environment; run directly, mimic it.
+    outdir = None if "CDK_OUTDIR" in os.environ else Path("cdk.out")
+    fresh = outdir is not None and not outdir.exists()
     try:
         context = parse_context_args(argv)
-        # The CDK CLI passes its own outdir and context through the environment; run directly, mimic it.
-        outdir = None if "CDK_OUTDIR" in os.environ else "cdk.out"
-        app = cdk.App(outdir=outdir, context=context or None)
+        app = cdk.App(outdir=str(outdir) if outdir else None, context=context or None)
         build_app(app)
     except ConfigError as exc:
+        if fresh and outdir is not None:
+            shutil.rmtree(outdir, ignore_errors=True)  # cdk.App creates it eagerly; leave nothing behind
         print(f"error: {exc}", file=sys.stderr)
         return 2
     app.synth()

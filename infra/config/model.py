@@ -148,7 +148,8 @@ class FleetConfig(_Frozen):
         known = known_instance_types()
         for name in value:
             if name not in known:
-                raise ValueError(f"unknown instance type '{name}'{did_you_mean(name, known)}")
+                hint = did_you_mean(name, known) or f" (supported: {', '.join(known)})"
+                raise ValueError(f"unknown instance type '{name}'{hint}")
         if len(set(value)) != len(value):
             raise ValueError(f"instance types {list(value)} repeat a type")
         return value

@@ -1,0 +1,197 @@
+"""The typed per-environment config: every validation rule with its exact message, and the shipped cdk.json."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cost.catalog import known_instance_types
+from infra.config import (
+    DEFAULT_CDK_JSON,
+    ConfigError,
+    EnvironmentConfig,
+    load_environment,
+    load_environments,
+    parse_environment,
+)
+
+
+def _error(raw: dict[str, Any], env: str = "prod") -> str:
+    with pytest.raises(ConfigError) as info:
+        parse_environment(env, raw)
+    return str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        (
+            {"fleet": {"instance_types": ["g5.xlarg"]}},
+            "environment 'prod': fleet.instance_types: unknown instance type 'g5.xlarg' — did you mean 'g5.xlarge'?",
+        ),
+        (
+            {"timezone": "Asia/Shangai"},
+            "environment 'prod': timezone: unknown IANA timezone 'Asia/Shangai' — did you mean 'Asia/Shanghai'?",
+        ),
+        ({"timezone": "Mars/Olympus"}, "environment 'prod': timezone: unknown IANA timezone 'Mars/Olympus'"),
+        (
+            {"schedule": {"start": "18:00", "stop": "09:00"}},
+            "environment 'prod': schedule: stop '09:00' is not after start '18:00'",
+        ),
+        (
+            {"schedule": {"start": "09:00", "stop": "09:00"}},
+            "environment 'prod': schedule: stop '09:00' is not after start '09:00'",
+        ),
+        (
+            {"schedule": {"start": "9am"}},
+            "environment 'prod': schedule.start: '9am' is not a time of day in HH:MM form (e.g. '09:00')",
+        ),
+        (
+            {"schedule": {"weekdays": ["mon", "tues"]}},
+            "environment 'prod': schedule.weekdays: unknown weekday 'tues' — did you mean 'tue'? "
+            "(use mon, tue, wed, thu, fri, sat, sun)",
+        ),
+        (
+            {"schedule": {"holidays": ["2026-10-01"], "extra_workdays": ["2026-10-01"]}},
+            "environment 'prod': schedule: 2026-10-01 is both a holiday and an extra workday",
+        ),
+        (
+            {"fleet": {"min_capacity": 3, "max_capacity": 1, "desired_capacity": 1}},
+            "environment 'prod': fleet: min_capacity 3 is greater than max_capacity 1",
+        ),
+        (
+            {"fleet": {"min_capacity": 0, "max_capacity": 2, "desired_capacity": 5}},
+            "environment 'prod': fleet: desired_capacity 5 is outside min_capacity..max_capacity (0..2)",
+        ),
+        (
+            {"storage": {"glacier_after_days": -1}},
+            "environment 'prod': storage.glacier_after_days: Input should be greater than or equal to 0 (got -1)",
+        ),
+        (
+            {"storage": {"glacier_after_days": 30, "expire_after_days": 10}},
+            "environment 'prod': storage: expire_after_days 10 is not after glacier_after_days 30",
+        ),
+        (
+            {"schedule": {"warmup_minutes": -5}},
+            "environment 'prod': schedule.warmup_minutes: Input should be greater than or equal to 0 (got -5)",
+        ),
+        (
+            {"fleet": {"instance_type": ["g5.xlarge"]}},
+            "environment 'prod': fleet.instance_type: unknown key — did you mean 'instance_types'?",
+        ),
+        (
+            {"storage": {"glacier_class": "GLACIER_IRR"}},
+            "environment 'prod': storage.glacier_class: Input should be 'GLACIER_IR', 'GLACIER' or 'DEEP_ARCHIVE' "
+            "(got 'GLACIER_IRR')",
+        ),
+        ({"region": "useast1"}, "environment 'prod': region: 'useast1' is not an AWS region name (e.g. 'us-east-1')"),
+        (
+            {"cdn": {"domain_name": "tts.example.com"}},
+            "environment 'prod': cdn: domain_name and certificate_arn must be given together "
+            "(ACM certificate in us-east-1)",
+        ),
+        (
+            {"alerting": {"email": "ops-at-example"}},
+            "environment 'prod': alerting.email: 'ops-at-example' is not an e-mail address",
+        ),
+    ],
+)
+def test_invalid_values_name_environment_key_value_and_fix(raw: dict[str, Any], message: str) -> None:
+    assert _error(raw) == message
+
+
+def test_unknown_instance_type_without_close_match_lists_supported() -> None:
+    supported = ", ".join(known_instance_types())
+    assert "g5.xlarge" in supported
+    assert _error({"fleet": {"instance_types": ["t2.micro"]}}) == (
+        f"environment 'prod': fleet.instance_types: unknown instance type 't2.micro' (supported: {supported})"
+    )
+
+
+def test_unknown_environment_lists_the_known_ones() -> None:
+    with pytest.raises(ConfigError) as info:
+        load_environment("nope")
+    assert str(info.value) == "unknown environment 'nope' (known: dev, prod)"
+    with pytest.raises(ConfigError) as info:
+        load_environment("prd")
+    assert str(info.value) == "unknown environment 'prd' — did you mean 'prod'? (known: dev, prod)"
+
+
+def test_shipped_environments_round_trip() -> None:
+    raw = json.loads(DEFAULT_CDK_JSON.read_text(encoding="utf-8"))["context"]["environments"]
+    envs = load_environments()
+    assert set(envs) == {"dev", "prod"} == set(raw)
+    for name, config in envs.items():
+        dumped = config.model_dump(mode="json", exclude={"name"})
+        again = parse_environment(name, dumped)
+        assert again == config
+        # Everything written in cdk.json survives the trip (defaults fill the rest).
+        for section, values in raw[name].items():
+            if isinstance(values, dict):
+                for key, value in values.items():
+                    got = dumped[section][key]
+                    assert (list(got) if isinstance(got, (list, tuple)) else got) == value, f"{name}.{section}.{key}"
+            else:
+                assert dumped[section] == values
+
+
+def test_reference_workload_is_prod() -> None:
+    prod = load_environment("prod")
+    assert prod.timezone == "Asia/Shanghai"
+    assert (prod.schedule.start, prod.schedule.stop) == ("09:00", "18:00")
+    assert prod.schedule.weekdays == ("mon", "tue", "wed", "thu", "fri")
+    assert prod.workload.requests_per_business_day == 3000
+    assert prod.workload.avg_chars == 100
+    assert prod.workload.peak_factor == 3
+    assert prod.workload.latency_p95_s == 10
+    assert prod.storage.glacier_after_days == 30
+    assert prod.service.max_text_chars == 200
+    assert prod.stack_name == "VoiceFleet-prod"
+
+
+def test_config_is_frozen() -> None:
+    prod = load_environment("prod")
+    with pytest.raises(Exception, match="frozen"):
+        prod.region = "eu-west-1"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("day", "workday"),
+    [
+        (dt.date(2026, 9, 30), True),  # Wednesday
+        (dt.date(2026, 10, 3), False),  # Saturday
+        (dt.date(2026, 10, 1), False),  # National Day holiday, a Thursday
+        (dt.date(2026, 10, 10), True),  # make-up workday, a Saturday
+    ],
+)
+def test_workday_rule(day: dt.date, workday: bool) -> None:
+    assert load_environment("prod").schedule.is_workday(day) is workday
+
+
+def test_defaults_are_safe() -> None:
+    env = EnvironmentConfig(name="x")
+    assert env.service.max_text_chars == 200
+    assert env.fleet.spot_allocation_strategy == "price-capacity-optimized"
+    assert env.network.nat is False
+    assert env.schedule.open_hours == 9.0
+
+
+def test_bad_cdk_json_is_a_config_error(tmp_path: Path) -> None:
+    bad = tmp_path / "cdk.json"
+    bad.write_text("{not json", encoding="utf-8")
+    with pytest.raises(ConfigError, match="not valid JSON"):
+        load_environments(bad)
+    bad.write_text('{"context": {}}', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"context\.environments is missing or empty"):
+        load_environments(bad)
+
+
+def test_service_env_matches_settings_names() -> None:
+    env = load_environment("prod").service.to_env()
+    assert env["TTS_MAX_TEXT_CHARS"] == "200"
+    assert env["TTS_FP16"] == "true"
+    assert all(key.startswith("TTS_") for key in env)

@@ -1,0 +1,1 @@
+"""Test doubles shared by the service tests (engines, fake servers)."""
