@@ -16,7 +16,7 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 import aws_cdk as cdk
 
-from infra.app import build_app, parse_context_args
+from infra.app import add_nag, build_app, parse_context_args
 from infra.config import ConfigError
 
 
@@ -27,6 +27,7 @@ def main(argv: list[str]) -> int:
     try:
         context = parse_context_args(argv)
         app = cdk.App(outdir=str(outdir) if outdir else None, context=context or None)
+        add_nag(app)
         build_app(app)
     except ConfigError as exc:
         if fresh and outdir is not None:

@@ -7,19 +7,93 @@ from typing import Any
 import aws_cdk as cdk
 from constructs import Construct
 
+from infra.acknowledgements import acknowledge
+from infra.budget import ENV_TAG_KEY, Budget
+from infra.cdn import Cdn
+from infra.checks import check_deployable
 from infra.config import EnvironmentConfig
+from infra.entry import Entry
+from infra.fleet import Fleet
+from infra.monitoring import Alerts, Monitoring
+from infra.network import Network
+from infra.schedule import Schedule
+from infra.spot import SpotEvents
+from infra.storage import Storage
 
 
 class VoiceFleetStack(cdk.Stack):
     """Everything one environment needs: network, storage, CDN, fleet, schedules, Spot handling, monitoring."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, config: EnvironmentConfig, **kwargs: Any) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: EnvironmentConfig, budget_usd: float | None, **kwargs: Any
+    ) -> None:
+        check_deployable(config)
         super().__init__(
             scope,
             construct_id,
             env=cdk.Environment(account=config.account, region=config.region),
             description=f"voicefleet {config.name}: CosyVoice3 TTS on Spot GPUs",
+            termination_protection=not config.disposable,
             **kwargs,
         )
         self.config = config
-        cdk.Tags.of(self).add("voicefleet:env", config.name)
+        cdk.Tags.of(self).add(ENV_TAG_KEY, config.name)
+
+        self.network = Network(self, "Network", config=config.network, retain=not config.disposable)
+        self.storage = Storage(self, "Storage", config=config.storage, disposable=config.disposable)
+        self.entry = Entry(self, "Entry", config=config, vpc=self.network.vpc, logs_bucket=self.storage.logs_bucket)
+        self.cdn = Cdn(
+            self,
+            "Cdn",
+            config=config.cdn,
+            service=config.service,
+            outputs_bucket=self.storage.outputs_bucket,
+            logs_bucket=self.storage.logs_bucket,
+            alb=self.entry.alb,
+            origin_header_value=self.entry.origin_header_value,
+        )
+        self.fleet = Fleet(
+            self,
+            "Fleet",
+            config=config,
+            vpc=self.network.vpc,
+            subnets=self.network.instance_subnets,
+            alb_security_group=self.entry.security_group,
+            target_group=self.entry.target_group,
+            models_bucket=self.storage.models_bucket,
+            outputs_bucket=self.storage.outputs_bucket,
+            cdn_domain=self.cdn.domain_name,
+        )
+        self.alerts = Alerts(self, "Alerts", config=config.alerting, env_name=config.name)
+        self.schedule = Schedule(
+            self, "Schedule", config=config, asg_name=self.fleet.asg_name, asg_arn=self.fleet.asg_arn
+        )
+        self.spot = SpotEvents(
+            self,
+            "Spot",
+            config=config,
+            asg_name=self.fleet.asg_name,
+            asg_arn=self.fleet.asg_arn,
+            topic=self.alerts.topic,
+        )
+        self.monitoring = Monitoring(
+            self,
+            "Monitoring",
+            env_name=config.name,
+            topic=self.alerts.topic,
+            alb=self.entry.alb,
+            target_group=self.entry.target_group,
+            asg_name=self.fleet.asg_name,
+            scheduler_function=self.schedule.function,
+            schedule_dead_letters=self.schedule.dead_letters,
+        )
+        if budget_usd is not None:
+            self.budget = Budget(
+                self, "Budget", config=config.alerting, env_name=config.name, limit_usd=budget_usd, topic=self.alerts.topic
+            )
+        cdk.CfnOutput(self, "ApiUrl", value=f"https://{self.cdn.domain_name}")
+        cdk.CfnOutput(self, "ModelsBucket", value=self.storage.models_bucket.bucket_name)
+        cdk.CfnOutput(self, "OutputsBucket", value=self.storage.outputs_bucket.bucket_name)
+        cdk.CfnOutput(self, "AutoScalingGroup", value=self.fleet.asg_name)
+        cdk.CfnOutput(self, "ApiKeysSecret", value=self.fleet.api_keys.secret_arn)
+        acknowledge(self, config, asg_name=self.fleet.asg_name)

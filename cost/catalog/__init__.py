@@ -1,8 +1,12 @@
-"""Price and hardware catalog: data files + loader + pure query functions."""
+"""Price and hardware catalog: data files + loader + pure query functions.
+
+The data is a dated snapshot (every figure carries `source` and `as_of`); `cost.live` can overlay fresher EC2 prices.
+"""
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -10,13 +14,125 @@ from typing import Any
 DATA_DIR = Path(__file__).parent / "data"
 
 
-@cache
-def _instances_file() -> dict[str, Any]:
-    with (DATA_DIR / "instances.json").open(encoding="utf-8") as fh:
+def _load(name: str) -> dict[str, Any]:
+    with (DATA_DIR / name).open(encoding="utf-8") as fh:
         data: dict[str, Any] = json.load(fh)
     return data
+
+
+@cache
+def _instances_file() -> dict[str, Any]:
+    return _load("instances.json")
+
+
+@cache
+def gpus_file() -> dict[str, Any]:
+    return _load("gpus.json")
+
+
+@cache
+def services_file() -> dict[str, Any]:
+    return _load("services.json")
+
+
+@cache
+def model_file() -> dict[str, Any]:
+    return _load("model.json")
 
 
 def known_instance_types() -> tuple[str, ...]:
     """Instance types the catalog knows, sorted; the config model accepts exactly these."""
     return tuple(sorted(_instances_file()["instances"]))
+
+
+def known_regions() -> tuple[str, ...]:
+    """Regions the snapshot covers."""
+    return tuple(_instances_file()["regions"])
+
+
+def snapshot_meta() -> tuple[str, str]:
+    """(source, as_of) of the instance price snapshot."""
+    data = _instances_file()
+    return str(data["source"]), str(data["as_of"])
+
+
+@dataclass(frozen=True)
+class Price:
+    usd_per_hour: float
+    source: str
+    as_of: str
+    verified: bool
+
+
+@dataclass(frozen=True)
+class Gpu:
+    name: str
+    memory_gib: float
+    fp16_tensor_tflops: float
+    fp32_tflops: float
+    memory_bandwidth_gbs: float
+    bf16: bool
+    fp8: bool
+    source: str
+    verified: bool
+
+
+@dataclass(frozen=True)
+class Instance:
+    name: str
+    gpu: str
+    gpu_count: int
+    vcpu: int
+    ram_gib: float
+    gpu_memory_gib: float
+    on_demand: dict[str, Price]
+    spot: dict[str, Price]
+    note: str | None
+
+
+def _price(raw: dict[str, Any]) -> Price:
+    return Price(float(raw["usd_per_hour"]), str(raw["source"]), str(raw["as_of"]), bool(raw.get("verified", False)))
+
+
+@cache
+def instance(name: str) -> Instance:
+    """One instance type's specs and prices; KeyError for unknown names (validate with known_instance_types())."""
+    raw = _instances_file()["instances"][name]
+    return Instance(
+        name=name,
+        gpu=str(raw["gpu"]),
+        gpu_count=int(raw["gpu_count"]),
+        vcpu=int(raw["vcpu"]),
+        ram_gib=float(raw["ram_gib"]),
+        gpu_memory_gib=round(float(raw["gpu_memory_mib"]) / 1024, 2),
+        on_demand={region: _price(p) for region, p in raw["on_demand"].items()},
+        spot={region: _price(p) for region, p in raw["spot"].items()},
+        note=raw.get("note"),
+    )
+
+
+@cache
+def gpu(name: str) -> Gpu:
+    raw = gpus_file()["gpus"][name]
+    return Gpu(
+        name=name,
+        memory_gib=float(raw["memory_gib"]),
+        fp16_tensor_tflops=float(raw["fp16_tensor_tflops"]),
+        fp32_tflops=float(raw["fp32_tflops"]),
+        memory_bandwidth_gbs=float(raw["memory_bandwidth_gbs"]),
+        bf16=bool(raw["bf16"]),
+        fp8=bool(raw["fp8"]),
+        source=str(raw["source"]),
+        verified=bool(raw["verified"]),
+    )
+
+
+def service_price(key: str) -> float:
+    """A non-EC2 price (`services.json` key), e.g. 's3_standard_gb_month'."""
+    return float(services_file()["services"][key]["value"])
+
+
+def model_value(key: str) -> Any:
+    """A CosyVoice3 pipeline figure or assumption from model.json (the `value` field when present)."""
+    raw = model_file()[key]
+    return raw["value"] if isinstance(raw, dict) and "value" in raw else raw

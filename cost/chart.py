@@ -1,0 +1,38 @@
+"""Stacked bar chart of monthly cost by component per option (matplotlib, PNG or SVG)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from cost.errors import CostInputError
+
+COMPONENTS = ("compute", "storage", "egress", "network", "other")
+
+
+def draw(report: dict[str, Any], path: Path) -> None:
+    if path.suffix.lower() not in (".png", ".svg"):
+        raise CostInputError(f"--chart '{path}': use a .png or .svg file name")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    options = [o for o in report["options"] if o["feasible"]] or report["options"]
+    labels = [f"{o['instance_type']}\n{o['purchase']}" for o in options]
+    fig, ax = plt.subplots(figsize=(max(6.0, 1.1 * len(options)), 4.5))
+    bottom = [0.0] * len(options)
+    for component in COMPONENTS:
+        values = [o["monthly"][component] for o in options]
+        ax.bar(labels, values, bottom=bottom, label=component)
+        bottom = [b + v for b, v in zip(bottom, values, strict=True)]
+    ax.set_ylabel("USD per month")
+    ax.set_title(f"{report['environment']}: monthly cost by component ({report['hours_basis']})")
+    ax.legend()
+    fig.tight_layout()
+    try:
+        fig.savefig(path)
+    except OSError as exc:
+        raise CostInputError(f"--chart '{path}': cannot write ({exc.strerror})") from exc
+    finally:
+        plt.close(fig)

@@ -1,0 +1,317 @@
+"""`cost-estimate`: the cheapest deployment that meets the workload, with the full monthly bill.
+
+Imports are lazy on purpose: the default run must start well under half a second, so boto3 (only for --live),
+matplotlib (only for --chart) and aws_cdk (never) stay out of the default path.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+if TYPE_CHECKING:
+    from cost.estimator import Purchase, Scenario
+    from infra.config.model import EnvironmentConfig
+
+app = typer.Typer(add_completion=False, help=__doc__, rich_markup_mode=None)
+
+_FORMATS = ("table", "json", "csv", "markdown")
+
+
+def _fail(message: str) -> None:
+    from cost.errors import CostInputError
+
+    raise CostInputError(message)
+
+
+def _non_negative(name: str, value: float | None, *, strict: bool = False) -> None:
+    if value is not None and (value < 0 or (strict and value == 0)):
+        _fail(f"{name} {value:g} must be {'greater than' if strict else 'at least'} 0")
+
+
+def _parse_hours(value: str) -> tuple[str, str]:
+    from infra.config.model import parse_hhmm
+
+    parts = value.split("-")
+    if len(parts) != 2:
+        _fail(f"--hours '{value}' is not a range like 09:00-18:00")
+    try:
+        start, stop = parse_hhmm(parts[0].strip()), parse_hhmm(parts[1].strip())
+    except ValueError as exc:
+        _fail(f"--hours '{value}': {exc}")
+        raise
+    if stop <= start:
+        _fail(f"--hours '{value}': stop {parts[1]} is not after start {parts[0]}")
+    return parts[0].strip(), parts[1].strip()
+
+
+def _parse_weekdays(value: str) -> list[str]:
+    from infra.config.model import WEEKDAYS
+
+    days: list[str] = []
+    for part in value.lower().split(","):
+        part = part.strip()
+        if "-" in part:
+            lo, hi = part.split("-", 1)
+            if lo not in WEEKDAYS or hi not in WEEKDAYS or WEEKDAYS.index(hi) < WEEKDAYS.index(lo):
+                _fail(f"--weekdays '{value}': '{part}' is not a range like mon-fri")
+            days += WEEKDAYS[WEEKDAYS.index(lo) : WEEKDAYS.index(hi) + 1]
+        elif part in WEEKDAYS:
+            days.append(part)
+        else:
+            _fail(f"--weekdays '{value}': unknown day '{part}' (use {', '.join(WEEKDAYS)})")
+    return days
+
+
+def _override(env: EnvironmentConfig, changes: dict[str, dict[str, Any]], top: dict[str, Any]) -> EnvironmentConfig:
+    """Re-validate the environment with what-if changes, so bad values fail with the config's own messages."""
+    from pydantic import ValidationError
+
+    from infra.config.loader import format_error
+    from infra.config.model import EnvironmentConfig
+
+    raw = env.model_dump()
+    for section, values in changes.items():
+        raw[section].update({k: v for k, v in values.items() if v is not None})
+    raw.update({k: v for k, v in top.items() if v is not None})
+    try:
+        return EnvironmentConfig.model_validate(raw)
+    except ValidationError as exc:
+        _fail(format_error(env.name, exc).replace(f"environment '{env.name}': ", "what-if "))
+        raise
+
+
+@app.command()
+def estimate(
+    env_name: Annotated[str | None, typer.Option("--env", help="Environment in cdk.json (default: all)")] = None,
+    requests_per_day: Annotated[float | None, typer.Option(help="Requests per business day")] = None,
+    avg_chars: Annotated[float | None, typer.Option(help="Average characters per request")] = None,
+    peak_factor: Annotated[float | None, typer.Option(help="Peak arrival rate / mean rate")] = None,
+    latency_p95: Annotated[float | None, typer.Option(help="p95 latency target, seconds")] = None,
+    hours: Annotated[str | None, typer.Option(help="Open hours, e.g. 09:00-18:00")] = None,
+    weekdays: Annotated[str | None, typer.Option(help="Workdays, e.g. mon-fri or mon,wed,fri")] = None,
+    timezone: Annotated[str | None, typer.Option(help="IANA timezone")] = None,
+    always_on: Annotated[bool, typer.Option("--always-on", help="Run 24/7 (730 h)")] = False,
+    purchase: Annotated[str, typer.Option(help="spot | on-demand | both")] = "both",
+    instance_types: Annotated[str | None, typer.Option(help="Comma-separated instance types")] = None,
+    region: Annotated[str | None, typer.Option(help="AWS region")] = None,
+    fp16: Annotated[bool | None, typer.Option("--fp16/--fp32", help="Precision (default: the environment's)")] = None,
+    glacier_after_days: Annotated[int | None, typer.Option(help="Days in S3 Standard before Glacier")] = None,
+    output_format: Annotated[str | None, typer.Option(help="wav | mp3 | opus | flac | pcm")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="table | json | csv | markdown")] = "table",
+    chart: Annotated[Path | None, typer.Option(help="Write a stacked bar chart (.png or .svg)")] = None,
+    live: Annotated[bool, typer.Option("--live", help="Refresh EC2 prices from AWS (needs credentials)")] = False,
+    month: Annotated[str | None, typer.Option(help="Exact calendar month YYYY-MM (default: typical month)")] = None,
+    profile: Annotated[Path | None, typer.Option(help="Measured throughput profile JSON")] = None,
+    template: Annotated[Path | None, typer.Option(help="Synthesized CloudFormation template to price")] = None,
+    cdk_json: Annotated[Path | None, typer.Option(help="cdk.json to read (default: the repository's)")] = None,
+) -> None:
+    """Price every option for the workload and recommend the cheapest that meets the latency target."""
+    from cost import report
+    from infra.config.loader import DEFAULT_CDK_JSON, load_environments, select
+
+    if fmt not in _FORMATS:
+        _fail(f"--format '{fmt}' is not one of {', '.join(_FORMATS)}")
+    if purchase not in ("spot", "on-demand", "both"):
+        _fail(f"--purchase '{purchase}' is not one of spot, on-demand, both")
+    for name, value in (("--requests-per-day", requests_per_day), ("--glacier-after-days", glacier_after_days)):
+        _non_negative(name, value)
+    for name, value in (("--avg-chars", avg_chars), ("--latency-p95", latency_p95), ("--peak-factor", peak_factor)):
+        _non_negative(name, value, strict=True)
+
+    envs = load_environments(cdk_json or DEFAULT_CDK_JSON)
+    selected = [select(envs, env_name)] if env_name else list(envs.values())
+    scenarios = [
+        _scenario(
+            e,
+            locals_={
+                "requests_per_day": requests_per_day,
+                "avg_chars": avg_chars,
+                "peak_factor": peak_factor,
+                "latency_p95": latency_p95,
+                "hours": hours,
+                "weekdays": weekdays,
+                "timezone": timezone,
+                "always_on": always_on,
+                "purchase": purchase,
+                "instance_types": instance_types,
+                "region": region,
+                "fp16": fp16,
+                "glacier_after_days": glacier_after_days,
+                "output_format": output_format,
+                "live": live,
+                "month": month,
+                "profile": profile,
+                "template": template,
+                "env_given": env_name is not None,
+            },
+        )
+        for e in selected
+    ]
+    from cost.estimator import estimate as run
+
+    reports = [run(s) for s in scenarios]
+    if chart is not None:
+        from cost.chart import draw
+
+        draw(reports[0], chart)
+    if fmt == "json":
+        print(report.to_json(reports))
+    elif fmt == "csv":
+        print(report.to_csv(reports), end="")
+    elif fmt == "markdown":
+        print(report.to_markdown(reports))
+    else:
+        report.print_tables(reports)
+
+
+def _scenario(env: EnvironmentConfig, locals_: dict[str, Any]) -> Scenario:
+    from cost.catalog import known_instance_types, known_regions
+    from cost.estimator import Deployment, Scenario
+    from cost.profiles import bundled_profiles, load_profile
+    from cost.schedule import always_on_hours, month_hours, parse_month, typical_month_hours
+
+    a = locals_
+    notes: list[str] = []
+    deployment = Deployment()
+    schedule: dict[str, Any] = {}
+    fleet: dict[str, Any] = {}
+    storage: dict[str, Any] = {}
+    top: dict[str, Any] = {"timezone": a["timezone"], "region": a["region"]}
+    if a["template"] is not None:
+        from cost import template as tpl
+
+        facts = tpl.load(a["template"])
+        notes += facts.unknown
+        unknown_types = [t for t in facts.instance_types if t not in known_instance_types()]
+        if unknown_types:
+            _fail(f"--template: instance type '{unknown_types[0]}' is not in the catalog")
+        fleet.update(
+            instance_types=tuple(facts.instance_types) or None,
+            min_capacity=facts.min_size,
+            max_capacity=facts.max_size,
+            desired_capacity=facts.desired,
+            on_demand_base_capacity=facts.on_demand_base,
+            on_demand_percentage_above_base=facts.on_demand_pct,
+        )
+        if facts.start and facts.stop:
+            # The template's start time already includes the warm-up.
+            schedule.update(start=facts.start, stop=facts.stop, warmup_minutes=0)
+            # Real schedules fire daily and the Lambda decides workdays: use the environment's when --env is given.
+            if not a["env_given"] and facts.weekdays:
+                schedule["weekdays"] = tuple(facts.weekdays)
+            top["timezone"] = top["timezone"] or facts.timezone
+        storage.update(
+            glacier_after_days=facts.glacier_after_days,
+            glacier_class=facts.glacier_class,
+            expire_after_days=facts.expire_after_days,
+        )
+        deployment = Deployment(
+            albs=facts.albs, nat_gateways=facts.nat_gateways, alarms=facts.alarms, notes=tuple(facts.unknown)
+        )
+        if facts.price_class:
+            top["cdn"] = {**env.cdn.model_dump(), "price_class": facts.price_class}
+    if a["hours"]:
+        schedule["start"], schedule["stop"] = _parse_hours(a["hours"])
+    if a["weekdays"]:
+        schedule["weekdays"] = tuple(_parse_weekdays(a["weekdays"]))
+    if a["glacier_after_days"] is not None:
+        storage["glacier_after_days"] = a["glacier_after_days"]
+    workload = {
+        "requests_per_business_day": a["requests_per_day"],
+        "avg_chars": a["avg_chars"],
+        "peak_factor": a["peak_factor"],
+        "latency_p95_s": a["latency_p95"],
+        "output_format": a["output_format"],
+    }
+    env = _override(env, {"schedule": schedule, "fleet": fleet, "storage": storage, "workload": workload}, top)
+    if env.region not in known_regions() and not a["live"]:
+        _fail(f"region '{env.region}' is not in the price snapshot ({', '.join(known_regions())}); use --live")
+
+    types: tuple[str, ...] = known_instance_types()
+    if a["instance_types"]:
+        types = tuple(t.strip() for t in a["instance_types"].split(",") if t.strip())
+        from infra.config.model import did_you_mean
+
+        for t in types:
+            if t not in known_instance_types():
+                _fail(f"unknown instance type '{t}'{did_you_mean(t, known_instance_types())}")
+    elif a["template"] is not None and env.fleet.instance_types:
+        types = env.fleet.instance_types
+
+    year = dt.date.today().year
+    if a["always_on"]:
+        hours = always_on_hours(env.schedule, year)
+    elif a["month"]:
+        try:
+            y, m = parse_month(a["month"])
+        except ValueError as exc:
+            _fail(str(exc))
+            raise
+        hours = month_hours(env.schedule, y, m)
+    else:
+        hours = typical_month_hours(env.schedule, year)
+
+    purchases: tuple[Purchase, ...] = ("on-demand", "spot") if a["purchase"] == "both" else (a["purchase"],)
+    mixed = env.fleet.on_demand_base_capacity or env.fleet.on_demand_percentage_above_base
+    if mixed and a["purchase"] == "both":
+        purchases = (*purchases, "mix")
+    profiles = [load_profile(a["profile"])] if a["profile"] else []
+    profiles += bundled_profiles()
+
+    overlay: dict[str, Any] = {}
+    source = as_of = ""
+    if a["live"]:
+        from cost import live
+
+        prices = live.fetch(env.region, types)
+        for warning in prices.warnings:
+            print(f"warning: {warning}", file=sys.stderr)
+        if prices.on_demand or prices.spot:
+            overlay = prices.as_overlay()
+            source, as_of = f"{live.PRICING_SOURCE} + {live.SPOT_SOURCE}", prices.fetched_at
+    fp16 = env.service.fp16 if a["fp16"] is None else a["fp16"]
+    return Scenario(
+        env=env,
+        hours=hours,
+        purchases=purchases,
+        instance_types=types,
+        fp16=fp16,
+        profiles=tuple(profiles),
+        deployment=deployment,
+        prices=overlay,
+        catalog_source=source,
+        catalog_as_of=as_of,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: bad input -> one line on stderr and exit code 2, never a traceback."""
+    from typer._click.exceptions import ClickException
+    from typer.exceptions import Abort, Exit
+
+    from cost.errors import CostInputError
+    from infra.config.loader import ConfigError
+
+    try:
+        app(args=argv, standalone_mode=False, prog_name="cost-estimate")
+    except Exit as exc:
+        return int(exc.exit_code or 0)
+    except Abort:
+        print("cost-estimate: aborted", file=sys.stderr)
+        return 2
+    except ClickException as exc:
+        print(f"cost-estimate: error: {exc.format_message()}", file=sys.stderr)
+        return 2
+    except (CostInputError, ConfigError) as exc:
+        print(f"cost-estimate: error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

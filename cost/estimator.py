@@ -1,0 +1,250 @@
+"""Price every (instance type x purchase option) for one environment's workload and pick the cheapest feasible one."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from cost import bill
+from cost.catalog import Price, instance, model_value, service_price, snapshot_meta
+from cost.profiles import Profile
+from cost.schedule import ALWAYS_ON_HOURS, MonthHours
+from cost.throughput import pick
+from cost.workload import Capacity, capacity, demand
+from infra.config.model import EnvironmentConfig
+
+Purchase = Literal["on-demand", "spot", "mix"]
+REFERENCE_TYPE = "g5.xlarge"
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """What is deployed around the fleet (from the config, or from a synthesized template)."""
+
+    albs: int = 1
+    nat_gateways: int | None = None  # None: from env.network (one per AZ when nat is on)
+    alarms: int | None = None  # None: the model's default count
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Scenario:
+    env: EnvironmentConfig
+    hours: MonthHours
+    purchases: tuple[Purchase, ...]
+    instance_types: tuple[str, ...]
+    fp16: bool
+    profiles: tuple[Profile, ...] = ()
+    deployment: Deployment = Deployment()
+    prices: dict[str, dict[str, Price]] = field(
+        default_factory=dict
+    )  # live overlay: {"on_demand"/"spot": {type: Price}}
+    catalog_source: str = ""
+    catalog_as_of: str = ""
+
+
+@dataclass(frozen=True)
+class Option:
+    instance_type: str
+    gpu: str
+    gpu_memory_gib: float
+    purchase: Purchase
+    feasible: bool
+    reasons: tuple[str, ...]
+    hourly_price: float
+    instances: int
+    capacity: Capacity | None
+    monthly: dict[str, float]
+    cost_per_1k_requests: float
+    cost_per_audio_hour: float
+    throughput_source: str
+    price_source: str
+
+    def to_json(self) -> dict[str, Any]:
+        cap = self.capacity
+        return {
+            "instance_type": self.instance_type,
+            "gpu": self.gpu,
+            "gpu_memory_gib": self.gpu_memory_gib,
+            "purchase": self.purchase,
+            "feasible": self.feasible,
+            "reasons": list(self.reasons),
+            "hourly_price": round(self.hourly_price, 5),
+            "instances": self.instances,
+            "concurrency_per_gpu": cap.concurrency if cap else 0,
+            "latency_p95_s": round(cap.latency_p95_s, 2) if cap else None,
+            "monthly": {k: round(v, 2) for k, v in self.monthly.items()},
+            "cost_per_1k_requests": round(self.cost_per_1k_requests, 4),
+            "cost_per_audio_hour": round(self.cost_per_audio_hour, 4),
+            "throughput_source": self.throughput_source,
+            "price_source": self.price_source,
+        }
+
+
+def _price(scenario: Scenario, kind: str, itype: str) -> Price | None:
+    live = scenario.prices.get(kind, {}).get(itype)
+    if live is not None:
+        return live
+    table = instance(itype).on_demand if kind == "on_demand" else instance(itype).spot
+    return table.get(scenario.env.region)
+
+
+def spot_effective(spot: float, on_demand: float, fallback_share: float) -> float:
+    """Expected hourly cost of a Spot instance that runs on on-demand for `fallback_share` of its hours."""
+    return (1 - fallback_share) * spot + fallback_share * on_demand
+
+
+def fallback_share() -> float:
+    spot = model_value("spot")
+    return float(spot["interruption_buckets"][spot["default_bucket"]])
+
+
+def mix_counts(instances: int, base: int, pct_above_base: int) -> tuple[float, float]:
+    """(on-demand, spot) instance counts of an ASG mixed-instances policy for `instances` running."""
+    on_demand = min(instances, base) + max(0, instances - base) * pct_above_base / 100
+    return on_demand, instances - on_demand
+
+
+def _hourly(scenario: Scenario, itype: str, purchase: Purchase, count: int) -> tuple[float | None, str, str]:
+    """Average $/h per instance for `purchase`, its source, or (None, reason) when it cannot be priced."""
+    region = scenario.env.region
+    od = _price(scenario, "on_demand", itype)
+    if od is None:
+        return None, f"{itype} is not offered in {region} in the price snapshot (try --live)", ""
+    if purchase == "on-demand":
+        return od.usd_per_hour, "", f"{od.source} ({od.as_of})"
+    sp = _price(scenario, "spot", itype)
+    if sp is None:
+        return None, f"no Spot price for {itype} in {region} in the snapshot (try --live)", ""
+    eff = spot_effective(sp.usd_per_hour, od.usd_per_hour, fallback_share())
+    source = f"{sp.source} ({sp.as_of}); expected cost with {fallback_share():.1%} on-demand fallback (assumption)"
+    if purchase == "spot":
+        return eff, "", source
+    fleet = scenario.env.fleet
+    n_od, n_spot = mix_counts(count, fleet.on_demand_base_capacity, fleet.on_demand_percentage_above_base)
+    return (n_od * od.usd_per_hour + n_spot * eff) / count, "", source
+
+
+def requests_per_month(scenario: Scenario) -> float:
+    return scenario.env.workload.requests_per_business_day * scenario.hours.workdays
+
+
+def _fixed_costs(scenario: Scenario, instance_hours: float, instances: int) -> dict[str, float]:
+    env, dep = scenario.env, scenario.deployment
+    wl = env.workload
+    need = demand(wl, env.service, scenario.hours.open_hours_per_day)
+    outputs = requests_per_month(scenario)
+    per_output = bill.output_bytes(need.audio_s_avg, wl.output_format)
+    s3 = bill.s3_steady_state(outputs, per_output, env.storage)
+    # Volumes exist only while their instance does (the schedule terminates instances at night).
+    ebs = env.fleet.root_volume_gib * service_price("ebs_gp3_gb_month") * instance_hours / ALWAYS_ON_HOURS
+    egress_gb = outputs * per_output * wl.downloads_per_output / 1024**3
+    cf_requests = outputs * (1 + wl.downloads_per_output)
+    egress = bill.cloudfront(egress_gb, cf_requests, env.cdn.price_class)
+    nat = dep.nat_gateways if dep.nat_gateways is not None else (env.network.max_azs if env.network.nat else 0)
+    request_gb = outputs * float(model_value("request_bytes")) / 1024**3
+    net = bill.network(
+        albs=dep.albs,
+        alb_gb=request_gb + outputs * per_output / 1024**3,
+        nat_gateways=nat,
+        azs=env.network.max_azs,
+        instance_hours=instance_hours,
+    )
+    alarms = dep.alarms if dep.alarms is not None else int(model_value("cloudwatch_alarms"))
+    # Two schedules (start, stop) fire daily.
+    other = bill.operations(requests=outputs, alarms=alarms, scheduler_invocations=2 * bill.DAYS_PER_MONTH)
+    return {"storage": ebs + s3.storage + s3.requests, "egress": egress, "network": net.total, "other": other}
+
+
+def price_option(scenario: Scenario, itype: str, purchase: Purchase, *, hours: float | None = None) -> Option:
+    env = scenario.env
+    spec = instance(itype)
+    model = pick(spec.gpu, fp16=scenario.fp16, profiles=list(scenario.profiles))
+    need = demand(env.workload, env.service, scenario.hours.open_hours_per_day)
+    cap = capacity(
+        need,
+        model,
+        latency_target_s=env.workload.latency_p95_s,
+        gpu_memory_gib=spec.gpu_memory_gib,
+        fp16=scenario.fp16,
+        max_batch=env.service.max_batch,
+        min_instances=env.fleet.min_capacity,
+    )
+    reasons = list(cap.reasons)
+    count = cap.instances if cap.feasible else max(env.fleet.min_capacity, 1)
+    hourly, why_not, price_source = _hourly(scenario, itype, purchase, count)
+    if hourly is None:
+        reasons.append(why_not)
+        hourly = 0.0
+    run_hours = scenario.hours.hours if hours is None else hours
+    instance_hours = count * run_hours
+    monthly = {"compute": instance_hours * hourly, **_fixed_costs(scenario, instance_hours, count)}
+    monthly["total"] = sum(monthly.values())
+    reqs = requests_per_month(scenario)
+    audio_hours = reqs * need.audio_s_avg / 3600
+    return Option(
+        instance_type=itype,
+        gpu=spec.gpu,
+        gpu_memory_gib=spec.gpu_memory_gib,
+        purchase=purchase,
+        feasible=not reasons,
+        reasons=tuple(reasons),
+        hourly_price=hourly,
+        instances=count,
+        capacity=cap,
+        monthly=monthly,
+        cost_per_1k_requests=monthly["total"] / (reqs / 1000) if reqs else 0.0,
+        cost_per_audio_hour=monthly["total"] / audio_hours if audio_hours else 0.0,
+        throughput_source=model.source,
+        price_source=price_source,
+    )
+
+
+def estimate(scenario: Scenario) -> dict[str, Any]:
+    """The full report for one scenario: options sorted feasible first then by total, and the recommendation."""
+    options = [price_option(scenario, t, p) for t in scenario.instance_types for p in scenario.purchases]
+    options.sort(key=lambda o: (not o.feasible, o.monthly["total"]))
+    feasible = [o for o in options if o.feasible]
+    recommendation: dict[str, Any] | None = None
+    if feasible:
+        best = feasible[0]
+        always = price_option(scenario, best.instance_type, "on-demand", hours=ALWAYS_ON_HOURS)
+        saving = always.monthly["total"] - best.monthly["total"]
+        cap = best.capacity
+        assert cap is not None
+        why = (
+            f"cheapest option that meets the {scenario.env.workload.latency_p95_s:g} s p95 target: "
+            f"{best.instances} x {best.instance_type} ({best.purchase}) at {cap.concurrency} stream(s) per GPU, "
+            f"est. p95 {cap.latency_p95_s:.1f} s; saves ${saving:,.2f}/month "
+            f"({saving / always.monthly['total']:.0%}) against the same fleet on-demand 24/7 "
+            f"(${always.monthly['total']:,.2f})"
+        )
+        recommendation = {
+            "instance_type": best.instance_type,
+            "purchase": best.purchase,
+            "monthly_total": round(best.monthly["total"], 2),
+            "why": why,
+            "same_fleet_on_demand_24x7": round(always.monthly["total"], 2),
+            "saving": round(saving, 2),
+        }
+        reference = price_option(scenario, REFERENCE_TYPE, "on-demand", hours=ALWAYS_ON_HOURS)
+        if reference.feasible or reference.hourly_price:
+            recommendation["reference_g5_xlarge_on_demand_24x7"] = round(reference.monthly["total"], 2)
+            recommendation["ratio_to_reference"] = round(best.monthly["total"] / reference.monthly["total"], 3)
+    source, as_of = snapshot_meta()
+    return {
+        "environment": scenario.env.name,
+        "catalog": {
+            "source": scenario.catalog_source or source,
+            "as_of": scenario.catalog_as_of or as_of,
+            "region": scenario.env.region,
+        },
+        "hours_per_month": round(scenario.hours.hours, 2),
+        "hours_basis": scenario.hours.basis,
+        "workdays": round(scenario.hours.workdays, 2),
+        "requests_per_month": round(requests_per_month(scenario), 1),
+        "precision": "fp16" if scenario.fp16 else "fp32",
+        "notes": list(scenario.deployment.notes),
+        "options": [o.to_json() for o in options],
+        "recommendation": recommendation,
+    }

@@ -1,0 +1,156 @@
+"""Render estimate reports as rich tables, JSON, CSV or Markdown."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any
+
+COLUMNS = (
+    "instance_type",
+    "gpu",
+    "purchase",
+    "feasible",
+    "instances",
+    "hourly_price",
+    "compute",
+    "storage",
+    "egress",
+    "network",
+    "other",
+    "total",
+    "cost_per_1k_requests",
+    "cost_per_audio_hour",
+)
+
+
+def _row(option: dict[str, Any]) -> list[Any]:
+    m = option["monthly"]
+    return [
+        option["instance_type"],
+        option["gpu"],
+        option["purchase"],
+        option["feasible"],
+        option["instances"],
+        option["hourly_price"],
+        m["compute"],
+        m["storage"],
+        m["egress"],
+        m["network"],
+        m["other"],
+        m["total"],
+        option["cost_per_1k_requests"],
+        option["cost_per_audio_hour"],
+    ]
+
+
+def to_json(reports: list[dict[str, Any]]) -> str:
+    """One report object, or {"environments": {name: report}} when several environments were priced."""
+    if len(reports) == 1:
+        return json.dumps(reports[0], indent=2)
+    return json.dumps({"environments": {r["environment"]: r for r in reports}}, indent=2)
+
+
+def to_csv(reports: list[dict[str, Any]]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(("environment", *COLUMNS, "reasons"))
+    for report in reports:
+        for option in report["options"]:
+            writer.writerow((report["environment"], *_row(option), "; ".join(option["reasons"])))
+    return out.getvalue()
+
+
+def _recommendation_line(report: dict[str, Any]) -> str:
+    rec = report["recommendation"]
+    if rec is None:
+        return "No option meets the workload: see the reasons column."
+    line = (
+        f"Recommendation: {rec['instance_type']} {rec['purchase']}, ${rec['monthly_total']:,.2f}/month — {rec['why']}"
+    )
+    if "ratio_to_reference" in rec:
+        line += (
+            f". g5.xlarge on-demand 24/7 would cost ${rec['reference_g5_xlarge_on_demand_24x7']:,.2f} "
+            f"(this is {rec['ratio_to_reference']:.0%} of it)"
+        )
+    return line
+
+
+def to_markdown(reports: list[dict[str, Any]]) -> str:
+    lines: list[str] = []
+    for report in reports:
+        cat = report["catalog"]
+        lines += [
+            f"### {report['environment']} ({cat['region']}, {report['hours_basis']}, "
+            f"{report['hours_per_month']} h/month)",
+            "",
+            _recommendation_line(report),
+            "",
+        ]
+        lines.append("| " + " | ".join(COLUMNS) + " |")
+        lines.append("|" + "---|" * len(COLUMNS))
+        for option in report["options"]:
+            lines.append("| " + " | ".join(str(v) for v in _row(option)) + " |")
+        lines += ["", f"Prices: {cat['source']} ({cat['as_of']})", ""]
+    return "\n".join(lines)
+
+
+def print_tables(reports: list[dict[str, Any]]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=170)
+    for report in reports:
+        cat = report["catalog"]
+        console.print(f"[bold]{_recommendation_line(report)}[/bold]")
+        table = Table(
+            title=f"{report['environment']} — {cat['region']}, {report['hours_basis']}, "
+            f"{report['hours_per_month']} h/month, {report['requests_per_month']:,.0f} requests"
+        )
+        for name in (
+            "type",
+            "gpu",
+            "purchase",
+            "n",
+            "$/h",
+            "compute",
+            "storage",
+            "egress",
+            "network",
+            "other",
+            "total $/mo",
+            "$/1k req",
+            "$/audio h",
+            "ok",
+        ):
+            table.add_column(name, justify="right" if name not in ("type", "gpu", "purchase") else "left")
+        for o in report["options"]:
+            m = o["monthly"]
+            style = None if o["feasible"] else "dim"
+            table.add_row(
+                o["instance_type"],
+                o["gpu"],
+                o["purchase"],
+                str(o["instances"]),
+                f"{o['hourly_price']:.4f}",
+                f"{m['compute']:,.2f}",
+                f"{m['storage']:,.2f}",
+                f"{m['egress']:,.2f}",
+                f"{m['network']:,.2f}",
+                f"{m['other']:,.2f}",
+                f"{m['total']:,.2f}",
+                f"{o['cost_per_1k_requests']:.3f}",
+                f"{o['cost_per_audio_hour']:.3f}",
+                "yes" if o["feasible"] else "no*",
+                style=style,
+            )
+        console.print(table)
+        for o in report["options"]:
+            if o["reasons"]:
+                console.print(f"* {o['instance_type']} {o['purchase']}: {'; '.join(o['reasons'])}")
+        for note in report["notes"]:
+            console.print(f"note: {note}")
+        console.print(f"prices: {cat['source']} ({cat['as_of']})\n")

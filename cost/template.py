@@ -1,0 +1,179 @@
+"""Price what a synthesized CloudFormation template will actually deploy.
+
+Reads the Auto Scaling group (instance types, capacity, Spot mix), EventBridge Scheduler schedules (cron, timezone,
+start/stop input), S3 lifecycle rules, load balancers, NAT gateways and the CloudFront price class. CDK writes some
+values as intrinsics ({"Ref": ...}, {"Fn::...": ...}); those are unknown here and listed in the notes.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cost.errors import CostInputError
+from infra.config.model import WEEKDAYS
+
+_CRON = re.compile(r"^cron\((\S+) (\S+) (\S+) (\S+) (\S+) (\S+)\)$")
+_GLACIER = {"GLACIER_IR": "GLACIER_IR", "GLACIER": "GLACIER", "DEEP_ARCHIVE": "DEEP_ARCHIVE"}
+
+
+@dataclass
+class TemplateFacts:
+    instance_types: list[str] = field(default_factory=list)
+    min_size: int | None = None
+    max_size: int | None = None
+    desired: int | None = None
+    on_demand_base: int | None = None
+    on_demand_pct: int | None = None
+    start: str | None = None  # HH:MM of the start schedule
+    stop: str | None = None
+    weekdays: list[str] = field(default_factory=list)
+    timezone: str | None = None
+    glacier_after_days: int | None = None
+    glacier_class: str | None = None
+    expire_after_days: int | None = None
+    albs: int = 0
+    nat_gateways: int = 0
+    alarms: int = 0
+    price_class: str | None = None
+    unknown: list[str] = field(default_factory=list)
+
+
+def _is_intrinsic(value: Any) -> bool:
+    return isinstance(value, dict) and len(value) == 1 and next(iter(value)).startswith(("Ref", "Fn::"))
+
+
+def _int(value: Any, where: str, facts: TemplateFacts) -> int | None:
+    if value is None:
+        return None
+    if _is_intrinsic(value):
+        facts.unknown.append(f"{where} is {json.dumps(value)} (unresolved; taken from the environment)")
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        facts.unknown.append(f"{where} = {value!r} is not a number")
+        return None
+
+
+def _weekdays(field_value: str) -> list[str]:
+    names = [d.upper() for d in WEEKDAYS]
+    out: list[str] = []
+    for part in field_value.split(","):
+        if part in ("*", "?"):
+            return list(WEEKDAYS)
+        if "-" in part:
+            lo, hi = part.split("-", 1)
+            if lo in names and hi in names:
+                out += list(WEEKDAYS[names.index(lo) : names.index(hi) + 1])
+        elif part in names:
+            out.append(WEEKDAYS[names.index(part)])
+    return out
+
+
+def _schedule(props: dict[str, Any], facts: TemplateFacts, name: str) -> None:
+    expr = props.get("ScheduleExpression")
+    target = props.get("Target", {})
+    raw_input = target.get("Input") if isinstance(target, dict) else None
+    if not isinstance(expr, str) or not isinstance(raw_input, str):
+        facts.unknown.append(f"schedule {name}: expression or input is not a literal")
+        return
+    match = _CRON.match(expr)
+    try:
+        action = json.loads(raw_input).get("action")
+    except (json.JSONDecodeError, AttributeError):
+        action = None
+    if not match or action not in ("start", "stop"):
+        facts.unknown.append(f"schedule {name}: not a start/stop cron ({expr}, {raw_input})")
+        return
+    minute, hour, _dom, _month, dow, _year = match.groups()
+    if not (minute.isdigit() and hour.isdigit()):
+        facts.unknown.append(f"schedule {name}: cron {expr} has no fixed time")
+        return
+    hhmm = f"{int(hour):02d}:{int(minute):02d}"
+    if action == "start":
+        facts.start = hhmm
+        facts.weekdays = _weekdays(dow)
+    else:
+        facts.stop = hhmm
+    tz = props.get("ScheduleExpressionTimezone")
+    if isinstance(tz, str):
+        facts.timezone = tz
+
+
+def _asg(props: dict[str, Any], facts: TemplateFacts) -> None:
+    facts.min_size = _int(props.get("MinSize"), "AutoScalingGroup MinSize", facts)
+    facts.max_size = _int(props.get("MaxSize"), "AutoScalingGroup MaxSize", facts)
+    facts.desired = _int(props.get("DesiredCapacity"), "AutoScalingGroup DesiredCapacity", facts)
+    mip = props.get("MixedInstancesPolicy") or {}
+    overrides = ((mip.get("LaunchTemplate") or {}).get("Overrides")) or []
+    for override in overrides:
+        itype = override.get("InstanceType") if isinstance(override, dict) else None
+        if isinstance(itype, str):
+            facts.instance_types.append(itype)
+        elif itype is not None:
+            facts.unknown.append(f"LaunchTemplate override InstanceType {json.dumps(itype)} is unresolved")
+    dist = mip.get("InstancesDistribution") or {}
+    facts.on_demand_base = _int(dist.get("OnDemandBaseCapacity"), "OnDemandBaseCapacity", facts)
+    facts.on_demand_pct = _int(
+        dist.get("OnDemandPercentageAboveBaseCapacity"), "OnDemandPercentageAboveBaseCapacity", facts
+    )
+
+
+def _bucket(props: dict[str, Any], facts: TemplateFacts) -> None:
+    for rule in (props.get("LifecycleConfiguration") or {}).get("Rules", []):
+        if rule.get("Status", "Enabled") != "Enabled":
+            continue
+        for transition in rule.get("Transitions", []) or []:
+            cls = transition.get("StorageClass")
+            if cls in _GLACIER:
+                facts.glacier_class = _GLACIER[cls]
+                facts.glacier_after_days = _int(transition.get("TransitionInDays"), "TransitionInDays", facts)
+        if "ExpirationInDays" in rule:
+            facts.expire_after_days = _int(rule["ExpirationInDays"], "ExpirationInDays", facts)
+
+
+def parse(template: dict[str, Any]) -> TemplateFacts:
+    """What the template deploys, as far as it is literal."""
+    resources = template.get("Resources")
+    if not isinstance(resources, dict):
+        raise CostInputError("template has no Resources section (is it a synthesized CloudFormation template?)")
+    facts = TemplateFacts()
+    for name, res in resources.items():
+        if not isinstance(res, dict):
+            continue
+        kind, props = res.get("Type"), res.get("Properties") or {}
+        if kind == "AWS::AutoScaling::AutoScalingGroup":
+            _asg(props, facts)
+        elif kind == "AWS::Scheduler::Schedule":
+            _schedule(props, facts, name)
+        elif kind == "AWS::S3::Bucket" and props.get("LifecycleConfiguration"):
+            _bucket(props, facts)
+        elif kind == "AWS::ElasticLoadBalancingV2::LoadBalancer":
+            facts.albs += 1
+        elif kind == "AWS::EC2::NatGateway":
+            facts.nat_gateways += 1
+        elif kind == "AWS::CloudWatch::Alarm":
+            facts.alarms += 1
+        elif kind == "AWS::CloudFront::Distribution":
+            pc = (props.get("DistributionConfig") or {}).get("PriceClass", "PriceClass_All")
+            if isinstance(pc, str):
+                facts.price_class = pc
+            else:
+                facts.unknown.append("CloudFront PriceClass is unresolved")
+    return facts
+
+
+def load(path: Path) -> TemplateFacts:
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise CostInputError(f"--template '{path}': cannot read ({exc.strerror})") from exc
+    except json.JSONDecodeError as exc:
+        raise CostInputError(f"--template '{path}': not valid JSON ({exc.msg} at line {exc.lineno})") from exc
+    if not isinstance(raw, dict):
+        raise CostInputError(f"--template '{path}': expected a JSON object")
+    return parse(raw)

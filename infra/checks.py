@@ -1,0 +1,35 @@
+"""Deployability checks CloudFormation or EC2 would only fail at deploy time; raised at synth, naming the key."""
+
+from __future__ import annotations
+
+from infra.config import ConfigError, EnvironmentConfig
+
+# Instance families the Deep Learning Base GPU AMI (Ubuntu 24.04) lists under supported_ec2_instances
+# (DLAMI release notes, 2026-07: G4dn, G5, G6, Gr6, G6e, G7, P4d, P4de, P5, P5e, P5en, P6). P3 is not listed.
+AMI_FAMILIES = frozenset({"g4dn", "g5", "g6", "gr6", "g6e", "g7", "p4d", "p4de", "p5", "p5e", "p5en"})
+
+
+def check_deployable(config: EnvironmentConfig) -> None:
+    """Raise ConfigError ("environment 'x': key: message") for a config this stack cannot deploy."""
+    fleet = config.fleet
+    for name in fleet.instance_types:
+        family = name.split(".", 1)[0]
+        if family not in AMI_FAMILIES:
+            raise ConfigError(
+                f"environment '{config.name}': fleet.instance_types: '{name}' is not supported by the Deep Learning "
+                f"Base GPU AMI (Ubuntu 24.04); use one of the families {', '.join(sorted(AMI_FAMILIES))}"
+            )
+    if fleet.warm_pool and fleet.on_demand_percentage_above_base != 100:
+        raise ConfigError(
+            f"environment '{config.name}': fleet.warm_pool: a warm pool cannot hold Spot instances or mixed instance "
+            "types (EC2 Auto Scaling PutWarmPool); set fleet.on_demand_percentage_above_base to 100 or warm_pool false"
+        )
+    if config.network.max_azs > 2 and config.account is None:
+        raise ConfigError(
+            f"environment '{config.name}': network.max_azs: {config.network.max_azs} AZs need `account` set; a stack "
+            "without an account sees only 2 AZs at synth time (set account, or max_azs 2)"
+        )
+    if fleet.warm_pool and fleet.desired_capacity == 0:
+        raise ConfigError(
+            f"environment '{config.name}': fleet.warm_pool: the warm pool is sized from fleet.desired_capacity, which is 0"
+        )

@@ -1,0 +1,87 @@
+"""The CloudWatch agent's configuration on each instance: NVIDIA GPU metrics, host memory, logs, queue depth."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+GPU_NAMESPACE = "CWAgent"
+SERVICE_NAMESPACE = "VoiceFleet"
+# Filled in at boot from IMDS `instance-life-cycle` ("spot" / "on-demand"): lets the dashboard count instances
+# by purchase option, which no built-in Auto Scaling metric does.
+PURCHASE_OPTION_PLACEHOLDER = "__PURCHASE_OPTION__"
+SERVICE_LOG = "/var/log/voicefleet/service.log"
+BOOT_LOG = "/var/log/voicefleet-boot.log"
+# The Prometheus gauge the service exposes on /metrics for requests waiting for the GPU (the contract with
+# service/; re-published as VoiceFleet/QueueDepth).
+QUEUE_DEPTH_METRIC = "tts_queue_depth"
+
+
+def agent_config(*, log_group: str) -> dict[str, Any]:
+    """The agent JSON (a dict). `${aws:...}` values are expanded by the agent itself on the instance."""
+    per_instance = {"PurchaseOption": PURCHASE_OPTION_PLACEHOLDER}
+    return {
+        "agent": {"metrics_collection_interval": 60, "run_as_user": "root"},
+        "metrics": {
+            "namespace": GPU_NAMESPACE,
+            "append_dimensions": {
+                "AutoScalingGroupName": "${aws:AutoScalingGroupName}",
+                "InstanceId": "${aws:InstanceId}",
+                "InstanceType": "${aws:InstanceType}",
+            },
+            # Fleet-wide series: one per group, and one per group and purchase option (for instance counts).
+            "aggregation_dimensions": [["AutoScalingGroupName"], ["AutoScalingGroupName", "PurchaseOption"]],
+            "metrics_collected": {
+                "nvidia_gpu": {
+                    "measurement": ["utilization_gpu", "memory_used", "memory_total", "temperature_gpu"],
+                    "append_dimensions": per_instance,
+                },
+                "mem": {"measurement": ["mem_used_percent"], "append_dimensions": per_instance},
+                "disk": {"measurement": ["used_percent"], "resources": ["/"]},
+            },
+        },
+        "logs": {
+            "logs_collected": {
+                "files": {
+                    "collect_list": [
+                        {"file_path": SERVICE_LOG, "log_group_name": log_group, "log_stream_name": "{instance_id}/service"},
+                        {"file_path": BOOT_LOG, "log_group_name": log_group, "log_stream_name": "{instance_id}/boot"},
+                    ]
+                },
+                "prometheus": {
+                    "prometheus_config_path": "/opt/aws/amazon-cloudwatch-agent/etc/prometheus.yaml",
+                    "log_group_name": log_group,
+                    "emf_processor": {
+                        "metric_namespace": SERVICE_NAMESPACE,
+                        "metric_declaration": [
+                            {
+                                "source_labels": ["job"],
+                                "label_matcher": "^voicefleet$",
+                                "dimensions": [["Environment"]],
+                                "metric_selectors": [f"^{QUEUE_DEPTH_METRIC}$"],
+                            }
+                        ],
+                    },
+                },
+            }
+        },
+    }
+
+
+def prometheus_config(*, service_port: int, env_name: str) -> str:
+    """Scrape config for the service's /metrics (YAML is a superset of JSON, so JSON is written)."""
+    return json.dumps(
+        {
+            "global": {"scrape_interval": "30s", "scrape_timeout": "10s"},
+            "scrape_configs": [
+                {
+                    "job_name": "voicefleet",
+                    "metrics_path": "/metrics",
+                    "static_configs": [
+                        {"targets": [f"127.0.0.1:{service_port}"], "labels": {"Environment": env_name}}
+                    ],
+                }
+            ],
+        },
+        indent=2,
+    )

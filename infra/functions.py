@@ -1,0 +1,77 @@
+"""Lambda functions from the repository's `lambdas/` package: plain assets (no Docker), own log group and role."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from infra.assets import stage_lambda_package
+
+METRIC_NAMESPACE = "VoiceFleet"
+# Fixed by the cross-part contract with lambdas/ (the runtime its tests target).
+RUNTIME = lambda_.Runtime.PYTHON_3_12
+
+
+@cache
+def _lambda_asset_dir() -> Path:
+    return stage_lambda_package()
+
+
+class PythonFunction(Construct):
+    """One handler of `lambdas/`, with a role that can only write its own logs until the caller grants more."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        handler: str,
+        description: str,
+        environment: dict[str, str],
+        timeout: cdk.Duration,
+        retain_logs: bool,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.log_group = logs.LogGroup(
+            self,
+            "Logs",
+            retention=logs.RetentionDays.THREE_MONTHS,
+            removal_policy=cdk.RemovalPolicy.RETAIN if retain_logs else cdk.RemovalPolicy.DESTROY,
+        )
+        self.role = iam.Role(self, "Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"), description=description)
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["logs:CreateLogStream", "logs:PutLogEvents"], resources=[f"{self.log_group.log_group_arn}:*"]
+            )
+        )
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            runtime=RUNTIME,
+            architecture=lambda_.Architecture.ARM_64,
+            handler=handler,
+            code=lambda_.Code.from_asset(str(_lambda_asset_dir())),
+            description=description,
+            environment=environment,
+            timeout=timeout,
+            memory_size=256,
+            role=self.role,
+            log_group=self.log_group,
+            logging_format=lambda_.LoggingFormat.JSON,
+        )
+
+    def allow_metrics(self) -> None:
+        """PutMetricData into the VoiceFleet namespace only (the action has no resource type)."""
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["cloudwatch:PutMetricData"],
+                resources=["*"],
+                conditions={"StringEquals": {"cloudwatch:namespace": METRIC_NAMESPACE}},
+            )
+        )

@@ -1,0 +1,200 @@
+"""Dashboard and alarms for one environment; alarms go to an SNS topic (e-mail from config)."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import aws_cloudwatch as cw
+from aws_cdk import aws_cloudwatch_actions as cw_actions
+from aws_cdk import aws_elasticloadbalancingv2 as elbv2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from infra.config import AlertingConfig
+from infra.fleet.cloudwatch_agent import GPU_NAMESPACE, QUEUE_DEPTH_METRIC
+from infra.functions import METRIC_NAMESPACE
+
+FIVE_MIN = cdk.Duration.minutes(5)
+ONE_MIN = cdk.Duration.minutes(1)
+# Alarm thresholds: operating policy, not measurements.
+ERROR_RATE_PERCENT = 5
+GPU_MEMORY_PERCENT = 90
+# Longer than the fleet's boot grace (25 min), so a booting instance that is not yet ready does not page anyone.
+UNHEALTHY_PERIODS = 6
+
+
+class Alerts(Construct):
+    """The alarm topic: TLS-only, e-mail subscription when configured, publishable by AWS Budgets."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, config: AlertingConfig, env_name: str) -> None:
+        super().__init__(scope, construct_id)
+        self.topic = sns.Topic(self, "Topic", display_name=f"voicefleet {env_name} alerts", enforce_ssl=True)
+        self.topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                actions=["sns:Publish"],
+                principals=[iam.ServicePrincipal("budgets.amazonaws.com")],
+                resources=[self.topic.topic_arn],
+                conditions={"StringEquals": {"aws:SourceAccount": cdk.Stack.of(self).account}},
+            )
+        )
+        if config.email:
+            self.topic.add_subscription(subscriptions.EmailSubscription(config.email))
+
+
+class Monitoring(Construct):
+    """Requests, latency, errors, queue depth, GPU, instances by purchase option, Spot events, schedule runs."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        env_name: str,
+        topic: sns.ITopic,
+        alb: elbv2.ApplicationLoadBalancer,
+        target_group: elbv2.ApplicationTargetGroup,
+        asg_name: str,
+        scheduler_function: lambda_.IFunction,
+        schedule_dead_letters: sqs.IQueue,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        asg_dim = {"AutoScalingGroupName": asg_name}
+        requests = alb.metrics.request_count(period=FIVE_MIN, statistic="Sum")
+        target_5xx = alb.metrics.http_code_target(elbv2.HttpCodeTarget.TARGET_5XX_COUNT, period=FIVE_MIN)
+        elb_5xx = alb.metrics.http_code_elb(elbv2.HttpCodeElb.ELB_5XX_COUNT, period=FIVE_MIN)
+        target_4xx = alb.metrics.http_code_target(elbv2.HttpCodeTarget.TARGET_4XX_COUNT, period=FIVE_MIN)
+        error_rate = cw.MathExpression(
+            expression="100 * (FILL(t5, 0) + FILL(e5, 0)) / MAX([req, 1])",
+            using_metrics={"t5": target_5xx, "e5": elb_5xx, "req": requests},
+            label="5xx %",
+            period=FIVE_MIN,
+        )
+        gpu = cw.Metric(namespace=GPU_NAMESPACE, metric_name="nvidia_smi_utilization_gpu", dimensions_map=asg_dim)
+        gpu_memory = cw.MathExpression(
+            expression="100 * used / total",
+            using_metrics={
+                "used": cw.Metric(
+                    namespace=GPU_NAMESPACE, metric_name="nvidia_smi_memory_used", dimensions_map=asg_dim, statistic="Maximum"
+                ),
+                "total": cw.Metric(
+                    namespace=GPU_NAMESPACE, metric_name="nvidia_smi_memory_total", dimensions_map=asg_dim, statistic="Maximum"
+                ),
+            },
+            label="GPU memory used % (max over instances)",
+            period=ONE_MIN,
+        )
+        # One host-memory sample per instance per minute: SampleCount = instances reporting, per purchase option.
+        by_option = [
+            cw.Metric(
+                namespace=GPU_NAMESPACE,
+                metric_name="mem_used_percent",
+                dimensions_map={**asg_dim, "PurchaseOption": option},
+                statistic="SampleCount",
+                period=ONE_MIN,
+                label=option,
+            )
+            for option in ("spot", "on-demand")
+        ]
+        in_service = cw.Metric(
+            namespace="AWS/AutoScaling", metric_name="GroupInServiceInstances", dimensions_map=asg_dim, period=ONE_MIN
+        )
+        queue = cw.Metric(
+            namespace=METRIC_NAMESPACE, metric_name=QUEUE_DEPTH_METRIC, dimensions_map={"Environment": env_name}
+        )
+        spot_events = cw.MathExpression(
+            expression=(
+                f"SEARCH('{{{METRIC_NAMESPACE},Environment,InstanceType,AvailabilityZone}} "
+                f"Environment=\"{env_name}\"', 'Sum', 300)"
+            ),
+            label="",
+            period=FIVE_MIN,
+        )
+        schedule_runs = cw.MathExpression(
+            expression=(
+                f"SEARCH('{{{METRIC_NAMESPACE},Environment,Action,Result}} MetricName=\"ScheduleRun\" "
+                f"Environment=\"{env_name}\"', 'Sum', 3600)"
+            ),
+            label="",
+            period=cdk.Duration.hours(1),
+        )
+        scheduler_errors = scheduler_function.metric_errors(period=FIVE_MIN, statistic="Sum")
+        dead_letters = schedule_dead_letters.metric_approximate_number_of_messages_visible(
+            period=FIVE_MIN, statistic="Maximum"
+        )
+
+        self.dashboard = cw.Dashboard(self, "Dashboard", dashboard_name=f"voicefleet-{env_name}")
+        self.dashboard.add_widgets(
+            cw.GraphWidget(title="Requests", left=[requests], width=8),
+            cw.GraphWidget(
+                title="Latency p50 / p95 (s)",
+                left=[
+                    target_group.metrics.target_response_time(statistic="p50", period=FIVE_MIN),
+                    target_group.metrics.target_response_time(statistic="p95", period=FIVE_MIN),
+                ],
+                width=8,
+            ),
+            cw.GraphWidget(title="4xx / 5xx", left=[target_4xx, target_5xx, elb_5xx], right=[error_rate], width=8),
+        )
+        self.dashboard.add_widgets(
+            cw.GraphWidget(title="Queue depth", left=[queue], width=8),
+            cw.GraphWidget(title="GPU utilization %", left=[gpu], right=[gpu_memory], width=8),
+            cw.GraphWidget(title="Instances by purchase option", left=[*by_option, in_service], width=8),
+        )
+        self.dashboard.add_widgets(
+            cw.GraphWidget(title="Spot interruptions / rebalance recommendations", left=[spot_events], width=12),
+            cw.GraphWidget(title="Schedule runs", left=[schedule_runs], right=[scheduler_errors], width=12),
+        )
+
+        action = cw_actions.SnsAction(topic)
+        self.alarms = [
+            error_rate.create_alarm(
+                self,
+                "Error5xxRate",
+                alarm_description=f"voicefleet {env_name}: more than {ERROR_RATE_PERCENT}% of requests end in 5xx",
+                threshold=ERROR_RATE_PERCENT,
+                evaluation_periods=3,
+                comparison_operator=cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
+            ),
+            target_group.metrics.unhealthy_host_count(period=FIVE_MIN, statistic="Minimum").create_alarm(
+                self,
+                "UnhealthyHosts",
+                alarm_description=f"voicefleet {env_name}: a target stayed unhealthy longer than a boot takes",
+                threshold=1,
+                evaluation_periods=UNHEALTHY_PERIODS,
+                comparison_operator=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
+            ),
+            gpu_memory.create_alarm(
+                self,
+                "GpuMemory",
+                alarm_description=f"voicefleet {env_name}: GPU memory above {GPU_MEMORY_PERCENT}% (OOM risk)",
+                threshold=GPU_MEMORY_PERCENT,
+                evaluation_periods=5,
+                comparison_operator=cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
+            ),
+            scheduler_errors.create_alarm(
+                self,
+                "ScheduleFailures",
+                alarm_description=f"voicefleet {env_name}: the start/stop Lambda failed",
+                threshold=1,
+                evaluation_periods=1,
+                comparison_operator=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
+            ),
+            dead_letters.create_alarm(
+                self,
+                "ScheduleDeadLetters",
+                alarm_description=f"voicefleet {env_name}: a start/stop invocation landed in the dead-letter queue",
+                threshold=1,
+                evaluation_periods=1,
+                comparison_operator=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
+            ),
+        ]
+        for alarm in self.alarms:
+            alarm.add_alarm_action(action)

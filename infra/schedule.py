@@ -1,0 +1,113 @@
+"""Business hours: EventBridge Scheduler starts the fleet before opening and stops it at closing, every day.
+
+The schedules fire daily in the environment's timezone; the scheduler Lambda decides whether the day is a workday
+(weekdays, holidays and make-up workdays from the config), so a make-up Saturday works without a new schedule.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_scheduler as scheduler
+from aws_cdk import aws_scheduler_targets as targets
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from infra.config import EnvironmentConfig
+from infra.functions import METRIC_NAMESPACE, PythonFunction
+
+SIZE_TAG_KEY = "voicefleet:running-size"
+OVERRIDE_TAG_KEY = "voicefleet:override"
+
+
+def start_time(config: EnvironmentConfig) -> dt.time:
+    """Opening minus warm-up (the config refuses a warm-up that reaches back before midnight)."""
+    opening = config.schedule.start_time
+    minutes = opening.hour * 60 + opening.minute - config.schedule.warmup_minutes
+    return dt.time(minutes // 60, minutes % 60)
+
+
+def scheduler_environment(config: EnvironmentConfig, asg_name: str) -> dict[str, str]:
+    """The scheduler Lambda's environment, exactly as the contract with lambdas/ names it."""
+    fleet = config.fleet
+    return {
+        "ASG_NAMES": asg_name,
+        "TIMEZONE": config.timezone,
+        "WEEKDAYS": ",".join(config.schedule.weekdays),
+        "HOLIDAYS": ",".join(day.isoformat() for day in config.schedule.holidays),
+        "EXTRA_WORKDAYS": ",".join(day.isoformat() for day in config.schedule.extra_workdays),
+        "SIZE_TAG_KEY": SIZE_TAG_KEY,
+        "DEFAULT_SIZE": f"{fleet.min_capacity}-{fleet.desired_capacity}-{fleet.max_capacity}",
+        "OVERRIDE_TAG_KEY": OVERRIDE_TAG_KEY,
+        "METRIC_NAMESPACE": METRIC_NAMESPACE,
+        "ENV_NAME": config.name,
+    }
+
+
+class Schedule(Construct):
+    """Scheduler Lambda + daily start/stop schedules with retries and a dead-letter queue."""
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: EnvironmentConfig, asg_name: str, asg_arn: str
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.handler = PythonFunction(
+            self,
+            "Handler",
+            handler="lambdas.scheduler.handler.handler",
+            description=f"voicefleet {config.name}: start/stop the GPU fleet on business hours",
+            environment=scheduler_environment(config, asg_name),
+            # Stop waits for the drain of in-flight work before setting capacity to 0.
+            timeout=cdk.Duration.minutes(5),
+            retain_logs=not config.disposable,
+        )
+        self.function = self.handler.function
+        self.handler.allow_metrics()
+        role = self.handler.role
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["autoscaling:DescribeAutoScalingGroups", "autoscaling:DescribeTags"], resources=["*"]
+            )
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=[
+                    "autoscaling:UpdateAutoScalingGroup",
+                    "autoscaling:SetDesiredCapacity",
+                    "autoscaling:CreateOrUpdateTags",
+                ],
+                resources=[asg_arn],
+            )
+        )
+        self.dead_letters = sqs.Queue(
+            self,
+            "DeadLetters",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=cdk.Duration.days(14),
+        )
+        self.schedules: list[scheduler.Schedule] = []
+        if not config.schedule.enabled:
+            return
+        tz = cdk.TimeZone.of(config.timezone)
+        for action, at in (("start", start_time(config)), ("stop", config.schedule.stop_time)):
+            target = targets.LambdaInvoke(
+                self.function,
+                input=scheduler.ScheduleTargetInput.from_object({"action": action}),
+                dead_letter_queue=self.dead_letters,
+                retry_attempts=3,
+                max_event_age=cdk.Duration.hours(1),
+            )
+            self.schedules.append(
+                scheduler.Schedule(
+                    self,
+                    f"{action.title()}Schedule",
+                    description=f"voicefleet {config.name}: {action} at {at:%H:%M} {config.timezone}, every day",
+                    schedule=scheduler.ScheduleExpression.cron(
+                        minute=str(at.minute), hour=str(at.hour), time_zone=tz
+                    ),
+                    target=target,
+                )
+            )

@@ -1,0 +1,1 @@
+"""Spot interruption warnings and rebalance recommendations for the GPU Auto Scaling groups."""

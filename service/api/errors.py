@@ -1,0 +1,106 @@
+"""The one place errors become HTTP responses. Body shape follows OpenAI's: {"error": {message, type, param, code}},
+where `param` names the request field at fault, so OpenAI clients show our messages unchanged."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from service.audio.prompt import PromptAudioError
+from service.engines.base import EngineError, EngineNotReadyError, EngineOutOfMemoryError
+from service.text.errors import EmptyTextError, TagError, TextError, TextTooLongError
+from service.voices.store import VoiceExistsError, VoiceNameError, VoiceNotFoundError
+
+log = logging.getLogger(__name__)
+
+
+class ApiError(Exception):
+    """An error with its HTTP status, raised by routes for request problems found outside the typed layers."""
+
+    def __init__(self, status: int, message: str, *, param: str | None = None, code: str = "invalid_request") -> None:
+        super().__init__(message)
+        self.status = status
+        self.param = param
+        self.code = code
+
+
+def error_body(
+    message: str, *, param: str | None, code: str, kind: str = "invalid_request_error", **extra: Any
+) -> dict[str, Any]:
+    return {"error": {"message": message, "type": kind, "param": param, "code": code, **extra}}
+
+
+def _json(status: int, body: dict[str, Any], headers: Mapping[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(status_code=status, content=body, headers=headers)
+
+
+def _field(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "form")]
+    return ".".join(parts) or "body"
+
+
+async def _validation(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    first = exc.errors()[0]
+    field = _field(tuple(first.get("loc", ())))
+    message = f"{field}: {first.get('msg', 'invalid value')}"
+    if first.get("type") == "missing":
+        message = f"{field} is required"
+    return _json(422, error_body(message, param=field, code=str(first.get("type", "invalid_value"))))
+
+
+async def _domain(_: Request, exc: Exception) -> JSONResponse:
+    """Named errors of the text, audio, voice and engine layers -> status, message naming the field."""
+    if isinstance(exc, ApiError):
+        return _json(exc.status, error_body(str(exc), param=exc.param, code=exc.code))
+    if isinstance(exc, TextTooLongError):
+        body = error_body(str(exc), param=exc.field, code="text_too_long", limit=exc.limit, length=exc.length)
+        return _json(413, body)
+    if isinstance(exc, EmptyTextError | TagError | TextError):
+        code = {EmptyTextError: "empty_text", TagError: "invalid_pronunciation_tag"}.get(type(exc), "invalid_text")
+        extra = {"symbol": exc.symbol} if isinstance(exc, TagError) else {}
+        return _json(422, error_body(str(exc), param=exc.field, code=code, **extra))
+    if isinstance(exc, PromptAudioError):
+        return _json(exc.status, error_body(str(exc), param=exc.field, code="invalid_prompt_audio"))
+    if isinstance(exc, VoiceNameError):
+        return _json(422, error_body(str(exc), param="name", code="invalid_voice_name"))
+    if isinstance(exc, VoiceNotFoundError):
+        return _json(404, error_body(f"no voice named '{exc.args[0]}'", param="name", code="voice_not_found"))
+    if isinstance(exc, VoiceExistsError):
+        return _json(409, error_body(str(exc), param="name", code="voice_exists"))
+    if isinstance(exc, EngineOutOfMemoryError):
+        body = error_body(str(exc), param=None, code="engine_out_of_memory", kind="server_error")
+        return _json(503, body, headers={"Retry-After": "5"})
+    if isinstance(exc, EngineNotReadyError):
+        body = error_body(str(exc), param=None, code="engine_not_ready", kind="server_error")
+        return _json(503, body, headers={"Retry-After": "10"})
+    if isinstance(exc, EngineError):
+        log.exception("engine failure")
+        return _json(500, error_body(str(exc), param=None, code="engine_error", kind="server_error"))
+    raise exc
+
+
+async def _http(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    return _json(exc.status_code, error_body(str(exc.detail), param=None, code=f"http_{exc.status_code}"), exc.headers)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, _validation)
+    app.add_exception_handler(StarletteHTTPException, _http)
+    for kind in (
+        ApiError,
+        TextError,
+        PromptAudioError,
+        VoiceNameError,
+        VoiceNotFoundError,
+        VoiceExistsError,
+        EngineError,
+    ):
+        app.add_exception_handler(kind, _domain)

@@ -1,0 +1,75 @@
+"""POST /v1/audio/speech — OpenAI-compatible (works with the openai SDK, Kokoro-FastAPI and openedai-speech clients)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from service.api.errors import ApiError
+from service.api.state import ServiceState, get_state
+from service.api.synthesis import Job, require_content_type, resolve_voice, synthesize_response
+from service.audio.encode import AudioFormat
+from service.engines.registry import OPENAI_MODEL_ALIASES
+
+router = APIRouter(tags=["speech"])
+
+
+def json_body(request: Request) -> None:
+    """Runs before body parsing, so a form or text body gets 415 naming Content-Type, not a parse error."""
+    require_content_type(request, "application/json")
+
+
+class SpeechRequest(BaseModel):
+    """OpenAI's speech request, plus `language` and `sample_rate`."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    model: str = Field(
+        default="tts-1", description="The engine name, or an OpenAI name (tts-1, tts-1-hd, gpt-4o-mini-tts)."
+    )
+    input: str = Field(description="Text to say; pronunciation tags such as [M][AY0][N][UW1][T] or [j][ǐ] allowed.")
+    voice: str = Field(default="default", description="A built-in voice or a saved voice (GET /v1/voices).")
+    response_format: AudioFormat = "mp3"
+    speed: float = Field(default=1.0, ge=0.25, le=4.0)
+    instructions: str | None = Field(
+        default=None, max_length=500, description="Style or dialect, e.g. '请用广东话表达'."
+    )
+    stream: bool = Field(default=False, description="Chunked audio as segments finish (wav or pcm).")
+    language: str | None = Field(default=None, description="zh, yue, en, ja, ...; detected from the text when absent.")
+    sample_rate: int | None = Field(default=None, ge=8000, le=48000, description="Resample the output to this rate.")
+
+
+@router.post(
+    "/v1/audio/speech",
+    response_class=Response,
+    responses={200: {"content": {"audio/mpeg": {}, "audio/wav": {}}, "description": "The audio"}},
+    dependencies=[Depends(json_body)],
+)
+async def create_speech(body: SpeechRequest, state: Annotated[ServiceState, Depends(get_state)]) -> Response:
+    """Synthesize speech from JSON, OpenAI style."""
+    engine_name = state.engine.capabilities.name
+    if body.model not in (engine_name, *OPENAI_MODEL_ALIASES):
+        raise ApiError(
+            422,
+            f"unknown model '{body.model}'; this service runs '{engine_name}' "
+            f"(also accepted: {', '.join(OPENAI_MODEL_ALIASES)})",
+            param="model",
+            code="unknown_model",
+        )
+    voice, prompt = await resolve_voice(state, body.voice)
+    job = Job(
+        text=body.input,
+        text_field="input",
+        fmt=body.response_format,
+        voice=voice,
+        prompt=prompt,
+        instruct=body.instructions,
+        language=body.language,
+        speed=body.speed,
+        stream=body.stream,
+        sample_rate=body.sample_rate,
+    )
+    return await synthesize_response(state, job)

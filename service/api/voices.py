@@ -1,0 +1,81 @@
+"""GET/POST/DELETE /v1/voices — built-in voices and saved clone prompts, usable as `voice` in both speech APIs."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Annotated, Literal
+
+import anyio.to_thread
+from fastapi import APIRouter, Depends, File, Form, UploadFile
+from fastapi.responses import Response
+from pydantic import BaseModel
+
+from service.api.errors import ApiError
+from service.api.state import ServiceState, get_state
+from service.api.tts import form_body, read_upload
+from service.audio.prompt import decode_prompt
+from service.voices.store import SavedVoice, check_name
+
+router = APIRouter(prefix="/v1/voices", tags=["voices"])
+
+
+class VoicePublic(BaseModel):
+    name: str
+    kind: Literal["builtin", "saved"]
+    text: str | None = None
+    language: str | None = None
+    sample_rate: int | None = None
+    duration_s: float | None = None
+    created_at: str | None = None
+
+
+class VoiceList(BaseModel):
+    voices: list[VoicePublic]
+
+
+def _public(voice: SavedVoice) -> VoicePublic:
+    return VoicePublic(kind="saved", **voice.__dict__)
+
+
+@router.get("", response_model=VoiceList)
+async def list_voices(state: Annotated[ServiceState, Depends(get_state)]) -> VoiceList:
+    """List built-in and saved voices."""
+    saved = await anyio.to_thread.run_sync(state.voices.list)
+    builtin = [VoicePublic(name=name, kind="builtin") for name in state.builtin_voices]
+    return VoiceList(voices=builtin + [_public(v) for v in saved])
+
+
+@router.get("/{name}", response_model=VoicePublic)
+async def get_voice(name: str, state: Annotated[ServiceState, Depends(get_state)]) -> VoicePublic:
+    """One voice."""
+    if name in state.builtin_voices:
+        return VoicePublic(name=name, kind="builtin")
+    return _public(await anyio.to_thread.run_sync(state.voices.get, name))
+
+
+@router.post("", response_model=VoicePublic, status_code=201, dependencies=[Depends(form_body)])
+async def create_voice(
+    state: Annotated[ServiceState, Depends(get_state)],
+    name: Annotated[str, Form(description="1-64 of a-z 0-9 - _")],
+    audio: Annotated[UploadFile, File(description="The clip to clone: 3-30 s, >= 16 kHz, wav/flac/mp3/ogg.")],
+    text: Annotated[str, Form(max_length=500, description="What the clip says (improves cloning).")] = "",
+    language: Annotated[str | None, Form()] = None,
+) -> VoicePublic:
+    """Save a voice prompt (audio + transcript) under a name."""
+    check_name(name)
+    if name in state.builtin_voices:
+        raise ApiError(409, f"'{name}' is a built-in voice; choose another name", param="name", code="voice_exists")
+    limit = state.settings.max_upload_bytes
+    data = await read_upload(audio, limit=limit, field="audio")
+    clip = await anyio.to_thread.run_sync(partial(decode_prompt, data, max_bytes=limit, field="audio"))
+    save = partial(state.voices.save, name, clip.audio, clip.sample_rate, text=text.strip(), language=language or None)
+    return _public(await anyio.to_thread.run_sync(save))
+
+
+@router.delete("/{name}", status_code=204, response_class=Response)
+async def delete_voice(name: str, state: Annotated[ServiceState, Depends(get_state)]) -> Response:
+    """Delete a saved voice."""
+    if name in state.builtin_voices:
+        raise ApiError(409, f"'{name}' is a built-in voice and cannot be deleted", param="name", code="voice_builtin")
+    await anyio.to_thread.run_sync(state.voices.delete, name)
+    return Response(status_code=204)

@@ -1,0 +1,148 @@
+"""`voicefleet-models push|pull`: copy CosyVoice3 weights between a directory and the environment's models bucket.
+
+    voicefleet-models push --env prod --from ./CosyVoice3-0.5B      # bucket from the deployed stack's outputs
+    voicefleet-models push --bucket B --prefix cosyvoice3/ --from DIR
+    voicefleet-models pull --bucket B --prefix cosyvoice3/ --to /opt/models/cosyvoice3   # what an instance runs at boot
+
+Exit codes: 0 done, 1 the sync failed (checksum, S3), 2 bad input.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import boto3
+import typer
+from botocore.exceptions import BotoCoreError, ClientError
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
+
+from service.models_sync.manifest import SyncError, UsageError
+from service.models_sync.transfer import SyncReport, pull, push
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+MODELS_BUCKET_OUTPUT = "ModelsBucket"  # CfnOutput of infra/stack.py
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Sync model weights with the models bucket.")
+err = Console(stderr=True, soft_wrap=True)
+log = logging.getLogger("voicefleet.models")
+
+
+def resolve_env(name: str, region: str | None) -> tuple[str, str, str]:
+    """(bucket, prefix, region) of a deployed environment: config from cdk.json, bucket from the stack outputs."""
+    from infra.config import ConfigError, load_environment
+
+    try:
+        config = load_environment(name)
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from exc
+    region = region or config.region
+    cfn = boto3.client("cloudformation", region_name=region)
+    try:
+        stacks = cfn.describe_stacks(StackName=config.stack_name)["Stacks"]
+    except ClientError as exc:
+        raise SyncError(f"stack {config.stack_name} not found in {region}; deploy it first or pass --bucket") from exc
+    for output in stacks[0].get("Outputs", []):
+        if output.get("OutputKey") == MODELS_BUCKET_OUTPUT:
+            return output["OutputValue"], config.service.model_prefix, region
+    raise SyncError(f"stack {config.stack_name} has no '{MODELS_BUCKET_OUTPUT}' output; pass --bucket")
+
+
+def _client(region: str | None) -> S3Client:
+    client: S3Client = boto3.client("s3", region_name=region)
+    return client
+
+
+class _ProgressSink:
+    """A rich progress bar on a terminal; one log line per finished file otherwise (instance boot logs)."""
+
+    def __init__(self, verb: str) -> None:
+        self.verb = verb
+        self.interactive = err.is_terminal
+        self.progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+            console=err,
+            disable=not self.interactive,
+        )
+        self.tasks: dict[str, int] = {}
+        self.done: dict[str, int] = {}
+
+    def __call__(self, path: str, n: int, size: int) -> None:
+        if path not in self.tasks:
+            self.tasks[path] = int(self.progress.add_task(path, total=size))
+            self.done[path] = 0
+        self.done[path] += n
+        self.progress.update(self.tasks[path], advance=n)  # type: ignore[arg-type]
+        if not self.interactive and self.done[path] >= size:
+            err.print(f"{self.verb} {path} ({size} bytes)", highlight=False)
+
+
+def _finish(verb: str, report: SyncReport) -> None:
+    err.print(
+        f"{verb} {len(report.transferred)} files ({report.bytes} bytes), skipped {len(report.skipped)} unchanged"
+        + (f", resumed {len(report.resumed)}" if report.resumed else ""),
+        highlight=False,
+    )
+
+
+def _fail(exc: Exception) -> typer.Exit:
+    code = 2 if isinstance(exc, UsageError) else 1
+    err.print(f"error: {exc}", highlight=False, soft_wrap=True)
+    return typer.Exit(code)
+
+
+@app.command("push")
+def push_command(
+    source: Annotated[Path, typer.Option("--from", help="Local model directory.")],
+    env: Annotated[str | None, typer.Option("--env", help="Environment in cdk.json (bucket from its stack).")] = None,
+    bucket: Annotated[str | None, typer.Option("--bucket", help="Models bucket (instead of --env).")] = None,
+    prefix: Annotated[str | None, typer.Option("--prefix", help="Key prefix (default: env model_prefix).")] = None,
+    region: Annotated[str | None, typer.Option("--region")] = None,
+) -> None:
+    """Upload a model directory: multipart, SHA-256 checksums, unchanged files skipped, manifest last."""
+    try:
+        if bool(env) == bool(bucket):
+            raise UsageError("give exactly one of --env NAME or --bucket BUCKET")
+        if env:
+            bucket, env_prefix, region = resolve_env(env, region)
+            prefix = prefix if prefix is not None else env_prefix
+        if bucket is None:
+            raise UsageError("--bucket is required")
+        sink = _ProgressSink("pushed")
+        with sink.progress:
+            report = push(_client(region), bucket, prefix if prefix is not None else "cosyvoice3/", source, sink)
+    except (SyncError, ClientError, BotoCoreError, OSError) as exc:
+        raise _fail(exc) from exc
+    _finish(f"pushed to s3://{bucket}/{prefix or ''}:", report)
+
+
+@app.command("pull")
+def pull_command(
+    bucket: Annotated[str, typer.Option("--bucket", help="Models bucket.")],
+    target: Annotated[Path, typer.Option("--to", help="Local directory to fill.")],
+    prefix: Annotated[str, typer.Option("--prefix")] = "cosyvoice3/",
+    region: Annotated[str | None, typer.Option("--region")] = None,
+) -> None:
+    """Download and verify a model (resumes partial downloads, skips files already correct)."""
+    try:
+        sink = _ProgressSink("pulled")
+        with sink.progress:
+            report = pull(_client(region), bucket, prefix, target, sink)
+    except (SyncError, ClientError, BotoCoreError, OSError) as exc:
+        raise _fail(exc) from exc
+    _finish(f"pulled into {target}:", report)
+
+
+def main() -> None:
+    app(prog_name="voicefleet-models")
+
+
+if __name__ == "__main__":
+    main()

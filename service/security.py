@@ -1,0 +1,91 @@
+"""API-key authentication: FastAPI dependencies for client and admin routes, and the startup check.
+
+Keys come as `Authorization: Bearer <key>` or `x-api-key: <key>` (the second for clients that cannot set
+Authorization). Comparisons are constant-time over every configured key, so response timing does not reveal a
+prefix. Health endpoints take no dependency and stay open for the load balancer.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Sequence
+
+from fastapi import HTTPException, Request
+
+from service.settings import OPEN_ENVIRONMENTS
+
+_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="voicefleet"'}
+
+
+class SecurityConfigError(ValueError):
+    """The service would start with unsafe authentication settings."""
+
+
+def check_startup(environment: str, api_keys: Sequence[str], admin_key: str | None) -> None:
+    """Refuse to start an environment outside OPEN_ENVIRONMENTS without API keys, or with keys under 16 characters."""
+    if environment not in OPEN_ENVIRONMENTS:
+        if not api_keys:
+            raise SecurityConfigError(
+                f"environment '{environment}' requires TTS_API_KEYS; only {sorted(OPEN_ENVIRONMENTS)} may run open"
+            )
+        # Without TTS_ADMIN_KEY the admin routes are disabled (403), which is safe. 16 random base64url characters
+        # are 96 bits; anything shorter is an example value or a guessable word.
+        short = [k for k in [*api_keys, admin_key or "x" * 16] if len(k) < 16]
+        if short:
+            raise SecurityConfigError(f"environment '{environment}': API keys must be at least 16 characters")
+
+
+def presented_key(request: Request) -> str | None:
+    """The key a request carries, from `Authorization: Bearer` first, else `x-api-key`."""
+    auth = request.headers.get("authorization")
+    if auth:
+        scheme, _, value = auth.partition(" ")
+        if scheme.lower() == "bearer" and value.strip():
+            return value.strip()
+    key = request.headers.get("x-api-key")
+    return key.strip() if key and key.strip() else None
+
+
+def _matches(candidate: str, keys: Sequence[str]) -> bool:
+    found = False
+    for key in keys:  # no early exit: the time taken does not depend on which key matched
+        found |= hmac.compare_digest(candidate.encode("utf-8"), key.encode("utf-8"))
+    return found
+
+
+def _error(status: int, code: str, message: str) -> HTTPException:
+    headers = _CHALLENGE if status == 401 else None
+    return HTTPException(status_code=status, detail={"code": code, "message": message}, headers=headers)
+
+
+class ApiKeyAuth:
+    """`Depends(auth.require_api_key)` on client routes, `Depends(auth.require_admin)` on admin routes."""
+
+    def __init__(self, api_keys: Sequence[str], admin_key: str | None) -> None:
+        self.api_keys = tuple(api_keys)
+        self.admin_key = admin_key
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.api_keys)
+
+    async def require_api_key(self, request: Request) -> None:
+        """Client routes: any API key (or the admin key) when keys are configured; open otherwise."""
+        if not self.enabled:
+            return
+        key = presented_key(request)
+        if key is None:
+            raise _error(401, "missing_api_key", "send your key as 'Authorization: Bearer <key>' or 'x-api-key'")
+        allowed = (*self.api_keys, self.admin_key) if self.admin_key else self.api_keys
+        if not _matches(key, allowed):
+            raise _error(401, "invalid_api_key", "the API key is not valid")
+
+    async def require_admin(self, request: Request) -> None:
+        """Admin routes: only the admin key; disabled (403) when none is configured."""
+        if not self.admin_key:
+            raise _error(403, "admin_disabled", "admin routes are disabled: TTS_ADMIN_KEY is not set")
+        key = presented_key(request)
+        if key is None:
+            raise _error(401, "missing_api_key", "admin routes need the admin key as 'Authorization: Bearer <key>'")
+        if not _matches(key, (self.admin_key,)):
+            raise _error(403, "not_admin", "this key may not use admin routes")

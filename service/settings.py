@@ -1,0 +1,102 @@
+"""Settings of the synthesis service, read from TTS_* environment variables (names match ServiceConfig.to_env()).
+
+Validators refuse unsafe combinations at startup with one readable message, so a misconfigured instance fails fast
+instead of serving badly (the fastapi full-stack template's habit of refusing default secrets in production).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import AliasChoices, Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+EngineName = Literal["espeak", "cosyvoice3"]
+
+# Environments where running without API keys is acceptable (a laptop, CI, a disposable dev stack).
+OPEN_ENVIRONMENTS = frozenset({"local", "dev", "test", "ci"})
+# Keys that appear in examples and must never protect a real deployment.
+_WEAK_KEYS = frozenset({"changeme", "change-me", "secret", "password", "test", "admin", "key", "apikey"})
+
+
+def _split_csv(value: object) -> object:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    """Everything the service reads at startup. Part 2 (admission, storage, spot) adds its own fields here."""
+
+    model_config = SettingsConfigDict(env_prefix="TTS_", extra="ignore", frozen=True, populate_by_name=True)
+
+    engine: EngineName = "espeak"
+    model_dir: Path | None = None
+    fp16: bool = False
+    gpu_id: int = Field(default=0, ge=0)
+    # None = "cuda:<gpu_id>"; "cpu" is only sensible for tests or a debugging session.
+    device: str | None = None
+    # <= 200 characters per request, as the deployment guidance recommends against OOM from long input.
+    # MAX_TEXT_LEN (no prefix) is the name that guidance uses; accepted for compatibility.
+    max_text_chars: int = Field(
+        default=200,
+        ge=1,
+        le=100_000,
+        validation_alias=AliasChoices("TTS_MAX_TEXT_CHARS", "MAX_TEXT_LEN", "max_text_chars"),
+    )
+    max_batch: int = Field(default=8, ge=1, le=64)
+    max_wait_ms: int = Field(default=20, ge=0, le=1000)
+    max_queue: int = Field(default=64, ge=1, le=10_000)
+    max_concurrency: int = Field(default=8, ge=1, le=256)
+    request_timeout_s: float = Field(default=60.0, gt=0, le=600)
+    recycle_after_requests: int = Field(default=0, ge=0)
+    voices_dir: Path = Path("voices")
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    # Prompt clips are 3-30 s; 10 MiB holds 30 s of 48 kHz stereo 24-bit WAV (8.6 MB) with room to spare.
+    max_upload_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, le=200 * 1024 * 1024)
+    api_keys: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    admin_key: str | None = None
+    environment: str = "local"
+    # Loudness target of the returned audio (EBU R128 / ITU-R BS.1770 integrated loudness, LUFS); None = leave as is.
+    loudness_lufs: float | None = Field(default=-20.0, ge=-40.0, le=-10.0)
+
+    @field_validator("api_keys", mode="before")
+    @classmethod
+    def _csv(cls, value: object) -> object:
+        return _split_csv(value)
+
+    @field_validator("device")
+    @classmethod
+    def _device(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if value != "cpu" and not (value.startswith("cuda:") and value[5:].isdigit()):
+            raise ValueError(f"device '{value}' is not 'cpu' or 'cuda:<index>' (e.g. 'cuda:0')")
+        return value
+
+    @model_validator(mode="after")
+    def _safe(self) -> Settings:
+        if self.engine == "cosyvoice3" and self.model_dir is None:
+            raise ValueError("engine 'cosyvoice3' needs TTS_MODEL_DIR (--model-dir): weights are never downloaded")
+        if self.fp16 and self.engine == "cosyvoice3" and self.resolved_device == "cpu":
+            raise ValueError("fp16 needs a GPU device; with device 'cpu' turn fp16 off (TTS_FP16=false)")
+        if self.admin_key is not None and self.admin_key in self.api_keys:
+            raise ValueError("TTS_ADMIN_KEY must differ from every key in TTS_API_KEYS")
+        weak = [key for key in [*self.api_keys, self.admin_key or ""] if key and key.lower() in _WEAK_KEYS]
+        if weak and self.environment not in OPEN_ENVIRONMENTS:
+            raise ValueError(
+                f"API key '{weak[0]}' is an example value; set real keys for environment '{self.environment}'"
+            )
+        if not self.api_keys and self.environment not in OPEN_ENVIRONMENTS:
+            raise ValueError(
+                f"environment '{self.environment}' needs TTS_API_KEYS (a public service without keys is refused); "
+                f"only {sorted(OPEN_ENVIRONMENTS)} may run open"
+            )
+        return self
+
+    @property
+    def resolved_device(self) -> str:
+        """The torch device the GPU engine runs on: TTS_DEVICE, else cuda:<gpu_id>."""
+        return self.device or f"cuda:{self.gpu_id}"

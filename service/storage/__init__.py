@@ -1,0 +1,17 @@
+"""Durable storage: finished audio to S3 (spooled locally when S3 fails) and saved voices shared through S3."""
+
+from service.storage.audio_store import AudioStore, StoredAudio, s3_client
+from service.storage.keys import StorageKeyError, audio_key, audio_metadata, new_audio_id, text_hash
+from service.storage.spool import Spool
+
+__all__ = [
+    "AudioStore",
+    "Spool",
+    "StorageKeyError",
+    "StoredAudio",
+    "audio_key",
+    "audio_metadata",
+    "new_audio_id",
+    "s3_client",
+    "text_hash",
+]

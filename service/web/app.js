@@ -1,0 +1,87 @@
+// The try-it page: reads the engine's capabilities and limits, posts to /v1/tts, plays and offers the result.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+let maxChars = 0;
+let lastUrl = null;
+
+async function loadInfo() {
+  const models = await (await fetch("/v1/models")).json();
+  const model = models.data[0];
+  const caps = model.capabilities;
+  maxChars = model.max_text_chars;
+  $("text").maxLength = maxChars;
+  $("engine").textContent =
+    `Engine ${model.id}: ${caps.languages.join(", ")} · ${caps.sample_rate} Hz · clone ${caps.clone ? "yes" : "no"}` +
+    ` · instructions ${caps.instruct ? "yes" : "no"} · pronunciation tags ${caps.phoneme_tags ? "yes" : "no"}` +
+    ` · up to ${maxChars} characters`;
+  $("engine").dataset.maxChars = String(maxChars);
+  for (const lang of caps.languages) $("language").add(new Option(lang, lang));
+  const voices = await (await fetch("/v1/voices")).json();
+  for (const voice of voices.voices) $("voice").add(new Option(`${voice.name} (${voice.kind})`, voice.name));
+  updateCounter();
+}
+
+function updateCounter() {
+  const length = $("text").value.trim().length;
+  $("counter").textContent = `${length}/${maxChars}`;
+  $("counter").classList.toggle("over", length > maxChars);
+}
+
+function showError(message) {
+  $("status").textContent = message;
+  $("status").classList.add("error");
+}
+
+async function speak(event) {
+  event.preventDefault();
+  $("status").classList.remove("error");
+  $("status").textContent = "Synthesizing…";
+  $("notes").replaceChildren();
+  const form = new FormData();
+  const format = $("format").value;
+  form.append("text", $("text").value);
+  form.append("format", format);
+  form.append("speed", $("speed").value);
+  if ($("language").value) form.append("language", $("language").value);
+  if ($("instruct").value.trim()) form.append("instruct", $("instruct").value.trim());
+  const clip = $("prompt_audio").files[0];
+  if (clip) {
+    form.append("prompt_audio", clip);
+    if ($("prompt_text").value.trim()) form.append("prompt_text", $("prompt_text").value.trim());
+  } else if ($("voice").value) {
+    form.append("voice", $("voice").value);
+  }
+  $("speak").disabled = true;
+  try {
+    const response = await fetch("/v1/tts", { method: "POST", body: form });
+    if (!response.ok) {
+      const body = await response.json().catch(() => ({}));
+      const error = body.error || {};
+      showError(`Error ${response.status}${error.param ? ` (${error.param})` : ""}: ${error.message || response.statusText}`);
+      return;
+    }
+    const blob = await response.blob();
+    if (lastUrl) URL.revokeObjectURL(lastUrl);
+    lastUrl = URL.createObjectURL(blob);
+    $("player").src = lastUrl;
+    $("download").href = lastUrl;
+    $("download").download = `speech.${format}`;
+    $("download").hidden = false;
+    for (const note of JSON.parse(response.headers.get("X-Engine-Notes") || "[]")) {
+      const item = document.createElement("li");
+      item.textContent = note;
+      $("notes").append(item);
+    }
+    const seconds = response.headers.get("X-Audio-Duration");
+    $("status").textContent = `Done: ${seconds} s of audio, ${blob.size} bytes (${format}).`;
+  } catch (error) {
+    showError(`Request failed: ${error}`);
+  } finally {
+    $("speak").disabled = false;
+  }
+}
+
+$("text").addEventListener("input", updateCounter);
+$("tts-form").addEventListener("submit", speak);
+loadInfo().catch((error) => showError(`Cannot reach the service: ${error}`));

@@ -1,0 +1,110 @@
+"""`tts-bench load`, `soak` and `overhead` against the real service (espeak) over real HTTP on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from benchmarks.cli import app
+from benchmarks.common import BenchFailedError
+from benchmarks.http_driver import Outcome, RunStats
+from benchmarks.probes import pid_listening_on
+from benchmarks.soak import growth_pct, run_soak
+from tests.service.conftest import LiveServer
+
+runner = CliRunner()
+
+
+def test_load_sweep_reports_each_level(espeak_server: LiveServer, out: Path) -> None:
+    args = ["load", "--url", espeak_server.url, "--concurrency", "1,3", "--requests", "6", "--warmup", "1"]
+    result = runner.invoke(app, [*args, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "command:" in result.output
+    assert "machine:" in result.output
+    data = json.loads(out.read_text())
+    assert [level["concurrency"] for level in data["levels"]] == [1, 3]
+    for level in data["levels"]:
+        assert level["ok"] == 6
+        assert level["errors"] == level["lost"] == level["rejected_429"] == level["rejected_503"] == 0
+        assert level["audio_s_per_s"] > level["requests_per_s"] > 0  # every sentence is longer than a second
+        assert 0 < level["p50_ms"] <= level["p95_ms"] <= level["p99_ms"]
+    assert data["machine"]["cpu_cores"] >= 1
+
+
+def test_soak_samples_the_server_process(espeak_server: LiveServer, tmp_path: Path) -> None:
+    port = int(espeak_server.url.rsplit(":", 1)[1])
+    assert pid_listening_on(port) == os.getpid()  # uvicorn runs in this test process
+    result = run_soak(
+        espeak_server.url, 40, 4, pid=None, model="tts-1", voice="alloy", timeout_s=30, out=tmp_path / "s.json"
+    )
+    assert result["ok"] == 40
+    assert result["lost"] == result["errors"] == 0
+    assert result["server_pid"] == os.getpid()
+    assert len(result["rss_samples"]) >= 10
+    assert result["rss_growth_pct_first_to_last_tenth"] is not None
+
+
+def test_soak_fails_loudly_when_requests_are_lost(tmp_path: Path) -> None:
+    with socket.socket() as sock:  # a port with nothing listening: every request is lost
+        sock.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    with pytest.raises(BenchFailedError, match="10 request\\(s\\) LOST"):
+        run_soak(url, 10, 2, pid=None, model="tts-1", voice="alloy", timeout_s=5, out=tmp_path / "s.json")
+
+
+def test_overhead_pairs_inprocess_and_http(espeak_server: LiveServer, out: Path) -> None:
+    args = ["overhead", "--url", espeak_server.url, "--engine", "espeak", "--repeats", "1", "--concurrency", "2"]
+    result = runner.invoke(app, [*args, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    data = json.loads(out.read_text())
+    assert data["pairs"] == 8
+    assert data["added"]["p50_ms"] is not None
+    assert data["http"]["p50_ms"] > 0
+    assert data["inprocess"]["p50_ms"] > 0
+    assert data["throughput_ratio_http_over_inprocess"] > 0
+    assert "added by HTTP per request" in result.output
+
+
+@pytest.mark.parametrize(
+    ("status", "error", "bucket"),
+    [
+        (200, None, "ok"),
+        (200, "not audio", "error"),
+        (429, "x", "rejected"),
+        (503, "x", "rejected"),
+        (422, "x", "error"),
+        (500, "x", "lost"),
+        (None, "reset", "lost"),
+    ],
+)
+def test_every_outcome_lands_in_one_bucket(status: int | None, error: str | None, bucket: str) -> None:
+    assert Outcome(status, 0.1, 1.0 if bucket == "ok" else 0.0, error).bucket == bucket
+
+
+def test_summary_counts_unanswered_requests_as_lost() -> None:
+    stats = RunStats(sent=5, wall_s=1.0, outcomes=[Outcome(200, 0.1, 2.0), Outcome(429, 0.1), Outcome(503, 0.1)])
+    summary = stats.summary()
+    assert (summary["ok"], summary["rejected_429"], summary["rejected_503"], summary["lost"]) == (1, 1, 1, 2)
+    assert summary["audio_s_per_s"] == 2.0
+
+
+def test_growth_compares_first_and_last_tenth() -> None:
+    samples = [(n, 100 if n <= 10 else 110) for n in range(1, 101)]
+    assert growth_pct(samples, 100) == pytest.approx(10.0)
+    assert growth_pct([], 100) is None
+
+
+def test_bad_option_is_exit_2_with_one_line() -> None:
+    proc = subprocess.run(
+        [str(Path(sys.executable).parent / "tts-bench"), "load", "--concurrency", "1,x"], capture_output=True, text=True
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip().count("\n") == 0
+    assert "--concurrency" in proc.stderr

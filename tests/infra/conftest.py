@@ -1,0 +1,93 @@
+"""One synthesis of every environment per test session (cdk-nag on), shared by all infra tests."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk.assertions import Template
+
+from infra.app import add_nag, build_app
+from infra.config.loader import read_context
+
+# A variant that takes the branches cdk.json's environments do not: NAT, warm pool (on-demand only), custom domain,
+# no schedule, no budget.
+VARIANT = "edge"
+VARIANT_CONFIG: dict[str, Any] = {
+    "region": "eu-west-1",
+    "timezone": "Europe/Berlin",
+    "disposable": True,
+    "schedule": {"enabled": False},
+    "fleet": {
+        "instance_types": ["g6.xlarge"],
+        "min_capacity": 0,
+        "max_capacity": 2,
+        "desired_capacity": 1,
+        "on_demand_percentage_above_base": 100,
+        "warm_pool": True,
+    },
+    "cdn": {
+        "price_class": "PriceClass_All",
+        "domain_name": "tts.example.com",
+        "certificate_arn": "arn:aws:acm:us-east-1:123456789012:certificate/11111111-2222-3333-4444-555555555555",
+    },
+    "network": {"nat": True},
+    "alerting": {},
+}
+
+
+@dataclass(frozen=True)
+class Synth:
+    outdir: Path
+    seconds: float
+    raw: dict[str, dict[str, Any]]  # environment name -> template JSON
+
+    def template(self, env: str) -> Template:
+        return Template.from_json(self.raw[env])
+
+
+@pytest.fixture(scope="session")
+def synth(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synth]:
+    """cdk.json's environments plus the variant, synthesized once with cdk-nag into a temp cloud assembly."""
+    outdir = tmp_path_factory.mktemp("cdk-out")
+    environments = {**read_context(), VARIANT: VARIANT_CONFIG}
+    started = time.perf_counter()
+    app = cdk.App(outdir=str(outdir), context={"environments": environments})
+    add_nag(app)
+    stacks = build_app(app)
+    app.synth()  # raises ValidationFailed on any unacknowledged cdk-nag finding
+    seconds = time.perf_counter() - started
+    raw = {
+        stack.config.name: json.loads((outdir / f"{stack.stack_name}.template.json").read_text(encoding="utf-8"))
+        for stack in stacks
+    }
+    yield Synth(outdir=outdir, seconds=seconds, raw=raw)
+
+
+@pytest.fixture(scope="session")
+def prod(synth: Synth) -> Template:
+    return synth.template("prod")
+
+
+@pytest.fixture(scope="session")
+def dev(synth: Synth) -> Template:
+    return synth.template("dev")
+
+
+@pytest.fixture(scope="session")
+def edge(synth: Synth) -> Template:
+    return synth.template(VARIANT)
+
+
+def only(template: Template, resource_type: str) -> dict[str, Any]:
+    """The one resource of a type (its Properties), without naming its hashed logical id."""
+    found = template.find_resources(resource_type)
+    assert len(found) == 1, f"expected one {resource_type}, found {len(found)}"
+    resource: dict[str, Any] = next(iter(found.values()))
+    return resource

@@ -1,0 +1,125 @@
+"""Bad events, missing groups, malformed tags and environments: a named error, a metric, and no change at all."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+from freezegun import freeze_time
+
+from infra.config import EnvironmentConfig
+from lambdas.common.env import (
+    EnvironmentVariableError,
+    MalformedEnvironmentVariableError,
+    MissingEnvironmentVariableError,
+)
+from lambdas.scheduler.environment import SchedulerEnvironment
+from lambdas.scheduler.errors import GroupNotFoundError, InvalidEventError, MalformedTagError, SchedulerError
+from lambdas.scheduler.handler import run
+
+from .conftest import OVERRIDE_TAG, SIZE_TAG, Fleet, scheduler_environ
+
+STOP_TIME = dt.datetime(2026, 3, 10, 18, 0, tzinfo=ZoneInfo("America/New_York"))
+
+
+@pytest.fixture
+def environ(dev_config: EnvironmentConfig) -> dict[str, str]:
+    return scheduler_environ(dev_config, "gpu-a,gpu-b")
+
+
+@pytest.mark.parametrize("event", [{"action": "restart"}, {"action": None}, {}, {"Action": "stop"}, "stop", None, []])
+def test_bad_event_raises_and_changes_nothing(event: object, fleet: Fleet, environ: dict[str, str]) -> None:
+    fleet.group("gpu-a", "1-1-2")
+    fleet.group("gpu-b", "1-1-2")
+    with freeze_time(STOP_TIME), pytest.raises(InvalidEventError, match="action"):
+        run(event, SchedulerEnvironment.from_env(environ), fleet.scheduler_clients())
+    assert fleet.state("gpu-a", "gpu-b") == {"gpu-a": ("1-1-2", {}), "gpu-b": ("1-1-2", {})}
+    assert fleet.metric_count("ScheduleRun", {"Environment": "dev", "Action": "invalid", "Result": "error"}) == 1
+
+
+@pytest.mark.parametrize(
+    ("tags_b", "error", "message"),
+    [
+        (None, GroupNotFoundError, "gpu-b not found"),
+        ({SIZE_TAG: "4-1-1"}, MalformedTagError, "voicefleet:running-size: '4-1-1' breaks min <= desired <= max"),
+        ({SIZE_TAG: "big"}, MalformedTagError, "gpu-b: tag voicefleet:running-size"),
+        ({OVERRIDE_TAG: "maybe"}, MalformedTagError, "gpu-b: tag voicefleet:override: 'maybe' is not one of"),
+        ({OVERRIDE_TAG: "on-until=tomorrow"}, MalformedTagError, "'tomorrow' is not an ISO datetime"),
+    ],
+)
+def test_second_group_bad_leaves_the_first_untouched(
+    tags_b: dict[str, str] | None,
+    error: type[SchedulerError],
+    message: str,
+    fleet: Fleet,
+    environ: dict[str, str],
+) -> None:
+    expired = {OVERRIDE_TAG: "on-until=2026-03-09T12:00"}  # would be removed by a successful run
+    fleet.group("gpu-a", "1-2-3", expired)
+    if tags_b is not None:
+        fleet.group("gpu-b", "1-1-2", tags_b)
+    with freeze_time(STOP_TIME), pytest.raises(error, match=message):
+        run({"action": "stop"}, SchedulerEnvironment.from_env(environ), fleet.scheduler_clients())
+    assert fleet.state("gpu-a") == {"gpu-a": ("1-2-3", expired)}
+    if tags_b is not None:
+        assert fleet.state("gpu-b") == {"gpu-b": ("1-1-2", tags_b)}
+    assert fleet.metric_count("ScheduleRun", {"Environment": "dev", "Action": "stop", "Result": "error"}) == 1
+
+
+REQUIRED = [
+    "ASG_NAMES",
+    "TIMEZONE",
+    "WEEKDAYS",
+    "HOLIDAYS",
+    "EXTRA_WORKDAYS",
+    "SIZE_TAG_KEY",
+    "DEFAULT_SIZE",
+    "OVERRIDE_TAG_KEY",
+    "METRIC_NAMESPACE",
+    "ENV_NAME",
+]
+
+
+@pytest.mark.parametrize("name", REQUIRED)
+def test_missing_variable_is_named(name: str, environ: dict[str, str]) -> None:
+    del environ[name]
+    with pytest.raises(MissingEnvironmentVariableError, match=f"environment variable {name}: is not set") as info:
+        SchedulerEnvironment.from_env(environ)
+    assert info.value.variable == name
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("ASG_NAMES", "", "is empty"),
+        ("ASG_NAMES", "gpu-a,,gpu-b", "has an empty item"),
+        ("ASG_NAMES", "gpu-a,gpu-a", "repeats an item"),
+        ("TIMEZONE", "Mars/Olympus_Mons", "not an IANA timezone"),
+        ("TIMEZONE", "EST+5", "not an IANA timezone"),
+        ("WEEKDAYS", "mon,funday", "unknown weekday 'funday'"),
+        ("WEEKDAYS", "", "is empty"),
+        ("HOLIDAYS", "2026-13-01", "'2026-13-01' is not an ISO date"),
+        ("EXTRA_WORKDAYS", "2026-02-28,", "has an empty item"),
+        ("DEFAULT_SIZE", "1-1", "is not 'min-desired-max'"),
+        ("DEFAULT_SIZE", "2-1-4", "breaks min <= desired <= max"),
+        ("ENV_NAME", "  ", "is empty"),
+    ],
+)
+def test_malformed_variable_is_named(name: str, value: str, message: str, environ: dict[str, str]) -> None:
+    environ[name] = value
+    with pytest.raises(MalformedEnvironmentVariableError, match=message) as info:
+        SchedulerEnvironment.from_env(environ)
+    assert info.value.variable == name
+
+
+def test_a_day_cannot_be_holiday_and_extra_workday(environ: dict[str, str]) -> None:
+    environ.update(HOLIDAYS="2026-02-28", EXTRA_WORKDAYS="2026-02-28")
+    with pytest.raises(EnvironmentVariableError, match="2026-02-28 is also in HOLIDAYS"):
+        SchedulerEnvironment.from_env(environ)
+
+
+def test_environment_is_frozen(environ: dict[str, str]) -> None:
+    env = SchedulerEnvironment.from_env(environ)
+    with pytest.raises(AttributeError):
+        env.env_name = "prod"  # type: ignore[misc]

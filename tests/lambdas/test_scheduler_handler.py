@@ -1,0 +1,75 @@
+"""`handler(event, context)` itself, end to end: boto3 built inside the handler reaches moto via AWS_ENDPOINT_URL."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from zoneinfo import ZoneInfo
+
+import pytest
+from freezegun import freeze_time
+
+from infra.config import EnvironmentConfig
+from lambdas.common.env import MissingEnvironmentVariableError
+from lambdas.scheduler.calendar import WorkCalendar
+from lambdas.scheduler.environment import SchedulerEnvironment
+from lambdas.scheduler.handler import handler
+
+from .conftest import SIZE_TAG, Fleet, scheduler_environ
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+@pytest.fixture
+def lambda_env(monkeypatch: pytest.MonkeyPatch, moto_endpoint: str, prod_config: EnvironmentConfig) -> None:
+    for key, value in scheduler_environ(prod_config, "voicefleet-prod-gpu").items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
+
+
+@pytest.mark.usefixtures("lambda_env")
+def test_handler_start_on_make_up_saturday_then_stop(fleet: Fleet, capsys: pytest.CaptureFixture[str]) -> None:
+    fleet.group("voicefleet-prod-gpu", "0-0-0", {SIZE_TAG: "1-2-4"})
+    with freeze_time(dt.datetime(2026, 2, 28, 8, 45, tzinfo=SHANGHAI)):
+        started = handler({"action": "start"}, None)
+    with freeze_time(dt.datetime(2026, 2, 28, 18, 0, tzinfo=SHANGHAI)):
+        stopped = handler({"action": "stop"}, None)
+    assert (started["day_reason"], started["groups"][0]["result"]) == ("extra-workday", "started")
+    assert started["groups"][0]["size_after"] == "1-2-4"
+    assert stopped["groups"][0]["result"] == "stopped"
+    assert fleet.state("voicefleet-prod-gpu") == {"voicefleet-prod-gpu": ("0-0-0", {SIZE_TAG: "1-2-4"})}
+    for result in ("started", "stopped"):
+        action = "start" if result == "started" else "stop"
+        dims = {"Environment": "prod", "Action": action, "Result": result}
+        assert fleet.metric_count("ScheduleRun", dims) == 1
+    # One JSON object per line, one line per decision, with the fields Logs Insights filters on.
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    decisions = [line for line in lines if line.get("logger") == "voicefleet.scheduler"]
+    assert [(d["action"], d["result"], d["reason"]) for d in decisions] == [
+        ("start", "started", "extra-workday"),
+        ("stop", "stopped", "closing"),
+    ]
+    assert decisions[0]["local_time"] == "2026-02-28T08:45:00+08:00"
+    assert decisions[0]["timestamp"] == "2026-02-28T00:45:00.000+00:00"
+
+
+@pytest.mark.usefixtures("lambda_env")
+def test_handler_missing_variable_fails_before_any_call(monkeypatch: pytest.MonkeyPatch, fleet: Fleet) -> None:
+    fleet.group("voicefleet-prod-gpu", "1-1-4")
+    monkeypatch.delenv("DEFAULT_SIZE")
+    with pytest.raises(MissingEnvironmentVariableError, match="DEFAULT_SIZE"):
+        handler({"action": "stop"}, None)
+    assert fleet.size("voicefleet-prod-gpu") == "1-1-4"
+
+
+@pytest.mark.parametrize("env_name", ["dev", "prod"])
+def test_calendar_matches_the_config_model_every_day_of_2026(
+    env_name: str, dev_config: EnvironmentConfig, prod_config: EnvironmentConfig
+) -> None:
+    """The Lambda restates ScheduleConfig.is_workday (it cannot import pydantic); they must agree on every day."""
+    cfg = dev_config if env_name == "dev" else prod_config
+    calendar: WorkCalendar = SchedulerEnvironment.from_env(scheduler_environ(cfg, "g")).calendar
+    days = [dt.date(2026, 1, 1) + dt.timedelta(days=n) for n in range(365)]
+    disagree = [day for day in days if calendar.verdict(day).workday != cfg.schedule.is_workday(day)]
+    assert disagree == []
+    assert sum(calendar.verdict(day).workday for day in days) == sum(cfg.schedule.is_workday(day) for day in days)

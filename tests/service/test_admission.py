@@ -1,0 +1,325 @@
+"""Admission control and batching against a real (fake) engine in worker threads: no mocks of the scheduler."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+
+from service.admission import (
+    AdmissionController,
+    AdmissionSettings,
+    ClientGoneError,
+    DeadlineExceededError,
+    DrainingError,
+    EngineOverloadedError,
+    NotReadyError,
+    QueueFullError,
+)
+from service.engines.base import EngineError, SynthesisRequest
+from tests.service.fakes.batch_engine import BatchEngine, tone
+
+Scenario = Callable[[AdmissionController, BatchEngine], Awaitable[Any]]
+
+
+def run(scenario: Scenario, engine: BatchEngine, **settings: Any) -> Any:
+    """Run `scenario` against a started controller; always drains the threads afterwards."""
+
+    async def main() -> Any:
+        engine.load()
+        controller = AdmissionController(engine, AdmissionSettings(**settings))
+        await controller.start()
+        controller.set_ready()
+        try:
+            return await scenario(controller, engine)
+        finally:
+            engine.gate.set()
+            await controller.close()
+
+    return asyncio.run(main())
+
+
+def req(text: str, **kw: Any) -> SynthesisRequest:
+    return SynthesisRequest(text=text, request_id=text, **kw)
+
+
+async def wait_until(predicate: Callable[[], bool]) -> None:
+    for _ in range(500):
+        if predicate():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("condition not reached")
+
+
+def test_concurrent_requests_are_batched_and_each_gets_its_own_audio() -> None:
+    async def scenario(c: AdmissionController, e: BatchEngine) -> None:
+        texts = [f"request number {i}" + "x" * i for i in range(12)]
+        results = await asyncio.gather(*(c.submit(req(t)) for t in texts))
+        for text, result in zip(texts, results, strict=True):
+            assert len(result.audio) == len(tone(text))
+        assert c.stats.max_batch_seen > 1
+        assert all(len(b) <= 4 for b in e.batches)
+        assert sum(len(b) for b in e.batches) == 12
+        assert c.stats.completed == 12
+
+    run(scenario, BatchEngine(delay_s=0.02), max_batch=4, max_wait_ms=50, max_concurrency=4)
+
+
+def test_incompatible_requests_are_never_mixed_in_one_batch() -> None:
+    async def scenario(c: AdmissionController, e: BatchEngine) -> None:
+        e.gate.clear()
+        first = asyncio.create_task(c.submit(req("hold", language="en")))
+        await wait_until(lambda: e.active == 1)
+        langs = ["en", "zh", "en", "zh", "ja", "en"]
+        rest = [asyncio.create_task(c.submit(req(f"t{i}", language=lang))) for i, lang in enumerate(langs)]
+        await wait_until(lambda: c.queue_depth == len(langs))
+        e.gate.set()
+        await asyncio.gather(first, *rest)
+        lang_of = {f"t{i}": lang for i, lang in enumerate(langs)} | {"hold": "en"}
+        for batch in e.batches:
+            assert len({lang_of[t] for t in batch}) == 1, batch
+        assert sorted(len(b) for b in e.batches) == [1, 1, 2, 3]
+
+    run(scenario, BatchEngine(), max_batch=8, max_wait_ms=0, max_concurrency=8)
+
+
+def test_engine_without_batching_runs_singles_with_bounded_parallelism() -> None:
+    async def scenario(c: AdmissionController, e: BatchEngine) -> None:
+        await asyncio.gather(*(c.submit(req(f"s{i}")) for i in range(10)))
+        assert all(len(b) == 1 for b in e.batches)
+        assert 1 < e.max_active <= 3
+
+    run(scenario, BatchEngine(batching=False, delay_s=0.03), max_batch=8, max_concurrency=3)
+
+
+def test_full_queue_gets_429_with_retry_after_and_admitted_requests_all_succeed() -> None:
+    async def scenario(c: AdmissionController, e: BatchEngine) -> None:
+        e.gate.clear()
+        admitted = [asyncio.create_task(c.submit(req("a0")))]
+        await wait_until(lambda: e.active == 1)
+        admitted += [asyncio.create_task(c.submit(req(f"a{i}"))) for i in range(1, 4)]
+        await wait_until(lambda: c.queue_depth == 3)
+        with pytest.raises(QueueFullError) as info:
+            await c.submit(req("one too many"))
+        assert info.value.status_code == 429
+        assert info.value.retry_after_header is not None
+        assert int(info.value.retry_after_header) >= 1
+        e.gate.set()
+        results = await asyncio.gather(*admitted)
+        assert len(results) == 4
+        assert c.stats.rejected["queue_full"] == 1
+
+    run(scenario, BatchEngine(), max_batch=1, max_concurrency=1, max_queue=3)
+
+
+def test_not_ready_and_draining_get_503_with_retry_after() -> None:
+    async def scenario(c: AdmissionController, e: BatchEngine) -> None:
+        c.set_ready(False)
+        with pytest.raises(NotReadyError) as not_ready:
+            await c.submit(req("early"))
+        c.set_ready(True)
+        await c.submit(req("fine"))
+        c.begin_drain("spot interruption")
+        with pytest.raises(DrainingError) as draining:
+            await c.submit(req("late"))
+        for err in (not_ready.value, draining.value):
+            assert err.status_code == 503
+            assert err.retry_after_header == "5"
+        assert "spot interruption" in str(draining.value)
+        assert not c.accepting
+
+    run(scenario, BatchEngine())
+
+
+def test_deadline_gives_504_and_frees_the_queue_slot() -> None:
+    async def scenario(c: AdmissionController, e: BatchEngine) -> None:
+        e.gate.clear()
+        busy = asyncio.create_task(c.submit(req("busy"), timeout_s=30))
+        await wait_until(lambda: e.active == 1)
+        with pytest.raises(DeadlineExceededError) as info:
+            await c.submit(req("slow"), timeout_s=0.1)
+        assert info.value.status_code == 504
+        assert c.queue_depth == 0
+        e.gate.set()
+        await busy
+        assert ["slow"] not in e.batches
+
+    run(scenario, BatchEngine(), max_batch=1, max_concurrency=1)
+
+
+def test_client_disconnect_drops_the_request_before_it_reaches_the_engine() -> None:
+    async def scenario(c: AdmissionController, e: BatchEngine) -> None:
+        e.gate.clear()
+        busy = asyncio.create_task(c.submit(req("busy")))
+        await wait_until(lambda: e.active == 1)
+        gone = asyncio.Event()
+
+        async def is_disconnected() -> bool:
+            return gone.is_set()
+
+        waiting = asyncio.create_task(c.submit(req("leaver"), is_disconnected=is_disconnected))
+        await wait_until(lambda: c.queue_depth == 1)
+        gone.set()
+        with pytest.raises(ClientGoneError):
+            await waiting
+        assert c.queue_depth == 0
+        e.gate.set()
+        await busy
+        assert all("leaver" not in b for b in e.batches)
+        assert c.stats.client_gone == 1
+
+    run(scenario, BatchEngine(), max_batch=1, max_concurrency=1, disconnect_poll_s=0.02)
+
+
+def test_cancelled_submit_is_removed_from_the_queue() -> None:
+    async def scenario(c: AdmissionController, e: BatchEngine) -> None:
+        e.gate.clear()
+        busy = asyncio.create_task(c.submit(req("busy")))
+        await wait_until(lambda: e.active == 1)
+        waiting = asyncio.create_task(c.submit(req("cancelled")))
+        await wait_until(lambda: c.queue_depth == 1)
+        waiting.cancel()
+        await wait_until(lambda: c.queue_depth == 0)
+        e.gate.set()
+        await busy
+        assert all("cancelled" not in b for b in e.batches)
+
+    run(scenario, BatchEngine(), max_batch=1, max_concurrency=1)
+
+
+def test_oom_in_a_batch_retries_each_request_alone_and_all_succeed() -> None:
+    async def scenario(c: AdmissionController, e: BatchEngine) -> None:
+        e.gate.clear()
+        hold = asyncio.create_task(c.submit(req("hold")))
+        await wait_until(lambda: e.active == 1)
+        rest = [asyncio.create_task(c.submit(req(f"r{i}"))) for i in range(4)]
+        await wait_until(lambda: c.queue_depth == 4)
+        e.gate.set()
+        results = await asyncio.gather(hold, *rest)
+        assert len(results) == 5
+        assert c.stats.oom_batches == 1
+        assert c.stats.retried_alone == 4
+        assert e.releases >= 2  # freed after the OOM, and after the batch
+
+    run(scenario, BatchEngine(oom_above_batch=1), max_batch=4, max_concurrency=4, max_wait_ms=0)
+
+
+def test_oom_answers_503_then_the_service_recovers() -> None:
+    async def scenario(c: AdmissionController, e: BatchEngine) -> None:
+        e.oom_next_calls = 1
+        with pytest.raises(EngineOverloadedError) as info:
+            await c.submit(req("too big"))
+        assert info.value.status_code == 503
+        assert info.value.retry_after_header == "5"
+        result = await c.submit(req("next one"))
+        assert len(result.audio) == len(tone("next one"))
+        assert c.accepting
+
+    run(scenario, BatchEngine(), oom_retry_alone=False)
+
+
+def test_oom_without_solo_retry_fails_the_whole_batch_with_503_and_keeps_serving() -> None:
+    async def scenario(c: AdmissionController, e: BatchEngine) -> None:
+        e.gate.clear()
+        hold = asyncio.create_task(c.submit(req("hold")))
+        await wait_until(lambda: e.active == 1)
+        rest = [asyncio.create_task(c.submit(req(f"r{i}"))) for i in range(3)]
+        await wait_until(lambda: c.queue_depth == 3)
+        e.gate.set()
+        await hold
+        outcomes = await asyncio.gather(*rest, return_exceptions=True)
+        assert all(isinstance(o, EngineOverloadedError) for o in outcomes)
+        assert len((await c.submit(req("after"))).audio) > 0
+
+    run(scenario, BatchEngine(oom_above_batch=1), max_batch=4, max_concurrency=4, max_wait_ms=0, oom_retry_alone=False)
+
+
+def test_one_bad_request_does_not_fail_its_batch_companions() -> None:
+    async def scenario(c: AdmissionController, e: BatchEngine) -> None:
+        e.gate.clear()
+        hold = asyncio.create_task(c.submit(req("hold")))
+        await wait_until(lambda: e.active == 1)
+        texts = ["ok1", "BAD input", "ok2"]
+        rest = [asyncio.create_task(c.submit(req(t))) for t in texts]
+        await wait_until(lambda: c.queue_depth == 3)
+        e.gate.set()
+        await hold
+        outcomes = await asyncio.gather(*rest, return_exceptions=True)
+        assert isinstance(outcomes[1], EngineError)
+        assert "BAD input" in str(outcomes[1])
+        assert not isinstance(outcomes[0], BaseException)
+        assert not isinstance(outcomes[2], BaseException)
+
+    run(scenario, BatchEngine(), max_batch=4, max_concurrency=4, max_wait_ms=0)
+
+
+def test_drain_refuses_new_work_and_finishes_everything_admitted() -> None:
+    async def scenario(c: AdmissionController, e: BatchEngine) -> None:
+        e.gate.clear()
+        admitted = [asyncio.create_task(c.submit(req(f"d{i}"))) for i in range(5)]
+        await wait_until(lambda: e.active == 1 and c.queue_depth == 4)
+        drain = asyncio.create_task(c.drain("SIGTERM", timeout_s=20))
+        await asyncio.sleep(0)
+        with pytest.raises(DrainingError):
+            await c.submit(req("late"))
+        assert not drain.done()
+        e.gate.set()
+        assert await drain == 0
+        assert len(await asyncio.gather(*admitted)) == 5
+        assert c.stats.completed == 5
+
+    run(scenario, BatchEngine(), max_batch=1, max_concurrency=1)
+
+
+def test_recycle_reason_from_the_after_batch_hook_stops_admission() -> None:
+    async def main() -> None:
+        engine = BatchEngine()
+        engine.load()
+        seen: list[str] = []
+        count = {"n": 0}
+
+        def after_batch(size: int) -> str | None:
+            count["n"] += size
+            return "served 2 requests" if count["n"] >= 2 else None
+
+        c = AdmissionController(engine, AdmissionSettings(), after_batch=after_batch, on_recycle=seen.append)
+        await c.start()
+        c.set_ready()
+        await c.submit(req("one"))
+        assert c.accepting
+        await c.submit(req("two"))
+        assert seen == ["served 2 requests"]
+        assert c.draining
+        with pytest.raises(DrainingError):
+            await c.submit(req("three"))
+        await c.close()
+
+    asyncio.run(main())
+
+
+def test_an_engine_crash_costs_its_requests_only() -> None:
+    class Crashing(BatchEngine):
+        def synthesize_batch(self, requests: Any) -> Any:
+            if requests[0].text == "crash":
+                raise RuntimeError("segfault-ish")
+            return super().synthesize_batch(requests)
+
+    async def scenario(c: AdmissionController, e: BatchEngine) -> None:
+        with pytest.raises(EngineError, match="internal engine error: RuntimeError"):
+            await c.submit(req("crash"))
+        assert len((await c.submit(req("fine"))).audio) > 0
+
+    run(scenario, Crashing())
+
+
+def test_settings_refuse_nonsense_and_follow_the_environment_config() -> None:
+    from infra.config import load_environment
+
+    with pytest.raises(ValueError, match="max_queue must be >= 1"):
+        AdmissionSettings(max_queue=0)
+    prod = load_environment("prod")
+    settings = AdmissionSettings.from_service_config(prod.service)
+    assert settings.max_batch == prod.service.max_batch
+    assert settings.max_queue == prod.service.max_queue
