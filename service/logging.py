@@ -38,7 +38,7 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        request_id = request_id_var.get()
+        request_id = getattr(record, "request_id", None) or request_id_var.get()
         if request_id:
             data["request_id"] = request_id
         for key, value in vars(record).items():
@@ -108,9 +108,16 @@ class RequestContextMiddleware:
                 method,
                 route,
                 status,
-                extra={"event": "request", "method": method, "route": route, "path": scope.get("path", ""),
-                       "status": status, "duration_ms": round(seconds * 1000, 1)},
-            )  # fmt: skip
+                extra={
+                    "event": "request",
+                    "request_id": request_id,
+                    "method": method,
+                    "route": route,
+                    "path": scope.get("path", ""),
+                    "status": status,
+                    "duration_ms": round(seconds * 1000, 1),
+                },
+            )
             if self.on_request is not None:
                 self.on_request(route, method, status, seconds)
             request_id_var.reset(token)

@@ -101,6 +101,9 @@ class Metrics:
     def rejected(self, reason: str) -> None:
         self.rejected_total.labels(reason).inc()
 
+    def oom(self) -> None:
+        self.oom_total.inc()
+
     # -- other parts -----------------------------------------------------------------------------------------------
     def memory(self, sample: MemorySample) -> None:
         self.gpu_allocated.set(sample.gpu_allocated_bytes)

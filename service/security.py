@@ -53,9 +53,18 @@ def _matches(candidate: str, keys: Sequence[str]) -> bool:
     return found
 
 
-def _error(status: int, code: str, message: str) -> HTTPException:
-    headers = _CHALLENGE if status == 401 else None
-    return HTTPException(status_code=status, detail={"code": code, "message": message}, headers=headers)
+class AuthError(HTTPException):
+    """401 (no or unknown key, with a Bearer challenge) or 403 (key not allowed here); `code` names the case.
+
+    An HTTPException, so any app renders it; the service's error handler can add `code` to its error body."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(status_code=status, detail=message, headers=_CHALLENGE if status == 401 else None)
+        self.code = code
+
+
+def _error(status: int, code: str, message: str) -> AuthError:
+    return AuthError(status, code, message)
 
 
 class ApiKeyAuth:

@@ -327,6 +327,8 @@ class AdmissionController:
             outcome.seconds if not self._batch_seconds else 0.8 * self._batch_seconds + 0.2 * (outcome.seconds)
         )
         self._observer.batch(size, outcome.seconds)
+        if outcome.oom:
+            self._observer.oom()
         if outcome.recycle_reason:
             self.begin_drain(f"recycle: {outcome.recycle_reason}")
             if self._on_recycle is not None:

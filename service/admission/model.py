@@ -65,6 +65,8 @@ class AdmissionObserver(Protocol):
 
     def rejected(self, reason: str) -> None: ...
 
+    def oom(self) -> None: ...
+
 
 class NullObserver:
     """Observes nothing."""
@@ -82,6 +84,9 @@ class NullObserver:
         pass
 
     def rejected(self, reason: str) -> None:
+        pass
+
+    def oom(self) -> None:
         pass
 
 

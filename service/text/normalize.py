@@ -15,7 +15,7 @@ from num2words import num2words
 from service.text.tags import Segment
 
 _ZH_DIGITS = str.maketrans("0123456789", "零一二三四五六七八九")
-_THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}\b)")
+_THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
 # Digit runs this long are identifiers (phone numbers, codes): read digit by digit, not as a quantity.
 _LONG_DIGITS = re.compile(r"\d{7,}")
 _ISO_DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")

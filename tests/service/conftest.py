@@ -10,7 +10,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,7 +44,12 @@ def live_server(settings: Settings, *, ready_timeout_s: float = 30.0) -> Iterato
     settings = settings.model_copy(update={"host": "127.0.0.1", "port": _free_port()})
     app = create_app(settings)
     server = uvicorn.Server(uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning"))
-    thread = threading.Thread(target=server.run, name="uvicorn-test", daemon=True)
+
+    def run() -> None:
+        with suppress(SystemExit):  # uvicorn exits the thread on a failed startup; the check below reports it
+            server.run()
+
+    thread = threading.Thread(target=run, name="uvicorn-test", daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{settings.port}"
     deadline = time.monotonic() + ready_timeout_s

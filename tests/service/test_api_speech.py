@@ -104,9 +104,13 @@ def test_stream_yields_several_chunks_before_the_end(client: httpx.Client) -> No
 
 
 def test_stream_pcm(client: httpx.Client) -> None:
-    with client.stream("POST", "/v1/audio/speech", json={"input": "Hello. World.", "stream": True, "response_format": "pcm"}) as r:
+    with client.stream(
+        "POST", "/v1/audio/speech", json={"input": "Hello. World.", "stream": True, "response_format": "pcm"}
+    ) as r:
         body = r.read()
-    assert r.headers["content-type"] == "audio/pcm" and len(body) % 2 == 0 and len(body) > 22050
+    assert r.headers["content-type"] == "audio/pcm"
+    assert len(body) % 2 == 0
+    assert len(body) > 22050
 
 
 def test_client_disconnect_cancels_generation(server: LiveServer) -> None:
@@ -133,7 +137,9 @@ def test_client_disconnect_cancels_generation(server: LiveServer) -> None:
     finally:
         server.app.state.service.settings = server.settings
     # The server is still serving.
-    assert httpx.post(f"{server.url}/v1/audio/speech", json={"input": "还在", "response_format": "wav"}).status_code == 200
+    assert (
+        httpx.post(f"{server.url}/v1/audio/speech", json={"input": "还在", "response_format": "wav"}).status_code == 200
+    )
 
 
 @pytest.mark.parametrize(
@@ -155,7 +161,9 @@ def test_client_disconnect_cancels_generation(server: LiveServer) -> None:
         ({"input": "hi", "sample_rate": 1000}, 422, "sample_rate"),
     ],
 )
-def test_bad_input_is_a_4xx_naming_the_field(client: httpx.Client, body: dict[str, object], status: int, param: str) -> None:
+def test_bad_input_is_a_4xx_naming_the_field(
+    client: httpx.Client, body: dict[str, object], status: int, param: str
+) -> None:
     response = client.post("/v1/audio/speech", json=body)
     assert response.status_code == status, response.text
     error = response.json()["error"]

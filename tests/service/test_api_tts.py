@@ -25,7 +25,8 @@ def test_native_tts_with_prompt_clip(client: httpx.Client, clip: bytes) -> None:
     )
     assert response.status_code == 200, response.text
     audio, rate = sf.read(io.BytesIO(response.content))
-    assert rate == 22050 and audio.size / rate > 0.5
+    assert rate == 22050
+    assert audio.size / rate > 0.5
     assert "steered pitch and rate" in response.headers["x-engine-notes"]
 
 
@@ -38,13 +39,15 @@ def test_prompt_containers_accepted(client: httpx.Client, fmt: str, subtype: str
 
 def test_pronunciation_tags_and_defaults(client: httpx.Client) -> None:
     response = client.post("/v1/tts", data={"text": "It takes a [M][AY0][N][UW1][T]."})
-    assert response.status_code == 200 and response.headers["content-type"] == "audio/wav"
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "audio/wav"
 
 
 def test_stream(client: httpx.Client) -> None:
     with client.stream("POST", "/v1/tts", data={"text": "一。二。三。", "stream": "true", "format": "pcm"}) as r:
         chunks = [c for c in r.iter_raw() if c]
-    assert r.status_code == 200 and len(chunks) >= 3
+    assert r.status_code == 200
+    assert len(chunks) >= 3
 
 
 def _too_short() -> bytes:
@@ -86,7 +89,8 @@ def test_bad_prompt_audio_is_4xx_naming_the_field(
     response = client.post("/v1/tts", data={"text": "你好"}, files={"prompt_audio": ("p.wav", make(), content_type)})
     assert response.status_code == status, response.text
     error = response.json()["error"]
-    assert error["param"] == "prompt_audio" and needle in error["message"]
+    assert error["param"] == "prompt_audio"
+    assert needle in error["message"]
     assert client.post("/v1/tts", data={"text": "好"}).status_code == 200
 
 
@@ -118,4 +122,5 @@ def test_bad_fields(client: httpx.Client, data: dict[str, str], status: int, par
 
 def test_json_body_is_415(client: httpx.Client) -> None:
     response = client.post("/v1/tts", json={"text": "hi"})
-    assert response.status_code == 415 and response.json()["error"]["param"] == "Content-Type"
+    assert response.status_code == 415
+    assert response.json()["error"]["param"] == "Content-Type"

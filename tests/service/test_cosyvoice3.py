@@ -1,4 +1,4 @@
-"""The CosyVoice3 adapter against a fake `cosyvoice` package (tests/service/fakes/cosyvoice) with the real API surface."""
+"""The CosyVoice3 adapter against a fake `cosyvoice` package (tests/service/fakes/cosyvoice), real API surface."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     from cosyvoice.cli import cosyvoice as fake_module
 
     fake_module.LOG.__init__()  # type: ignore[misc]
-    yield fake_module.LOG
+    return fake_module.LOG
 
 
 @pytest.fixture
@@ -33,7 +33,9 @@ def model_dir(tmp_path: Path) -> Path:
 
 def _prompt(text: str | None = "希望你以后能够做的比我还好呦。", name: str | None = None) -> VoicePrompt:
     t = np.arange(16000 * 4) / 16000
-    return VoicePrompt(audio=(0.3 * np.sin(2 * np.pi * 180 * t)).astype(np.float32), sample_rate=16000, text=text, name=name)
+    return VoicePrompt(
+        audio=(0.3 * np.sin(2 * np.pi * 180 * t)).astype(np.float32), sample_rate=16000, text=text, name=name
+    )
 
 
 def _engine(model_dir: Path, fp16: bool = False) -> CosyVoice3Engine:
@@ -97,12 +99,14 @@ def test_fp16_nan_retries_in_fp32_once(fake: Any, model_dir: Path) -> None:
     engine = CosyVoice3Engine(model_dir, device="cpu", fp16=True)
     engine.load()
     [result] = engine.synthesize_batch([SynthesisRequest(text="你好。", prompt=_prompt())])
-    assert np.all(np.isfinite(result.audio)) and np.max(np.abs(result.audio)) > 0.1
+    assert np.all(np.isfinite(result.audio))
+    assert np.max(np.abs(result.audio)) > 0.1
     assert any("fp32" in note for note in result.notes)
     assert [m["fp16"] for m in fake.models] == [True, False]
     # The engine stays in fp32: the next request neither fails nor rebuilds.
     [again] = engine.synthesize_batch([SynthesisRequest(text="再见。", prompt=_prompt())])
-    assert again.notes == () and len(fake.models) == 2
+    assert again.notes == ()
+    assert len(fake.models) == 2
 
 
 def test_nan_in_fp32_is_an_error(fake: Any, model_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -142,7 +146,8 @@ def test_out_of_memory_is_reported(fake: Any, model_dir: Path) -> None:
 def test_stream_yields_chunks_and_ignores_speed(fake: Any, model_dir: Path) -> None:
     chunks = list(_engine(model_dir).stream(SynthesisRequest(text="你好世界。", prompt=_prompt(), speed=1.5)))
     assert len(chunks) == 3
-    assert fake.calls[-1][1]["stream"] is True and fake.calls[-1][1]["speed"] == 1.0
+    assert fake.calls[-1][1]["stream"] is True
+    assert fake.calls[-1][1]["speed"] == 1.0
 
 
 def test_no_prompt_is_an_error(fake: Any, model_dir: Path) -> None:
@@ -151,6 +156,8 @@ def test_no_prompt_is_an_error(fake: Any, model_dir: Path) -> None:
 
 
 def test_import_does_not_load_torch_or_cosyvoice() -> None:
-    code = "import sys, service.engines.cosyvoice3, service.app; print('torch' in sys.modules, 'cosyvoice' in sys.modules)"
+    code = (
+        "import sys, service.engines.cosyvoice3, service.app; print('torch' in sys.modules, 'cosyvoice' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "False"]

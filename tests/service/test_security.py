@@ -6,9 +6,10 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from fastapi import Depends, FastAPI
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import JSONResponse
 
-from service.security import ApiKeyAuth, SecurityConfigError, check_startup
+from service.security import ApiKeyAuth, AuthError, SecurityConfigError, check_startup
 from tests.service.fakes.live_server import live_server
 
 CLIENT_KEY = "k-client-0123456789abcdef"
@@ -17,6 +18,11 @@ ADMIN_KEY = "k-admin-0123456789abcdef"
 
 def make_app(auth: ApiKeyAuth) -> FastAPI:
     app = FastAPI()
+
+    @app.exception_handler(AuthError)
+    async def auth_error(_request: Request, exc: AuthError) -> JSONResponse:
+        """As the integration plan maps it: the code goes into the service's error body."""
+        return JSONResponse({"error": {"code": exc.code, "message": exc.detail}}, exc.status_code, exc.headers)
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:
@@ -55,7 +61,7 @@ def test_client_routes_need_a_valid_key(base_url: str, headers: dict[str, str], 
     response = httpx.post(f"{base_url}/v1/audio/speech", headers=headers)
     assert response.status_code == status
     if code:
-        assert response.json()["detail"]["code"] == code
+        assert response.json()["error"]["code"] == code
         assert response.headers["www-authenticate"].startswith("Bearer")
 
 
@@ -76,7 +82,10 @@ def test_without_keys_client_routes_are_open_and_admin_is_disabled() -> None:
         assert httpx.post(f"{url}/v1/audio/speech").status_code == 200
         disabled = httpx.post(f"{url}/admin/restart", headers={"x-api-key": "anything-at-all-long"})
         assert disabled.status_code == 403
-        assert disabled.json()["detail"]["code"] == "admin_disabled"
+        assert disabled.json()["error"] == {
+            "code": "admin_disabled",
+            "message": "admin routes are disabled: TTS_ADMIN_KEY is not set",
+        }
 
 
 def test_startup_check() -> None:

@@ -72,7 +72,7 @@ def test_two_instances_saving_the_same_name_at_once_cannot_both_win(
 
     monkeypatch.setattr(two.client, "head_object", not_there)
     with pytest.raises(VoiceExistsError, match="another instance"):
-        two.save("dora", clip(1) * 0.5, 16000, text="second", language="en")
+        two.save("dora", (clip(1) * 0.5).astype(np.float32), 16000, text="second", language="en")
     assert one.get("dora").text == "first"
     assert np.max(np.abs(one.load_prompt("dora").audio - clip(1))) < 1e-3
     keys = [o["Key"] for o in two.client.list_objects_v2(Bucket=BUCKET)["Contents"]]

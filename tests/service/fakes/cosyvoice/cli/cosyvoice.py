@@ -9,9 +9,9 @@ torch.cuda.OutOfMemoryError on the next inference.
 from __future__ import annotations
 
 import io
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import soundfile as sf
@@ -39,9 +39,14 @@ def _read_prompt(prompt_wav: Any) -> tuple[int, int]:
 
 class CosyVoice3:
     def __init__(
-        self, model_dir: str, load_trt: bool = False, load_vllm: bool = False, fp16: bool = False, trt_concurrent: int = 1
+        self,
+        model_dir: str,
+        load_trt: bool = False,
+        load_vllm: bool = False,
+        fp16: bool = False,
+        trt_concurrent: int = 1,
     ) -> None:
-        if not os.path.isdir(model_dir):
+        if not Path(model_dir).is_dir():
             raise AssertionError(f"the real package would download {model_dir} from ModelScope here")
         self.model_dir = model_dir
         self.fp16 = fp16
@@ -84,8 +89,18 @@ class CosyVoice3:
                 raise KeyError(zero_shot_spk_id)
         else:
             _read_prompt(prompt_wav)
-        LOG.calls.append(("inference_zero_shot", {"tts_text": tts_text, "prompt_text": prompt_text,
-                                                  "spk_id": zero_shot_spk_id, "stream": stream, "speed": speed}))
+        LOG.calls.append(
+            (
+                "inference_zero_shot",
+                {
+                    "tts_text": tts_text,
+                    "prompt_text": prompt_text,
+                    "spk_id": zero_shot_spk_id,
+                    "stream": stream,
+                    "speed": speed,
+                },
+            )
+        )
         return self._speech(tts_text, stream, speed)
 
     def inference_cross_lingual(
@@ -112,15 +127,19 @@ class CosyVoice3:
         text_frontend: bool = True,
     ) -> Iterator[dict[str, torch.Tensor]]:
         _read_prompt(prompt_wav)
-        LOG.calls.append(("inference_instruct2", {"tts_text": tts_text, "instruct_text": instruct_text,
-                                                  "stream": stream, "speed": speed}))
+        LOG.calls.append(
+            (
+                "inference_instruct2",
+                {"tts_text": tts_text, "instruct_text": instruct_text, "stream": stream, "speed": speed},
+            )
+        )
         return self._speech(tts_text, stream, speed)
 
 
 def AutoModel(**kwargs: Any) -> CosyVoice3:  # noqa: N802 - the real API's name
     """Picks CosyVoice3 when cosyvoice3.yaml is present, as the real AutoModel does."""
     model_dir = kwargs.pop("model_dir")
-    if not os.path.exists(os.path.join(model_dir, "cosyvoice3.yaml")):
+    if not (Path(model_dir) / "cosyvoice3.yaml").exists():
         raise AssertionError(f"the real AutoModel would not pick CosyVoice3 for {model_dir} (or would download it)")
     return CosyVoice3(model_dir, **kwargs)
 

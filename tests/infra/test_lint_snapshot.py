@@ -1,0 +1,33 @@
+"""cfn-lint on every synthesized template (zero errors), and one snapshot per environment with hashes masked."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+from cfnlint.api import ManualArgs, lint
+from syrupy.assertion import SnapshotAssertion
+
+from tests.infra.conftest import Synth
+
+_HASH = re.compile(r"[0-9a-f]{64}")
+
+
+@pytest.mark.parametrize("env", ["dev", "prod", "edge"])
+def test_cfn_lint_has_no_errors(synth: Synth, env: str) -> None:
+    region = synth.raw[env]["Resources"] and ("eu-west-1" if env == "edge" else "us-east-1")
+    matches = lint(json.dumps(synth.raw[env]), config=ManualArgs(regions=[region]))
+    errors = [str(m) for m in matches if m.rule.id.startswith("E")]
+    assert errors == []
+
+
+def _masked(template: dict[str, Any]) -> Any:
+    """Asset hashes (and the S3 keys built from them) change with any code edit; mask them."""
+    return json.loads(_HASH.sub("<hash>", json.dumps(template, sort_keys=True)))
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_snapshot(synth: Synth, env: str, snapshot: SnapshotAssertion) -> None:
+    assert _masked(synth.raw[env]) == snapshot

@@ -1,0 +1,68 @@
+"""Dashboard, alarms to SNS (e-mail from config) and the monthly budget."""
+
+from __future__ import annotations
+
+import json
+
+from aws_cdk.assertions import Template
+
+from tests.infra.conftest import only
+
+
+def _dashboard(template: Template) -> str:
+    body = only(template, "AWS::CloudWatch::Dashboard")["Properties"]["DashboardBody"]
+    return json.dumps(body)
+
+
+def test_dashboard_panels(prod: Template) -> None:
+    body = _dashboard(prod)
+    for needle in (
+        "RequestCount",
+        "TargetResponseTime",
+        "p50",
+        "p95",
+        "HTTPCode_Target_4XX_Count",
+        "HTTPCode_Target_5XX_Count",
+        "tts_queue_depth",
+        "nvidia_smi_utilization_gpu",
+        "nvidia_smi_memory_used",
+        "PurchaseOption",
+        "{VoiceFleet,Environment,InstanceType,AvailabilityZone}",
+        "ScheduleRun",
+    ):
+        assert needle in body, needle
+
+
+def test_alarms_go_to_the_topic(prod: Template) -> None:
+    alarms = prod.find_resources("AWS::CloudWatch::Alarm")
+    assert len(alarms) == 5
+    for alarm in alarms.values():
+        assert alarm["Properties"]["AlarmActions"] and "Ref" in alarm["Properties"]["AlarmActions"][0]
+    text = json.dumps(alarms)
+    for needle in ("HTTPCode_Target_5XX_Count", "UnHealthyHostCount", "nvidia_smi_memory_total", "Errors", "ApproximateNumberOfMessagesVisible"):
+        assert needle in text, needle
+    gpu = next(a for a in alarms.values() if "nvidia_smi_memory_total" in json.dumps(a))
+    assert gpu["Properties"]["Threshold"] == 90
+
+
+def test_email_subscription_from_config(prod: Template, dev: Template) -> None:
+    prod.has_resource_properties("AWS::SNS::Subscription", {"Protocol": "email", "Endpoint": "ops@example.com"})
+    dev.resource_count_is("AWS::SNS::Subscription", 0)
+
+
+def test_budget_from_config(prod: Template, dev: Template, edge: Template) -> None:
+    budget = only(prod, "AWS::Budgets::Budget")["Properties"]
+    assert budget["Budget"]["BudgetLimit"] == {"Amount": 500, "Unit": "USD"}
+    assert budget["Budget"]["TimeUnit"] == "MONTHLY"
+    assert budget["Budget"]["CostFilters"] == {"TagKeyValue": ["user:voicefleet:env$prod"]}
+    thresholds = sorted(
+        (n["Notification"]["NotificationType"], n["Notification"]["Threshold"]) for n in budget["NotificationsWithSubscribers"]
+    )
+    assert thresholds == [("ACTUAL", 80), ("ACTUAL", 100), ("FORECASTED", 100)]
+    assert only(dev, "AWS::Budgets::Budget")["Properties"]["Budget"]["BudgetLimit"]["Amount"] == 150
+    edge.resource_count_is("AWS::Budgets::Budget", 0)  # no budget in its config
+
+
+def test_budgets_may_publish_to_the_topic(prod: Template) -> None:
+    policy = only(prod, "AWS::SNS::TopicPolicy")["Properties"]["PolicyDocument"]
+    assert any(s.get("Principal") == {"Service": "budgets.amazonaws.com"} for s in policy["Statement"])

@@ -1,0 +1,58 @@
+"""The try-it page in headless Chromium (Debian's `chromium`): type, click, get playable audio."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.service.conftest import LiveServer
+
+CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.slow,
+    pytest.mark.skipif(CHROMIUM is None, reason="no chromium binary (install Debian's: apt-get install -y chromium)"),
+]
+
+
+def test_page_speaks(server: LiveServer) -> None:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = browser.new_page()
+            page.goto(server.url + "/")
+            page.wait_for_function("document.querySelector('#voice').options.length > 0")
+            assert "up to 200 characters" in page.inner_text("#engine")
+            assert "zh" in page.inner_text("#engine")
+            page.fill("#text", "你好，欢迎使用语音合成服务。")
+            assert page.inner_text("#counter") == "14/200"
+            page.select_option("#format", "wav")
+            page.click("#speak")
+            page.wait_for_function("document.querySelector('#status').textContent.startsWith('Done')", timeout=20000)
+            # Playable: the browser decoded the result and knows its duration.
+            page.wait_for_function("document.querySelector('#player').readyState >= 1", timeout=20000)
+            duration = page.evaluate("document.querySelector('#player').duration")
+            assert 1.0 < duration < 10.0
+            assert page.get_attribute("#download", "download") == "speech.wav"
+
+            page.fill("#text", "[QQ]")
+            page.click("#speak")
+            page.wait_for_function("document.querySelector('#status').classList.contains('error')", timeout=20000)
+            assert "(text)" in page.inner_text("#status")
+            assert "QQ" in page.inner_text("#status")
+        finally:
+            browser.close()
