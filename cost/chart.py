@@ -18,7 +18,11 @@ def draw(report: dict[str, Any], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    options = [o for o in report["options"] if o["feasible"]] or report["options"]
+    # An option without a price has no bar: drawing its fixed costs alone would make it look cheapest.
+    priced = [o for o in report["options"] if o["monthly"]["total"] is not None]
+    options = [o for o in priced if o["feasible"]] or priced
+    if not options:
+        raise CostInputError(f"--chart '{path}': no option has a price to draw (try --live)")
     labels = [f"{o['instance_type']}\n{o['purchase']}" for o in options]
     fig, ax = plt.subplots(figsize=(max(6.0, 1.1 * len(options)), 4.5))
     bottom = [0.0] * len(options)

@@ -15,6 +15,7 @@ import typer
 
 if TYPE_CHECKING:
     from cost.estimator import Purchase, Scenario
+    from cost.profiles import Profile
     from infra.config.model import EnvironmentConfig
 
 app = typer.Typer(add_completion=False, help=__doc__, rich_markup_mode=None)
@@ -92,6 +93,7 @@ def estimate(
     avg_chars: Annotated[float | None, typer.Option(help="Average characters per request")] = None,
     peak_factor: Annotated[float | None, typer.Option(help="Peak arrival rate / mean rate")] = None,
     latency_p95: Annotated[float | None, typer.Option(help="p95 latency target, seconds")] = None,
+    p95_chars: Annotated[float | None, typer.Option(help="Characters of the p95-length request")] = None,
     hours: Annotated[str | None, typer.Option(help="Open hours, e.g. 09:00-18:00")] = None,
     weekdays: Annotated[str | None, typer.Option(help="Workdays, e.g. mon-fri or mon,wed,fri")] = None,
     timezone: Annotated[str | None, typer.Option(help="IANA timezone")] = None,
@@ -120,11 +122,17 @@ def estimate(
         _fail(f"--purchase '{purchase}' is not one of spot, on-demand, both")
     for name, value in (("--requests-per-day", requests_per_day), ("--glacier-after-days", glacier_after_days)):
         _non_negative(name, value)
-    for name, value in (("--avg-chars", avg_chars), ("--latency-p95", latency_p95), ("--peak-factor", peak_factor)):
+    for name, value in (
+        ("--avg-chars", avg_chars),
+        ("--latency-p95", latency_p95),
+        ("--peak-factor", peak_factor),
+        ("--p95-chars", p95_chars),
+    ):
         _non_negative(name, value, strict=True)
 
     envs = load_environments(cdk_json or DEFAULT_CDK_JSON)
     selected = [select(envs, env_name)] if env_name else list(envs.values())
+    explicit = _explicit_profile(profile)
     scenarios = [
         _scenario(
             e,
@@ -133,6 +141,7 @@ def estimate(
                 "avg_chars": avg_chars,
                 "peak_factor": peak_factor,
                 "latency_p95": latency_p95,
+                "p95_chars": p95_chars,
                 "hours": hours,
                 "weekdays": weekdays,
                 "timezone": timezone,
@@ -145,7 +154,7 @@ def estimate(
                 "output_format": output_format,
                 "live": live,
                 "month": month,
-                "profile": profile,
+                "profile": explicit,
                 "template": template,
                 "env_given": env_name is not None,
             },
@@ -169,10 +178,32 @@ def estimate(
         report.print_tables(reports)
 
 
+def _explicit_profile(path: Path | None) -> Profile | None:
+    """Load --profile; a loadmodel profile is used as asked, with a one-line warning (it is not the real model)."""
+    if path is None:
+        return None
+    from cost.profiles import load_profile
+    from cost.throughput import GPU_ENGINES
+
+    loaded = load_profile(path)
+    if loaded.engine not in GPU_ENGINES:
+        _fail(
+            f"profile {path}: field 'engine': '{loaded.engine}' cannot stand for the CosyVoice3 GPU pipeline "
+            f"(use a {' or '.join(GPU_ENGINES)} profile)"
+        )
+    if loaded.engine == "loadmodel":
+        print(
+            f"warning: --profile {path.name} is a loadmodel profile (CosyVoice3 shapes, random weights) measured on "
+            f"{loaded.device}: a proxy for CosyVoice3 throughput on {loaded.gpu}, not the real model",
+            file=sys.stderr,
+        )
+    return loaded
+
+
 def _scenario(env: EnvironmentConfig, locals_: dict[str, Any]) -> Scenario:
     from cost.catalog import known_instance_types, known_regions
     from cost.estimator import Deployment, Scenario
-    from cost.profiles import bundled_profiles, load_profile
+    from cost.profiles import bundled_profiles
     from cost.schedule import always_on_hours, month_hours, parse_month, typical_month_hours
 
     a = locals_
@@ -227,7 +258,13 @@ def _scenario(env: EnvironmentConfig, locals_: dict[str, Any]) -> Scenario:
         "peak_factor": a["peak_factor"],
         "latency_p95_s": a["latency_p95"],
         "output_format": a["output_format"],
+        "p95_chars": a["p95_chars"],
     }
+    if a["p95_chars"] is not None and a["p95_chars"] > env.service.max_text_chars:
+        _fail(
+            f"--p95-chars {a['p95_chars']:g} exceeds service.max_text_chars {env.service.max_text_chars} of "
+            f"environment '{env.name}' (the service refuses longer requests)"
+        )
     env = _override(env, {"schedule": schedule, "fleet": fleet, "storage": storage, "workload": workload}, top)
     if env.region not in known_regions() and not a["live"]:
         _fail(f"region '{env.region}' is not in the price snapshot ({', '.join(known_regions())}); use --live")
@@ -260,8 +297,7 @@ def _scenario(env: EnvironmentConfig, locals_: dict[str, Any]) -> Scenario:
     mixed = env.fleet.on_demand_base_capacity or env.fleet.on_demand_percentage_above_base
     if mixed and a["purchase"] == "both":
         purchases = (*purchases, "mix")
-    profiles = [load_profile(a["profile"])] if a["profile"] else []
-    profiles += bundled_profiles()
+    profiles = [a["profile"]] if a["profile"] is not None else []
 
     overlay: dict[str, Any] = {}
     source = as_of = ""
@@ -282,6 +318,7 @@ def _scenario(env: EnvironmentConfig, locals_: dict[str, Any]) -> Scenario:
         instance_types=types,
         fp16=fp16,
         profiles=tuple(profiles),
+        bundled_profiles=tuple(bundled_profiles()),
         deployment=deployment,
         prices=overlay,
         catalog_source=source,

@@ -8,13 +8,13 @@ from typing import Any, Literal
 from cost import bill
 from cost.catalog import Price, instance, model_value, service_price, snapshot_meta
 from cost.profiles import Profile
+from cost.recommend import recommend
 from cost.schedule import ALWAYS_ON_HOURS, MonthHours
 from cost.throughput import pick
-from cost.workload import Capacity, capacity, demand
+from cost.workload import Capacity, Demand, capacity, demand
 from infra.config.model import EnvironmentConfig
 
 Purchase = Literal["on-demand", "spot", "mix"]
-REFERENCE_TYPE = "g5.xlarge"
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,8 @@ class Scenario:
     purchases: tuple[Purchase, ...]
     instance_types: tuple[str, ...]
     fp16: bool
-    profiles: tuple[Profile, ...] = ()
+    profiles: tuple[Profile, ...] = ()  # explicit --profile
+    bundled_profiles: tuple[Profile, ...] = ()  # found under cost/profiles/
     deployment: Deployment = Deployment()
     prices: dict[str, dict[str, Price]] = field(
         default_factory=dict
@@ -43,22 +44,46 @@ class Scenario:
     catalog_as_of: str = ""
 
 
+def _money(value: float | None, digits: int = 2) -> float | None:
+    return None if value is None else round(value, digits)
+
+
 @dataclass(frozen=True)
 class Option:
+    """One (instance type x purchase) priced for the scenario. A missing price is None, never $0: `hourly_price`,
+    `monthly["compute"]`, `monthly["total"]` and the per-unit costs are then None and the option is not feasible."""
+
     instance_type: str
     gpu: str
     gpu_memory_gib: float
     purchase: Purchase
     feasible: bool
     reasons: tuple[str, ...]
-    hourly_price: float
+    hourly_price: float | None
     instances: int
     capacity: Capacity | None
-    monthly: dict[str, float]
-    cost_per_1k_requests: float
-    cost_per_audio_hour: float
+    monthly: dict[str, float | None]
+    cost_per_1k_requests: float | None
+    cost_per_audio_hour: float | None
     throughput_source: str
     price_source: str
+
+    @property
+    def priced(self) -> bool:
+        return self.hourly_price is not None
+
+    @property
+    def total(self) -> float | None:
+        return self.monthly["total"]
+
+    @property
+    def misses_latency_only(self) -> bool:
+        """Priced, fits memory, and fails only the p95 latency target."""
+        return self.priced and self.capacity is not None and self.capacity.misses_latency_only
+
+    def sort_key(self) -> tuple[bool, bool, float]:
+        """Priced before unpriced, then feasible first, then cheapest."""
+        return (not self.priced, not self.feasible, self.total if self.total is not None else 0.0)
 
     def to_json(self) -> dict[str, Any]:
         cap = self.capacity
@@ -69,13 +94,13 @@ class Option:
             "purchase": self.purchase,
             "feasible": self.feasible,
             "reasons": list(self.reasons),
-            "hourly_price": round(self.hourly_price, 5),
+            "hourly_price": _money(self.hourly_price, 5),
             "instances": self.instances,
             "concurrency_per_gpu": cap.concurrency if cap else 0,
-            "latency_p95_s": round(cap.latency_p95_s, 2) if cap else None,
-            "monthly": {k: round(v, 2) for k, v in self.monthly.items()},
-            "cost_per_1k_requests": round(self.cost_per_1k_requests, 4),
-            "cost_per_audio_hour": round(self.cost_per_audio_hour, 4),
+            "latency_p95_s": round(cap.latency_p95_s, 2) if cap and (cap.feasible or cap.misses_latency_only) else None,
+            "monthly": {k: _money(v) for k, v in self.monthly.items()},
+            "cost_per_1k_requests": _money(self.cost_per_1k_requests, 4),
+            "cost_per_audio_hour": _money(self.cost_per_audio_hour, 4),
             "throughput_source": self.throughput_source,
             "price_source": self.price_source,
         }
@@ -156,15 +181,23 @@ def _fixed_costs(scenario: Scenario, instance_hours: float, instances: int) -> d
     return {"storage": ebs + s3.storage + s3.requests, "egress": egress, "network": net.total, "other": other}
 
 
-def price_option(scenario: Scenario, itype: str, purchase: Purchase, *, hours: float | None = None) -> Option:
+def price_option(
+    scenario: Scenario,
+    itype: str,
+    purchase: Purchase,
+    *,
+    hours: float | None = None,
+    latency_target_s: float | None = None,
+) -> Option:
+    """Price one option; `hours` and `latency_target_s` override the scenario's (24/7 comparisons, what-ifs)."""
     env = scenario.env
     spec = instance(itype)
-    model = pick(spec.gpu, fp16=scenario.fp16, profiles=list(scenario.profiles))
-    need = demand(env.workload, env.service, scenario.hours.open_hours_per_day)
+    model = pick(spec.gpu, fp16=scenario.fp16, profiles=list(scenario.profiles), bundled=scenario.bundled_profiles)
+    need = scenario_demand(scenario)
     cap = capacity(
         need,
         model,
-        latency_target_s=env.workload.latency_p95_s,
+        latency_target_s=env.workload.latency_p95_s if latency_target_s is None else latency_target_s,
         gpu_memory_gib=spec.gpu_memory_gib,
         fp16=scenario.fp16,
         max_batch=env.service.max_batch,
@@ -175,11 +208,12 @@ def price_option(scenario: Scenario, itype: str, purchase: Purchase, *, hours: f
     hourly, why_not, price_source = _hourly(scenario, itype, purchase, count)
     if hourly is None:
         reasons.append(why_not)
-        hourly = 0.0
     run_hours = scenario.hours.hours if hours is None else hours
     instance_hours = count * run_hours
-    monthly = {"compute": instance_hours * hourly, **_fixed_costs(scenario, instance_hours, count)}
-    monthly["total"] = sum(monthly.values())
+    fixed = _fixed_costs(scenario, instance_hours, count)
+    compute = None if hourly is None else instance_hours * hourly
+    total = None if compute is None else compute + sum(fixed.values())
+    monthly: dict[str, float | None] = {"compute": compute, **fixed, "total": total}
     reqs = requests_per_month(scenario)
     audio_hours = reqs * need.audio_s_avg / 3600
     return Option(
@@ -193,45 +227,27 @@ def price_option(scenario: Scenario, itype: str, purchase: Purchase, *, hours: f
         instances=count,
         capacity=cap,
         monthly=monthly,
-        cost_per_1k_requests=monthly["total"] / (reqs / 1000) if reqs else 0.0,
-        cost_per_audio_hour=monthly["total"] / audio_hours if audio_hours else 0.0,
+        cost_per_1k_requests=None if total is None else (total / (reqs / 1000) if reqs else 0.0),
+        cost_per_audio_hour=None if total is None else (total / audio_hours if audio_hours else 0.0),
         throughput_source=model.source,
         price_source=price_source,
     )
 
 
+def scenario_demand(scenario: Scenario) -> Demand:
+    return demand(scenario.env.workload, scenario.env.service, scenario.hours.open_hours_per_day)
+
+
 def estimate(scenario: Scenario) -> dict[str, Any]:
-    """The full report for one scenario: options sorted feasible first then by total, and the recommendation."""
+    """The full report for one scenario: options sorted (priced, feasible, cheapest first) and the recommendation."""
     options = [price_option(scenario, t, p) for t in scenario.instance_types for p in scenario.purchases]
-    options.sort(key=lambda o: (not o.feasible, o.monthly["total"]))
-    feasible = [o for o in options if o.feasible]
-    recommendation: dict[str, Any] | None = None
-    if feasible:
-        best = feasible[0]
-        always = price_option(scenario, best.instance_type, "on-demand", hours=ALWAYS_ON_HOURS)
-        saving = always.monthly["total"] - best.monthly["total"]
-        cap = best.capacity
-        assert cap is not None
-        why = (
-            f"cheapest option that meets the {scenario.env.workload.latency_p95_s:g} s p95 target: "
-            f"{best.instances} x {best.instance_type} ({best.purchase}) at {cap.concurrency} stream(s) per GPU, "
-            f"est. p95 {cap.latency_p95_s:.1f} s; saves ${saving:,.2f}/month "
-            f"({saving / always.monthly['total']:.0%}) against the same fleet on-demand 24/7 "
-            f"(${always.monthly['total']:,.2f})"
-        )
-        recommendation = {
-            "instance_type": best.instance_type,
-            "purchase": best.purchase,
-            "monthly_total": round(best.monthly["total"], 2),
-            "why": why,
-            "same_fleet_on_demand_24x7": round(always.monthly["total"], 2),
-            "saving": round(saving, 2),
-        }
-        reference = price_option(scenario, REFERENCE_TYPE, "on-demand", hours=ALWAYS_ON_HOURS)
-        if reference.feasible or reference.hourly_price:
-            recommendation["reference_g5_xlarge_on_demand_24x7"] = round(reference.monthly["total"], 2)
-            recommendation["ratio_to_reference"] = round(best.monthly["total"] / reference.monthly["total"], 3)
+    options.sort(key=Option.sort_key)
+
+    def reprice(itype: str, purchase: Purchase, hours: float | None, latency_target_s: float | None) -> Option:
+        return price_option(scenario, itype, purchase, hours=hours, latency_target_s=latency_target_s)
+
     source, as_of = snapshot_meta()
+    need = scenario_demand(scenario)
     return {
         "environment": scenario.env.name,
         "catalog": {
@@ -244,7 +260,12 @@ def estimate(scenario: Scenario) -> dict[str, Any]:
         "workdays": round(scenario.hours.workdays, 2),
         "requests_per_month": round(requests_per_month(scenario), 1),
         "precision": "fp16" if scenario.fp16 else "fp32",
+        "p95_request": {
+            "chars": round(need.p95_chars, 1),
+            "audio_s": round(need.audio_s_p95, 2),
+            "basis": need.p95_basis,
+        },
         "notes": list(scenario.deployment.notes),
         "options": [o.to_json() for o in options],
-        "recommendation": recommendation,
+        "recommendation": recommend(options, target_s=scenario.env.workload.latency_p95_s, need=need, reprice=reprice),
     }

@@ -37,7 +37,14 @@ class Profile:
     path: str
 
     def label(self) -> str:
-        return f"measured profile {Path(self.path).name} ({self.device}, {self.engine} {self.precision}, {self.date})"
+        name = Path(self.path).name
+        if self.engine == "loadmodel":
+            # Random weights with CosyVoice3's shapes: a proxy for the real model's speed, never the model itself.
+            return (
+                f"measured loadmodel profile (CosyVoice3 shapes, random weights) on {self.device} "
+                f"({name}, {self.precision}, {self.date})"
+            )
+        return f"measured profile {name} ({self.device}, {self.engine} {self.precision}, {self.date})"
 
 
 def _field_error(path: str, field: str, message: str) -> CostInputError:
@@ -103,5 +110,5 @@ def load_profile(path: Path) -> Profile:
 
 
 def bundled_profiles() -> list[Profile]:
-    """Profiles shipped under cost/profiles/ (used automatically for their GPU)."""
+    """Profiles shipped under cost/profiles/ (used automatically; `throughput.pick` says which wins)."""
     return [load_profile(p) for p in sorted(PROFILES_DIR.glob("*.json"))]

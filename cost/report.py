@@ -25,23 +25,34 @@ COLUMNS = (
 )
 
 
+NA = "n/a"  # a missing price is shown as n/a, never as 0
+
+
+def _na(value: Any) -> Any:
+    return NA if value is None else value
+
+
+def _fmt(value: float | None, spec: str) -> str:
+    return NA if value is None else format(value, spec)
+
+
 def _row(option: dict[str, Any]) -> list[Any]:
-    m = option["monthly"]
+    m = {k: _na(v) for k, v in option["monthly"].items()}
     return [
         option["instance_type"],
         option["gpu"],
         option["purchase"],
         option["feasible"],
         option["instances"],
-        option["hourly_price"],
+        _na(option["hourly_price"]),
         m["compute"],
         m["storage"],
         m["egress"],
         m["network"],
         m["other"],
         m["total"],
-        option["cost_per_1k_requests"],
-        option["cost_per_audio_hour"],
+        _na(option["cost_per_1k_requests"]),
+        _na(option["cost_per_audio_hour"]),
     ]
 
 
@@ -62,19 +73,28 @@ def to_csv(reports: list[dict[str, Any]]) -> str:
     return out.getvalue()
 
 
-def _recommendation_line(report: dict[str, Any]) -> str:
+def recommendation_lines(report: dict[str, Any]) -> list[str]:
+    """The recommendation, then the cheaper alternative that misses only the latency target (when there is one)."""
     rec = report["recommendation"]
     if rec is None:
-        return "No option meets the workload: see the reasons column."
-    line = (
-        f"Recommendation: {rec['instance_type']} {rec['purchase']}, ${rec['monthly_total']:,.2f}/month — {rec['why']}"
-    )
-    if "ratio_to_reference" in rec:
-        line += (
-            f". g5.xlarge on-demand 24/7 would cost ${rec['reference_g5_xlarge_on_demand_24x7']:,.2f} "
-            f"(this is {rec['ratio_to_reference']:.0%} of it)"
+        return ["No option meets the workload: see the reasons column."]
+    if rec["instance_type"] is None:
+        line = f"No option meets the workload — {rec['why']}."
+    else:
+        line = (
+            f"Recommendation: {rec['instance_type']} {rec['purchase']}, ${rec['monthly_total']:,.2f}/month — "
+            f"{rec['why']}"
         )
-    return line
+        if "ratio_to_reference" in rec:
+            line += (
+                f". g5.xlarge on-demand 24/7 would cost ${rec['reference_g5_xlarge_on_demand_24x7']:,.2f} "
+                f"(this is {rec['ratio_to_reference']:.0%} of it)"
+            )
+    lines = [line]
+    alt = rec.get("alternative")
+    if alt is not None:
+        lines.append(f"Alternative: {alt['why']}")
+    return lines
 
 
 def to_markdown(reports: list[dict[str, Any]]) -> str:
@@ -85,7 +105,7 @@ def to_markdown(reports: list[dict[str, Any]]) -> str:
             f"### {report['environment']} ({cat['region']}, {report['hours_basis']}, "
             f"{report['hours_per_month']} h/month)",
             "",
-            _recommendation_line(report),
+            *recommendation_lines(report),
             "",
         ]
         lines.append("| " + " | ".join(COLUMNS) + " |")
@@ -105,7 +125,10 @@ def print_tables(reports: list[dict[str, Any]]) -> None:
         console = Console(width=170)
     for report in reports:
         cat = report["catalog"]
-        console.print(f"[bold]{_recommendation_line(report)}[/bold]")
+        first, *rest = recommendation_lines(report)
+        console.print(first, style="bold", markup=False, highlight=False)
+        for line in rest:
+            console.print(line, markup=False, highlight=False)
         table = Table(
             title=f"{report['environment']} — {cat['region']}, {report['hours_basis']}, "
             f"{report['hours_per_month']} h/month, {report['requests_per_month']:,.0f} requests"
@@ -135,15 +158,15 @@ def print_tables(reports: list[dict[str, Any]]) -> None:
                 o["gpu"],
                 o["purchase"],
                 str(o["instances"]),
-                f"{o['hourly_price']:.4f}",
-                f"{m['compute']:,.2f}",
-                f"{m['storage']:,.2f}",
-                f"{m['egress']:,.2f}",
-                f"{m['network']:,.2f}",
-                f"{m['other']:,.2f}",
-                f"{m['total']:,.2f}",
-                f"{o['cost_per_1k_requests']:.3f}",
-                f"{o['cost_per_audio_hour']:.3f}",
+                _fmt(o["hourly_price"], ".4f"),
+                _fmt(m["compute"], ",.2f"),
+                _fmt(m["storage"], ",.2f"),
+                _fmt(m["egress"], ",.2f"),
+                _fmt(m["network"], ",.2f"),
+                _fmt(m["other"], ",.2f"),
+                _fmt(m["total"], ",.2f"),
+                _fmt(o["cost_per_1k_requests"], ".3f"),
+                _fmt(o["cost_per_audio_hour"], ".3f"),
                 "yes" if o["feasible"] else "no*",
                 style=style,
             )

@@ -63,10 +63,28 @@ def from_profile(profile: Profile) -> ThroughputModel:
     return ThroughputModel(dict(profile.rtf_by_concurrency), profile.label(), profile.memory_peak_gib)
 
 
-def pick(gpu_name: str, *, fp16: bool, profiles: list[Profile]) -> ThroughputModel:
-    """A measured profile for this GPU and precision when one exists (first match wins), else the roofline."""
+# Engines whose profile can stand for the production CosyVoice3 pipeline; espeak (CPU, no neural model) cannot.
+GPU_ENGINES = ("cosyvoice3", "loadmodel")
+
+
+def pick(
+    gpu_name: str, *, fp16: bool, profiles: list[Profile], bundled: tuple[Profile, ...] | list[Profile] = ()
+) -> ThroughputModel:
+    """The throughput for this GPU and precision, by precedence (first match wins at each step):
+
+    1. an explicit `--profile` (`profiles`) of engine cosyvoice3 or loadmodel;
+    2. a bundled profile (cost/profiles/) of engine cosyvoice3;
+    3. a bundled profile of engine loadmodel (random weights with CosyVoice3's shapes: only when no real one exists);
+    4. the roofline estimate.
+    """
     precision = "fp16" if fp16 else "fp32"
-    for profile in profiles:
-        if profile.gpu == gpu_name and profile.precision == precision and profile.engine == "cosyvoice3":
-            return from_profile(profile)
+
+    def first(candidates: list[Profile] | tuple[Profile, ...], engines: tuple[str, ...]) -> Profile | None:
+        return next(
+            (p for p in candidates if p.gpu == gpu_name and p.precision == precision and p.engine in engines), None
+        )
+
+    chosen = first(profiles, GPU_ENGINES) or first(bundled, ("cosyvoice3",)) or first(bundled, ("loadmodel",))
+    if chosen is not None:
+        return from_profile(chosen)
     return roofline(gpu(gpu_name), fp16=fp16)

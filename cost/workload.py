@@ -15,6 +15,12 @@ class Demand:
     audio_s_avg: float  # audio seconds of an average request
     audio_s_p95: float  # audio seconds of the p95-length request
     peak_rps: float  # requests/second at peak during open hours
+    p95_chars: float  # characters of the p95-length request
+    p95_basis: str  # where p95_chars comes from (configured, or the assumption)
+
+    def p95_request(self) -> str:
+        """'200 characters = 44.4 s of audio (assumed: ...)' for recommendations."""
+        return f"{self.p95_chars:,.0f} characters = {self.audio_s_p95:.1f} s of audio ({self.p95_basis})"
 
 
 @dataclass(frozen=True)
@@ -22,9 +28,12 @@ class Capacity:
     feasible: bool
     reasons: tuple[str, ...]
     concurrency: int  # streams per GPU at which latency still holds
-    latency_p95_s: float  # estimated p95 synthesis time at that concurrency
+    # Estimated p95 synthesis time at that concurrency; when only the latency target is missed, the best achievable
+    # (at the lowest concurrency that fits memory), so the user sees how far off the target is.
+    latency_p95_s: float
     requests_per_s_per_gpu: float
     instances: int
+    misses_latency_only: bool = False  # infeasible only because of the latency target (memory fits)
 
 
 def chars_per_second(language: str) -> float:
@@ -34,10 +43,16 @@ def chars_per_second(language: str) -> float:
 
 def demand(workload: WorkloadConfig, service: ServiceConfig, open_hours_per_day: float) -> Demand:
     cps = chars_per_second(workload.language)
-    p95_chars = min(float(service.max_text_chars), workload.avg_chars * float(model_value("p95_length_factor")))
-    p95_chars = max(p95_chars, min(workload.avg_chars, float(service.max_text_chars)))
+    limit = float(service.max_text_chars)
+    if workload.p95_chars is not None:
+        # EnvironmentConfig already refuses a p95 longer than the service accepts.
+        p95_chars, basis = workload.p95_chars, "workload.p95_chars"
+    else:
+        factor = float(model_value("p95_length_factor"))
+        p95_chars = max(min(limit, workload.avg_chars * factor), min(workload.avg_chars, limit))
+        basis = f"assumed {factor:g}x the {workload.avg_chars:g}-character average, capped at max_text_chars {limit:g}"
     mean_rps = workload.requests_per_business_day / (open_hours_per_day * 3600) if open_hours_per_day else 0.0
-    return Demand(workload.avg_chars / cps, p95_chars / cps, mean_rps * workload.peak_factor)
+    return Demand(workload.avg_chars / cps, p95_chars / cps, mean_rps * workload.peak_factor, p95_chars, basis)
 
 
 def memory_gib(fp16: bool, concurrency: int) -> float:
@@ -60,6 +75,7 @@ def capacity(
     usable = gpu_memory_gib * float(model_value("gpu_memory_headroom"))
     reasons: list[str] = []
     best: tuple[int, float, float] | None = None
+    missed_latency: float | None = None
     for conc, rtf in sorted(model.rtf_by_concurrency.items()):
         if conc > max_batch:
             break
@@ -71,6 +87,7 @@ def capacity(
         latency = need.audio_s_p95 * conc * rtf
         if latency > latency_target_s:
             if best is None:
+                missed_latency = latency
                 reasons.append(
                     f"p95 synthesis time {latency:.1f} s at concurrency {conc} exceeds the "
                     f"{latency_target_s:g} s target"
@@ -78,6 +95,8 @@ def capacity(
             break
         best = (conc, latency, rtf)
     if best is None:
+        if missed_latency is not None:
+            return Capacity(False, tuple(reasons), 0, missed_latency, 0.0, 0, misses_latency_only=True)
         return Capacity(False, tuple(reasons) or ("no measured concurrency fits",), 0, 0.0, 0.0, 0)
     conc, latency, rtf = best
     per_gpu = 1 / (need.audio_s_avg * rtf) if need.audio_s_avg else math.inf

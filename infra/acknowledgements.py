@@ -40,7 +40,9 @@ class Ack:
     optional: bool = False  # the construct exists only in some configurations
 
 
-_ASG_ARN = "Resource::arn:<AWS::Partition>:autoscaling:{region}:{account}:autoScalingGroup:*:autoScalingGroupName/{asg_name}"
+_ASG_ARN = (
+    "Resource::arn:<AWS::Partition>:autoscaling:{region}:{account}:autoScalingGroup:*:autoScalingGroupName/{asg_name}"
+)
 _IAM5_INSTANCE = (
     "Instance role wildcards, each scoped: s3:GetObject*/GetBucket*/List*/DeleteObject*/Abort* come from CDK's "
     "bucket grant helpers and are limited to the models bucket's model prefix and code key, the outputs bucket's "
@@ -136,8 +138,9 @@ ACKNOWLEDGEMENTS: tuple[Ack, ...] = (
     Ack(
         "AwsSolutions-CFR2",
         "Cdn/Distribution",
-        "No WAF web ACL by default (a fixed monthly charge per ACL and rule, see AWS WAF pricing): every API call needs "
-        "an API key, and the service's bounded queue answers floods with 429. Attach a web ACL for public exposure.",
+        "No WAF web ACL by default (a fixed monthly charge per ACL and rule, see AWS WAF pricing): every API call "
+        "needs an API key, and the service's bounded queue answers floods with 429. Attach a web ACL for public "
+        "exposure.",
     ),
     Ack(
         "AwsSolutions-CFR4",
@@ -237,5 +240,5 @@ def acknowledge(stack: cdk.Stack, config: EnvironmentConfig, *, asg_name: str) -
             if ack.optional:
                 continue
             raise LookupError(f"cdk-nag acknowledgement for {ack.rule}: no construct at '{ack.where}'")
-        ids = {finding: ack.reason for finding in finding_ids(ack, stack, config, asg_name)}
+        ids = dict.fromkeys(finding_ids(ack, stack, config, asg_name), ack.reason)
         target.node.add_metadata(cdk.Validations.ACKNOWLEDGED_RULES_METADATA_KEY, ids, stack_trace=False)

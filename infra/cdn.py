@@ -76,11 +76,12 @@ class Cdn(Construct):
             default_behavior=api,
             additional_behaviors={
                 f"/{OUTPUTS_PREFIX}*": audio,
-                **{path: api for path in API_PATHS},
+                **dict.fromkeys(API_PATHS, api),
             },
             price_class=_PRICE_CLASS[config.price_class],
             http_version=cloudfront.HttpVersion.HTTP2_AND_3,
-            minimum_protocol_version=cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021,
+            # Only a custom certificate can raise the TLS floor; the *.cloudfront.net one is fixed by CloudFront.
+            minimum_protocol_version=cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021 if certificate else None,
             domain_names=domain_names,
             certificate=certificate,
             enable_logging=True,

@@ -31,5 +31,6 @@ def check_deployable(config: EnvironmentConfig) -> None:
         )
     if fleet.warm_pool and fleet.desired_capacity == 0:
         raise ConfigError(
-            f"environment '{config.name}': fleet.warm_pool: the warm pool is sized from fleet.desired_capacity, which is 0"
+            f"environment '{config.name}': fleet.warm_pool: the warm pool is sized from fleet.desired_capacity, "
+            "which is 0"
         )

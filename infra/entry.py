@@ -67,7 +67,11 @@ class Entry(Construct):
             install_latest_aws_sdk=False,
         )
         self.security_group = ec2.SecurityGroup(
-            self, "AlbSg", vpc=vpc, description="ALB: HTTP from CloudFront origin-facing ranges only", allow_all_outbound=False
+            self,
+            "AlbSg",
+            vpc=vpc,
+            description="ALB: HTTP from CloudFront origin-facing ranges only",
+            allow_all_outbound=False,
         )
         self.security_group.add_ingress_rule(
             ec2.Peer.prefix_list(prefix_list.get_response_field("PrefixLists.0.PrefixListId")),

@@ -77,10 +77,16 @@ class Monitoring(Construct):
             expression="100 * used / total",
             using_metrics={
                 "used": cw.Metric(
-                    namespace=GPU_NAMESPACE, metric_name="nvidia_smi_memory_used", dimensions_map=asg_dim, statistic="Maximum"
+                    namespace=GPU_NAMESPACE,
+                    metric_name="nvidia_smi_memory_used",
+                    dimensions_map=asg_dim,
+                    statistic="Maximum",
                 ),
                 "total": cw.Metric(
-                    namespace=GPU_NAMESPACE, metric_name="nvidia_smi_memory_total", dimensions_map=asg_dim, statistic="Maximum"
+                    namespace=GPU_NAMESPACE,
+                    metric_name="nvidia_smi_memory_total",
+                    dimensions_map=asg_dim,
+                    statistic="Maximum",
                 ),
             },
             label="GPU memory used % (max over instances)",
@@ -114,7 +120,7 @@ class Monitoring(Construct):
         )
         schedule_runs = cw.MathExpression(
             expression=(
-                f"SEARCH('{{{METRIC_NAMESPACE},Environment,Action,Result}} MetricName=\"ScheduleRun\" "
+                f'SEARCH(\'{{{METRIC_NAMESPACE},Environment,Action,Result}} MetricName="ScheduleRun" '
                 f"Environment=\"{env_name}\"', 'Sum', 3600)"
             ),
             label="",

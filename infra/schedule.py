@@ -105,9 +105,7 @@ class Schedule(Construct):
                     self,
                     f"{action.title()}Schedule",
                     description=f"voicefleet {config.name}: {action} at {at:%H:%M} {config.timezone}, every day",
-                    schedule=scheduler.ScheduleExpression.cron(
-                        minute=str(at.minute), hour=str(at.hour), time_zone=tz
-                    ),
+                    schedule=scheduler.ScheduleExpression.cron(minute=str(at.minute), hour=str(at.hour), time_zone=tz),
                     target=target,
                 )
             )

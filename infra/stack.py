@@ -89,7 +89,12 @@ class VoiceFleetStack(cdk.Stack):
         )
         if budget_usd is not None:
             self.budget = Budget(
-                self, "Budget", config=config.alerting, env_name=config.name, limit_usd=budget_usd, topic=self.alerts.topic
+                self,
+                "Budget",
+                config=config.alerting,
+                env_name=config.name,
+                limit_usd=budget_usd,
+                topic=self.alerts.topic,
             )
         cdk.CfnOutput(self, "ApiUrl", value=f"https://{self.cdn.domain_name}")
         cdk.CfnOutput(self, "ModelsBucket", value=self.storage.models_bucket.bucket_name)

@@ -41,7 +41,9 @@ class Storage(Construct):
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
             lifecycle_rules=[
                 s3.LifecycleRule(
-                    id="expire-logs", expiration=cdk.Duration.days(90), abort_incomplete_multipart_upload_after=cdk.Duration.days(1)
+                    id="expire-logs",
+                    expiration=cdk.Duration.days(90),
+                    abort_incomplete_multipart_upload_after=cdk.Duration.days(1),
                 )
             ],
             **common,  # type: ignore[arg-type]

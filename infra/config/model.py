@@ -261,6 +261,8 @@ class WorkloadConfig(_Frozen):
     output_format: Literal["wav", "mp3", "opus", "flac", "pcm"] = "wav"
     language: Literal["zh", "en", "ja", "yue"] = "zh"
     downloads_per_output: Annotated[float, Field(ge=0)] = 1.0
+    # Measured 95th-percentile request length in characters; None: the cost model assumes a multiple of avg_chars.
+    p95_chars: Annotated[float, Field(gt=0)] | None = None
 
 
 class EnvironmentConfig(_Frozen):
@@ -309,6 +311,16 @@ class EnvironmentConfig(_Frozen):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown IANA timezone '{value}'{did_you_mean(value, _timezones())}") from exc
         return value
+
+    @model_validator(mode="after")
+    def _p95_fits_the_service(self) -> EnvironmentConfig:
+        p95, limit = self.workload.p95_chars, self.service.max_text_chars
+        if p95 is not None and p95 > limit:
+            raise ValueError(
+                f"workload.p95_chars {p95:g} exceeds service.max_text_chars {limit} (the service refuses longer "
+                "requests): lower workload.p95_chars or raise service.max_text_chars"
+            )
+        return self
 
     @property
     def tz(self) -> ZoneInfo:

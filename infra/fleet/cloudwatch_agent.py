@@ -44,7 +44,11 @@ def agent_config(*, log_group: str) -> dict[str, Any]:
             "logs_collected": {
                 "files": {
                     "collect_list": [
-                        {"file_path": SERVICE_LOG, "log_group_name": log_group, "log_stream_name": "{instance_id}/service"},
+                        {
+                            "file_path": SERVICE_LOG,
+                            "log_group_name": log_group,
+                            "log_stream_name": "{instance_id}/service",
+                        },
                         {"file_path": BOOT_LOG, "log_group_name": log_group, "log_stream_name": "{instance_id}/boot"},
                     ]
                 },
@@ -77,9 +81,7 @@ def prometheus_config(*, service_port: int, env_name: str) -> str:
                 {
                     "job_name": "voicefleet",
                     "metrics_path": "/metrics",
-                    "static_configs": [
-                        {"targets": [f"127.0.0.1:{service_port}"], "labels": {"Environment": env_name}}
-                    ],
+                    "static_configs": [{"targets": [f"127.0.0.1:{service_port}"], "labels": {"Environment": env_name}}],
                 }
             ],
         },

@@ -83,7 +83,11 @@ class Fleet(Construct):
         self.launch_hook_name = "voicefleet-warm" if fleet.warm_pool else ""
 
         self.security_group = ec2.SecurityGroup(
-            self, "InstanceSg", vpc=vpc, description="GPU instances: service port from the ALB only", allow_all_outbound=True
+            self,
+            "InstanceSg",
+            vpc=vpc,
+            description="GPU instances: service port from the ALB only",
+            allow_all_outbound=True,
         )
         self.security_group.add_ingress_rule(alb_security_group, ec2.Port.tcp(fleet.service_port), "ALB to service")
 
@@ -158,7 +162,8 @@ class Fleet(Construct):
             auto_scaling_group_name=self.asg_name,
             min_capacity=fleet.min_capacity,
             max_capacity=fleet.max_capacity,
-            desired_capacity=fleet.desired_capacity,
+            # No desired capacity in the template: a deploy would reset a scaled-out or stopped fleet (aws-cdk#5215).
+            # The scheduler Lambda restores the running size (config desired via DEFAULT_SIZE, or the saved tag).
             capacity_rebalance=fleet.capacity_rebalance if not fleet.warm_pool else None,
             mixed_instances_policy=None if fleet.warm_pool else self._mixed_policy(config),
             launch_template=self.launch_template if fleet.warm_pool else None,
@@ -167,7 +172,10 @@ class Fleet(Construct):
             ),
             default_instance_warmup=BOOT_GRACE,
             group_metrics=[autoscaling.GroupMetrics.all()],
-            termination_policies=[autoscaling.TerminationPolicy.OLDEST_LAUNCH_TEMPLATE, autoscaling.TerminationPolicy.DEFAULT],
+            termination_policies=[
+                autoscaling.TerminationPolicy.OLDEST_LAUNCH_TEMPLATE,
+                autoscaling.TerminationPolicy.DEFAULT,
+            ],
         )
         self.asg.attach_to_application_target_group(target_group)
         self.asg.add_lifecycle_hook(
@@ -200,7 +208,8 @@ class Fleet(Construct):
         return autoscaling.MixedInstancesPolicy(
             launch_template=self.launch_template,
             launch_template_overrides=[
-                autoscaling.LaunchTemplateOverrides(instance_type=ec2.InstanceType(name)) for name in fleet.instance_types
+                autoscaling.LaunchTemplateOverrides(instance_type=ec2.InstanceType(name))
+                for name in fleet.instance_types
             ],
             instances_distribution=autoscaling.InstancesDistribution(
                 on_demand_allocation_strategy=autoscaling.OnDemandAllocationStrategy.PRIORITIZED,

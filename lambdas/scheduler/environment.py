@@ -54,7 +54,9 @@ def _timezone(env: Mapping[str, str]) -> ZoneInfo:
     except (ZoneInfoNotFoundError, ValueError) as exc:
         # Also what a runtime without a tz database would say, hence the hint.
         raise MalformedEnvironmentVariableError(
-            "TIMEZONE", f"'{name}' is not an IANA timezone known to this runtime (e.g. 'Asia/Shanghai')"
+            "TIMEZONE",
+            f"'{name}' is not an IANA timezone known to this runtime (e.g. 'Asia/Shanghai'; if valid names fail too,"
+            " the runtime has no tz database: ship the 'tzdata' package with the function)",
         ) from exc
 
 

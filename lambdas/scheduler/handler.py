@@ -69,7 +69,6 @@ def run(
         raise
     # Decide for every group before changing any, so a bad tag on the second group leaves the first untouched.
     plans = [(group, decide(action, group, day, now, env.default_size)) for group in groups]
-    plans = [(g, decide(action, g, env.calendar.verdict(now.date()), now, env.default_size)) for g in groups]
     outcomes: list[dict[str, Any]] = []
     for group, plan in plans:
         apply_plan(

@@ -14,7 +14,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Hashable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from service.admission.errors import (
@@ -63,7 +63,11 @@ class AdmissionController:
         batch_key: BatchKey = default_batch_key,
         after_batch: AfterBatch | None = None,
         on_recycle: Callable[[str], None] | None = None,
+        engine_workers: int | None = None,
+        executor: Executor | None = None,
     ) -> None:
+        """`engine_workers`: batches run at once (default max_concurrency // max_batch; 1 for engines that are not
+        re-entrant). `executor`: share the engine thread of another runner (streaming) instead of owning threads."""
         self.engine = engine
         self.settings = settings
         self.stats = AdmissionStats()
@@ -74,7 +78,8 @@ class AdmissionController:
         self._batching = engine.capabilities.batching and settings.max_batch > 1
         self._max_batch = settings.max_batch if self._batching else 1
         # max_concurrency bounds requests inside the engine; batching engines spend it max_batch at a time.
-        self._workers = max(1, settings.max_concurrency // self._max_batch)
+        self._workers = engine_workers or max(1, settings.max_concurrency // self._max_batch)
+        self._shared_executor = executor
         self._pending: deque[_Item] = deque()
         self._in_flight = 0
         self._ready = False
@@ -85,7 +90,7 @@ class AdmissionController:
         self._idle: asyncio.Event | None = None
         self._slots: asyncio.Semaphore | None = None
         self._dispatcher: asyncio.Task[None] | None = None
-        self._executor: ThreadPoolExecutor | None = None
+        self._executor: Executor | None = executor
         self._batch_tasks: set[asyncio.Task[None]] = set()
 
     # -- lifecycle -------------------------------------------------------------------------------------------------
@@ -95,7 +100,8 @@ class AdmissionController:
         self._idle = asyncio.Event()
         self._idle.set()
         self._slots = asyncio.Semaphore(self._workers)
-        self._executor = ThreadPoolExecutor(max_workers=self._workers, thread_name_prefix="engine")
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(max_workers=self._workers, thread_name_prefix="engine")
         self._dispatcher = asyncio.create_task(self._dispatch_loop(), name="admission-dispatcher")
 
     def set_ready(self, ready: bool = True) -> None:
@@ -154,7 +160,7 @@ class AdmissionController:
         for task in list(self._batch_tasks):
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        if self._executor is not None:
+        if self._executor is not None and self._executor is not self._shared_executor:
             self._executor.shutdown(wait=True)
 
     # -- admission -------------------------------------------------------------------------------------------------

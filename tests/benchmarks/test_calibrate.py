@@ -18,14 +18,14 @@ runner = CliRunner()
 
 
 def test_calibrate_writes_a_profile_cost_estimate_accepts(out: Path) -> None:
-    result = runner.invoke(
-        app, ["calibrate", "--engine", "loadmodel", "--preset", "tiny", "--repeats", "1", "--out", str(out)]
-    )
+    # 1, 2, 4 keep CI fast; the default sweep (1, 2, 4, 8, 16) is the same code path.
+    args = ["calibrate", "--engine", "loadmodel", "--preset", "tiny", "--concurrency", "1,2,4", "--repeats", "1"]
+    result = runner.invoke(app, [*args, "--out", str(out)])
     assert result.exit_code == 0, result.output
     raw = json.loads(out.read_text())
     profile = parse_profile(raw, str(out))  # the cost model's own parser
     assert raw["schema"] == "voicefleet-profile/1"
-    assert set(raw["rtf_by_concurrency"]) == {"1", "2", "4", "8", "16"}
+    assert set(raw["rtf_by_concurrency"]) == {"1", "2", "4"}
     assert all(v > 0 for v in profile.rtf_by_concurrency.values())
     assert (profile.engine, profile.precision, profile.gpu) == ("loadmodel", "fp32", None)
     assert profile.memory_peak_gib > 0

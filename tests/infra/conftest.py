@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,7 @@ VARIANT_CONFIG: dict[str, Any] = {
     "disposable": True,
     "schedule": {"enabled": False},
     "fleet": {
-        "instance_types": ["g6.xlarge"],
+        "instance_types": ["g5.xlarge"],
         "min_capacity": 0,
         "max_capacity": 2,
         "desired_capacity": 1,
@@ -53,7 +52,7 @@ class Synth:
 
 
 @pytest.fixture(scope="session")
-def synth(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synth]:
+def synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
     """cdk.json's environments plus the variant, synthesized once with cdk-nag into a temp cloud assembly."""
     outdir = tmp_path_factory.mktemp("cdk-out")
     environments = {**read_context(), VARIANT: VARIANT_CONFIG}
@@ -67,7 +66,7 @@ def synth(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synth]:
         stack.config.name: json.loads((outdir / f"{stack.stack_name}.template.json").read_text(encoding="utf-8"))
         for stack in stacks
     }
-    yield Synth(outdir=outdir, seconds=seconds, raw=raw)
+    return Synth(outdir=outdir, seconds=seconds, raw=raw)
 
 
 @pytest.fixture(scope="session")
@@ -89,5 +88,5 @@ def only(template: Template, resource_type: str) -> dict[str, Any]:
     """The one resource of a type (its Properties), without naming its hashed logical id."""
     found = template.find_resources(resource_type)
     assert len(found) == 1, f"expected one {resource_type}, found {len(found)}"
-    resource: dict[str, Any] = next(iter(found.values()))
+    resource: dict[str, Any] = dict(next(iter(dict(found).values())))
     return resource

@@ -21,12 +21,17 @@ def test_audio_from_outputs_bucket_through_oac(prod: Template) -> None:
     dist = _dist(prod)
     audio = next(b for b in dist["CacheBehaviors"] if b["PathPattern"] == "/audio/*")
     origin = next(o for o in dist["Origins"] if o["Id"] == audio["TargetOriginId"])
-    assert "S3OriginConfig" in origin and "OriginAccessControlId" in origin
+    assert "S3OriginConfig" in origin
+    assert "OriginAccessControlId" in origin
     assert audio["ViewerProtocolPolicy"] == "redirect-to-https"
     assert audio["AllowedMethods"] == ["GET", "HEAD"]
     prod.has_resource_properties(
         "AWS::CloudFront::OriginAccessControl",
-        {"OriginAccessControlConfig": Match.object_like({"OriginAccessControlOriginType": "s3", "SigningBehavior": "always"})},
+        {
+            "OriginAccessControlConfig": Match.object_like(
+                {"OriginAccessControlOriginType": "s3", "SigningBehavior": "always"}
+            )
+        },
     )
 
 
@@ -103,9 +108,15 @@ def test_target_group_readiness_drain_and_slow_start(prod: Template) -> None:
 
 
 def test_alb_logs_and_drops_invalid_headers(prod: Template, dev: Template) -> None:
-    attrs = {a["Key"]: a["Value"] for a in only(prod, "AWS::ElasticLoadBalancingV2::LoadBalancer")["Properties"]["LoadBalancerAttributes"]}
+    attrs = {
+        a["Key"]: a["Value"]
+        for a in only(prod, "AWS::ElasticLoadBalancingV2::LoadBalancer")["Properties"]["LoadBalancerAttributes"]
+    }
     assert attrs["access_logs.s3.enabled"] == "true"
     assert attrs["routing.http.drop_invalid_header_fields.enabled"] == "true"
     assert attrs["deletion_protection.enabled"] == "true"
-    dev_attrs = {a["Key"]: a["Value"] for a in only(dev, "AWS::ElasticLoadBalancingV2::LoadBalancer")["Properties"]["LoadBalancerAttributes"]}
+    dev_attrs = {
+        a["Key"]: a["Value"]
+        for a in only(dev, "AWS::ElasticLoadBalancingV2::LoadBalancer")["Properties"]["LoadBalancerAttributes"]
+    }
     assert dev_attrs["deletion_protection.enabled"] == "false"

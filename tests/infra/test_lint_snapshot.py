@@ -17,7 +17,7 @@ _HASH = re.compile(r"[0-9a-f]{64}")
 
 @pytest.mark.parametrize("env", ["dev", "prod", "edge"])
 def test_cfn_lint_has_no_errors(synth: Synth, env: str) -> None:
-    region = synth.raw[env]["Resources"] and ("eu-west-1" if env == "edge" else "us-east-1")
+    region = "eu-west-1" if env == "edge" else "us-east-1"
     matches = lint(json.dumps(synth.raw[env]), config=ManualArgs(regions=[region]))
     errors = [str(m) for m in matches if m.rule.id.startswith("E")]
     assert errors == []

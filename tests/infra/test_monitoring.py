@@ -37,9 +37,16 @@ def test_alarms_go_to_the_topic(prod: Template) -> None:
     alarms = prod.find_resources("AWS::CloudWatch::Alarm")
     assert len(alarms) == 5
     for alarm in alarms.values():
-        assert alarm["Properties"]["AlarmActions"] and "Ref" in alarm["Properties"]["AlarmActions"][0]
+        assert alarm["Properties"]["AlarmActions"]
+        assert "Ref" in alarm["Properties"]["AlarmActions"][0]
     text = json.dumps(alarms)
-    for needle in ("HTTPCode_Target_5XX_Count", "UnHealthyHostCount", "nvidia_smi_memory_total", "Errors", "ApproximateNumberOfMessagesVisible"):
+    for needle in (
+        "HTTPCode_Target_5XX_Count",
+        "UnHealthyHostCount",
+        "nvidia_smi_memory_total",
+        "Errors",
+        "ApproximateNumberOfMessagesVisible",
+    ):
         assert needle in text, needle
     gpu = next(a for a in alarms.values() if "nvidia_smi_memory_total" in json.dumps(a))
     assert gpu["Properties"]["Threshold"] == 90
@@ -56,7 +63,8 @@ def test_budget_from_config(prod: Template, dev: Template, edge: Template) -> No
     assert budget["Budget"]["TimeUnit"] == "MONTHLY"
     assert budget["Budget"]["CostFilters"] == {"TagKeyValue": ["user:voicefleet:env$prod"]}
     thresholds = sorted(
-        (n["Notification"]["NotificationType"], n["Notification"]["Threshold"]) for n in budget["NotificationsWithSubscribers"]
+        (n["Notification"]["NotificationType"], n["Notification"]["Threshold"])
+        for n in budget["NotificationsWithSubscribers"]
     )
     assert thresholds == [("ACTUAL", 80), ("ACTUAL", 100), ("FORECASTED", 100)]
     assert only(dev, "AWS::Budgets::Budget")["Properties"]["Budget"]["BudgetLimit"]["Amount"] == 150

@@ -9,19 +9,19 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sqs as sqs
-from cdk_nag import AwsSolutionsChecks
 
 from infra.acknowledgements import ACKNOWLEDGEMENTS
+from infra.app import add_nag
 from tests.infra.conftest import Synth
 
 
 def test_all_environments_pass_with_no_findings(synth: Synth) -> None:
-    # The session synth raised on any finding; the report confirms the plugin ran and passed.
+    # The session synth raised ValidationFailed on any finding; a passing plugin is left out of the report, so the
+    # report holds only the other (built-in) validators, all passing. test_nag_is_live shows the same wiring fails.
     report = json.loads((synth.outdir / "validation-report.json").read_text(encoding="utf-8"))
-    (plugin,) = report["pluginReports"]
-    assert plugin["pluginName"] == "AwsSolutions"
-    assert plugin["conclusion"] == "success"
-    assert plugin["violations"] == []
+    for plugin in report["pluginReports"]:
+        assert plugin["conclusion"] == "success", plugin["pluginName"]
+        assert plugin["violations"] == []
     assert set(synth.raw) == {"dev", "prod", "edge"}
 
 
@@ -33,7 +33,7 @@ def test_every_acknowledgement_has_a_reason() -> None:
 
 def _nag_app(tmp_path: Path) -> tuple[cdk.App, cdk.Stack]:
     app = cdk.App(outdir=str(tmp_path))
-    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks())
+    add_nag(app)
     return app, cdk.Stack(app, "Probe", env=cdk.Environment(region="us-east-1"))
 
 

@@ -38,7 +38,9 @@ def test_instances_admit_only_the_alb(prod: Template) -> None:
     ingress = prod.find_resources("AWS::EC2::SecurityGroupIngress", {"Properties": {"FromPort": 8000}})
     assert len(ingress) == 1
     rule = next(iter(ingress.values()))["Properties"]
-    assert "SourceSecurityGroupId" in rule and "CidrIp" not in rule
+    assert "SourceSecurityGroupId" in rule
+    assert "CidrIp" not in rule
     prod.has_resource_properties(
-        "AWS::EC2::SecurityGroup", {"SecurityGroupIngress": Match.absent(), "GroupDescription": Match.string_like_regexp("GPU")}
+        "AWS::EC2::SecurityGroup",
+        {"SecurityGroupIngress": Match.absent(), "GroupDescription": Match.string_like_regexp("GPU")},
     )

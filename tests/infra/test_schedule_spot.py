@@ -18,9 +18,7 @@ def _function(template: Template, handler: str) -> dict[str, Any]:
 
 def _schedules(template: Template) -> dict[str, dict[str, Any]]:
     found = template.find_resources("AWS::Scheduler::Schedule")
-    return {
-        str(s["Properties"]["Target"]["Input"]): s["Properties"] for s in found.values()
-    }
+    return {str(s["Properties"]["Target"]["Input"]): s["Properties"] for s in found.values()}
 
 
 def test_daily_schedules_in_environment_timezone(prod: Template, dev: Template) -> None:
@@ -76,12 +74,16 @@ def test_spot_rule_and_function(prod: Template) -> None:
     rule = only(prod, "AWS::Events::Rule")["Properties"]
     pattern = rule["EventPattern"]
     assert pattern["source"] == ["aws.ec2"]
-    assert sorted(pattern["detail-type"]) == ["EC2 Instance Rebalance Recommendation", "EC2 Spot Instance Interruption Warning"]
+    assert sorted(pattern["detail-type"]) == [
+        "EC2 Instance Rebalance Recommendation",
+        "EC2 Spot Instance Interruption Warning",
+    ]
     assert pattern["account"] == [{"Ref": "AWS::AccountId"}]
     assert "DeadLetterConfig" in rule["Targets"][0]
     fn = _function(prod, "lambdas.spot.handler.handler")
     env = fn["Environment"]["Variables"]
-    assert env["ASG_NAMES"] == "voicefleet-prod-gpu" and env["ENV_NAME"] == "prod"
+    assert env["ASG_NAMES"] == "voicefleet-prod-gpu"
+    assert env["ENV_NAME"] == "prod"
     assert env["METRIC_NAMESPACE"] == "VoiceFleet"
     assert "Ref" in env["SNS_TOPIC_ARN"]
     role_id = fn["Role"]["Fn::GetAtt"][0]

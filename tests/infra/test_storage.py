@@ -11,16 +11,20 @@ from tests.infra.conftest import Synth
 
 
 def _buckets(template: Template) -> dict[str, dict[str, Any]]:
-    return template.find_resources("AWS::S3::Bucket")
+    return {key: dict(value) for key, value in template.find_resources("AWS::S3::Bucket").items()}
 
 
 def _outputs(template: Template) -> dict[str, Any]:
     found = template.find_resources(
         "AWS::S3::Bucket",
-        {"Properties": {"LifecycleConfiguration": {"Rules": Match.array_with([Match.object_like({"Prefix": "audio/"})])}}},
+        {
+            "Properties": {
+                "LifecycleConfiguration": {"Rules": Match.array_with([Match.object_like({"Prefix": "audio/"})])}
+            }
+        },
     )
     assert len(found) == 1
-    return next(iter(found.values()))
+    return dict(next(iter(dict(found).values())))
 
 
 @pytest.mark.parametrize("env", ["dev", "prod", "edge"])
@@ -61,7 +65,9 @@ def test_outputs_lifecycle_from_config_prod(prod: Template) -> None:
 
 
 def test_outputs_lifecycle_from_config_dev(dev: Template) -> None:
-    audio = next(r for r in _outputs(dev)["Properties"]["LifecycleConfiguration"]["Rules"] if r.get("Prefix") == "audio/")
+    audio = next(
+        r for r in _outputs(dev)["Properties"]["LifecycleConfiguration"]["Rules"] if r.get("Prefix") == "audio/"
+    )
     assert audio["Transitions"][0]["TransitionInDays"] == 7
     assert audio["ExpirationInDays"] == 30
 

@@ -7,8 +7,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import boto3
 import pytest
 from botocore.awsrequest import AWSResponse
+from botocore.compat import HTTPHeaders
+from botocore.config import Config
 
 from infra.config import EnvironmentConfig, load_environment
 from lambdas.scheduler.handler import SchedulerClients
@@ -157,7 +160,9 @@ class Throttle:
         if self.calls <= self.after or self.seen >= self.times:
             return None
         self.seen += 1
-        return AWSResponse(request.url, 400, {"Content-Type": "text/xml"}, _Body(_THROTTLE_XML))
+        headers = HTTPHeaders()
+        headers["Content-Type"] = "text/xml"
+        return AWSResponse(request.url, 400, headers, _Body(_THROTTLE_XML))
 
 
 def throttle(client: Any, operation: str, times: int = 1, after: int = 0) -> Throttle:
@@ -165,3 +170,9 @@ def throttle(client: Any, operation: str, times: int = 1, after: int = 0) -> Thr
     hook = Throttle(times, after)
     client.meta.events.register(f"before-send.{client.meta.service_model.service_id.hyphenize()}.{operation}", hook)
     return hook
+
+
+def client_with(endpoint: str, service: str, config: Config) -> Any:
+    """A boto3 client on the moto server with explicit botocore settings (retry mode, attempts)."""
+    factory: Any = boto3.client  # the stubs' overloads want a literal service name
+    return factory(service, region_name="us-east-1", endpoint_url=endpoint, config=config)

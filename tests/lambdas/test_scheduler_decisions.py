@@ -192,6 +192,16 @@ def test_shanghai_date_is_local_when_utc_is_still_the_day_before(fleet: Fleet, p
     assert fleet.size(GROUP) == "1-1-4"
 
 
+def test_shanghai_workday_whose_utc_date_is_a_holiday(fleet: Fleet, prod_config: EnvironmentConfig) -> None:
+    """00:30 Tuesday 2026-02-24 in Shanghai is 16:30 Monday 2026-02-23 UTC, a holiday: the local day decides."""
+    env = SchedulerEnvironment.from_env(scheduler_environ(prod_config, GROUP))
+    fleet.group(GROUP)
+    with freeze_time(dt.datetime(2026, 2, 23, 16, 30, tzinfo=dt.UTC)):
+        out = run({"action": "start"}, env, fleet.scheduler_clients())
+    assert (out["groups"][0]["result"], out["groups"][0]["reason"]) == ("started", "weekday")
+    assert fleet.size(GROUP) == "1-1-4"
+
+
 def test_each_group_gets_its_own_decision(fleet: Fleet, dev_config: EnvironmentConfig) -> None:
     env = SchedulerEnvironment.from_env(scheduler_environ(dev_config, "gpu-a,gpu-b"))
     fleet.group("gpu-a", "1-1-2")

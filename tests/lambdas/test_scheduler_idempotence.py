@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
@@ -16,7 +15,7 @@ from lambdas.common.aws import CLIENT_CONFIG
 from lambdas.scheduler.environment import SchedulerEnvironment
 from lambdas.scheduler.handler import SchedulerClients, run
 
-from .conftest import OVERRIDE_TAG, SIZE_TAG, Fleet, scheduler_environ, throttle
+from .conftest import OVERRIDE_TAG, SIZE_TAG, Fleet, client_with, scheduler_environ, throttle
 
 NEW_YORK = ZoneInfo("America/New_York")
 TUESDAY_START = dt.datetime(2026, 3, 10, 8, 45, tzinfo=NEW_YORK)
@@ -88,10 +87,10 @@ def test_start_stop_start_carries_a_manual_scale_up_to_the_next_day(fleet: Fleet
 
 
 def _clients_with(moto_endpoint: str, config: Config) -> SchedulerClients:
-    def make(service: str) -> object:
-        return boto3.client(service, region_name="us-east-1", endpoint_url=moto_endpoint, config=config)
-
-    return SchedulerClients(autoscaling=make("autoscaling"), cloudwatch=make("cloudwatch"))  # type: ignore[arg-type]
+    return SchedulerClients(
+        autoscaling=client_with(moto_endpoint, "autoscaling", config),
+        cloudwatch=client_with(moto_endpoint, "cloudwatch", config),
+    )
 
 
 def test_throttling_absorbed_by_client_retries(fleet: Fleet, env: SchedulerEnvironment, moto_endpoint: str) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import boto3
 import pytest
 
 from lambdas.common.aws import CLIENT_CONFIG
@@ -14,7 +13,7 @@ from lambdas.spot.environment import SpotEnvironment
 from lambdas.spot.events import INTERRUPTION, REBALANCE
 from lambdas.spot.handler import SpotClients, handler, run
 
-from .conftest import Fleet, throttle
+from .conftest import Fleet, client_with, throttle
 
 GROUP = "voicefleet-prod-gpu"
 
@@ -176,7 +175,7 @@ def test_detach_throttled_once_is_retried_by_the_client(fleet: Fleet, env: SpotE
     doomed = _instances(fleet, GROUP)[0]
 
     def make(service: str) -> Any:
-        return boto3.client(service, region_name="us-east-1", endpoint_url=moto_endpoint, config=CLIENT_CONFIG)
+        return client_with(moto_endpoint, service, CLIENT_CONFIG)
 
     clients = SpotClients(
         autoscaling=make("autoscaling"), ec2=make("ec2"), cloudwatch=make("cloudwatch"), sns=make("sns")

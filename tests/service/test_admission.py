@@ -323,3 +323,24 @@ def test_settings_refuse_nonsense_and_follow_the_environment_config() -> None:
     settings = AdmissionSettings.from_service_config(prod.service)
     assert settings.max_batch == prod.service.max_batch
     assert settings.max_queue == prod.service.max_queue
+
+
+def test_engine_workers_1_never_runs_two_batches_at_once_and_a_shared_executor_is_left_open() -> None:
+    """Engines that are not re-entrant (espeak, CosyVoice3) get one engine thread, shared with streaming."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    shared = ThreadPoolExecutor(max_workers=1)
+
+    async def main() -> None:
+        engine = BatchEngine(batching=False, delay_s=0.01)
+        engine.load()
+        c = AdmissionController(engine, AdmissionSettings(max_concurrency=8), engine_workers=1, executor=shared)
+        await c.start()
+        c.set_ready()
+        await asyncio.gather(*(c.submit(req(f"w{i}")) for i in range(6)))
+        await c.close()
+        assert engine.max_active == 1
+
+    asyncio.run(main())
+    assert shared.submit(lambda: 42).result() == 42  # not shut down by the controller
+    shared.shutdown()

@@ -54,14 +54,17 @@ def test_spot_notice_mid_load_loses_no_admitted_request_and_exits_cleanly(imds: 
         code, log = harness.wait_exit()
     finally:
         harness.kill()
-    print(f"\nSpot notice mid-load: {result.summary}")
+    events = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
+    seen_by_app = {e.get("request_id") for e in events if e.get("event") == "request"}
+    # A request whose connection closed without a response was lost only if the app had taken it.
+    lost = result.lost + sum(1 for rid in result.unanswered if rid in seen_by_app)
+    print(f"\nSpot notice mid-load: {result.summary}; of those closed, seen by the app: {lost - result.lost}")
     assert code == 0, log[-3000:]
-    assert result.lost == 0
+    assert lost == 0, result.errors
     assert result.ok > 0
     assert result.rejected[503] > 0
     # The notice was seen by the first poll after it appeared (the poll in progress may have read "no notice").
     assert readiness["gets_at_503"] - readiness["gets_at_notice"] <= 2
-    events = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
     drained = next(e for e in events if e.get("event") == "drained")
     assert drained["unfinished"] == 0
     served = [e for e in events if e.get("event") == "request" and e["route"] == "/v1/speak" and e["status"] == 200]

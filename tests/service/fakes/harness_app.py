@@ -142,6 +142,14 @@ def build_app(cfg: HarnessConfig) -> tuple[FastAPI, Parts]:
     app = FastAPI(lifespan=lifespan)
     app.add_middleware(RequestContextMiddleware, on_request=metrics.request)
 
+    @app.middleware("http")
+    async def close_while_draining(request: Request, call_next: Any) -> Any:
+        """Draining: no keep-alive, so no client sends its next request on a connection about to be closed."""
+        response = await call_next(request)
+        if admission.draining:
+            response.headers["Connection"] = "close"
+        return response
+
     @app.exception_handler(AdmissionError)
     async def admission_error(_request: Request, exc: AdmissionError) -> JSONResponse:
         headers = {"Retry-After": exc.retry_after_header} if exc.retry_after_header else None

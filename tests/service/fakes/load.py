@@ -1,7 +1,9 @@
 """A small closed-loop load generator: N clients each sending requests back to back, counting every outcome.
 
-"lost" is an admitted request that got neither its audio nor an explicit refusal (a reset connection, a 500);
-it must always be 0.
+"lost" is an admitted request that got neither its audio nor an explicit refusal (a 500, or its connection dropped
+after the server took it); it must always be 0. A connection the server closed before reading the request (a
+keep-alive race while the process exits) is "unanswered": the caller checks the server's log for its request id to
+tell whether the app ever saw it.
 """
 
 from __future__ import annotations
@@ -21,23 +23,38 @@ class LoadResult:
     rejected: Counter[int] = field(default_factory=Counter)
     refused_connection: int = 0
     lost: int = 0
+    unanswered: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
     responses: list[httpx.Response] = field(default_factory=list)
 
     @property
     def summary(self) -> str:
         rejected = ", ".join(f"{code}: {n}" for code, n in sorted(self.rejected.items())) or "none"
         refused = self.refused_connection
-        return f"served {self.ok}, rejected {{{rejected}}}, refused connections {refused}, lost {self.lost}"
+        unanswered = len(self.unanswered)
+        return (
+            f"served {self.ok}, rejected {{{rejected}}}, refused connections {refused}, "
+            f"closed before a response {unanswered}, lost {self.lost}"
+        )
+
+
+_ids = iter(range(10**9))
 
 
 async def one(client: httpx.AsyncClient, result: LoadResult, body: dict[str, Any], headers: dict[str, str]) -> int:
+    request_id = f"load-{next(_ids)}"
     try:
-        response = await client.post("/v1/speak", json=body, headers=headers)
+        response = await client.post("/v1/speak", json=body, headers={**headers, "X-Request-ID": request_id})
     except httpx.ConnectError:
         result.refused_connection += 1  # never reached the server: not admitted, nothing to lose
         return -1
-    except httpx.HTTPError:
+    except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
+        result.unanswered.append(request_id)
+        result.errors.append(f"{request_id}: {type(exc).__name__}: {exc}")
+        return -1
+    except httpx.HTTPError as exc:
         result.lost += 1
+        result.errors.append(f"{request_id}: {type(exc).__name__}: {exc}")
         return -2
     result.responses.append(response)
     if response.status_code == 200:

@@ -1,0 +1,62 @@
+"""The rendered boot script: valid bash, every placeholder filled, settings from the config."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from infra.config import load_environment
+from infra.fleet.cloudwatch_agent import agent_config
+from infra.fleet.user_data import BootNames, render, service_env
+
+NAMES = BootNames(
+    asg_name="voicefleet-prod-gpu",
+    models_bucket="models-bucket",
+    outputs_bucket="outputs-bucket",
+    cdn_domain="d123.cloudfront.net",
+    source_asset_url="s3://assets/abc.zip",
+    api_keys_secret="arn:aws:secretsmanager:us-east-1:123456789012:secret:keys",
+    admin_key_secret="arn:aws:secretsmanager:us-east-1:123456789012:secret:admin",
+    log_group="/voicefleet/prod/instances",
+    drain_hook="voicefleet-drain",
+)
+
+
+@pytest.fixture(scope="module")
+def script() -> str:
+    return render(load_environment("prod"), NAMES, stop_timeout_s=90)
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")
+def test_is_valid_bash(script: str, tmp_path: Path) -> None:
+    path = tmp_path / "user_data.sh"
+    path.write_text(script, encoding="utf-8")
+    result = subprocess.run(["bash", "-n", str(path)], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+
+
+def test_every_placeholder_filled(script: str) -> None:
+    assert "@@" not in script
+    assert "TimeoutStopSec=90" in script
+
+
+def test_service_env_follows_the_contract() -> None:
+    env = service_env(load_environment("prod"), NAMES)
+    assert env["TTS_MAX_BATCH"] == "8"
+    assert env["TTS_FP16"] == "true"
+    assert env["TTS_OUTPUTS_BUCKET"] == env["TTS_VOICES_BUCKET"] == "outputs-bucket"
+    assert (env["TTS_OUTPUTS_PREFIX"], env["TTS_VOICES_PREFIX"]) == ("audio/", "voices/")
+    assert env["TTS_CDN_DOMAIN"] == "d123.cloudfront.net"
+    assert env["TTS_ENVIRONMENT"] == "prod"
+
+
+def test_cloudwatch_agent_config_is_json_with_gpu_metrics(script: str) -> None:
+    start = script.index("<<'VF_CWAGENT'\n") + len("<<'VF_CWAGENT'\n")
+    config = json.loads(script[start : script.index("\nVF_CWAGENT", start)])
+    assert config == agent_config(log_group="/voicefleet/prod/instances") | {}
+    gpu = config["metrics"]["metrics_collected"]["nvidia_gpu"]
+    assert {"utilization_gpu", "memory_used", "memory_total"} <= set(gpu["measurement"])
