@@ -10,19 +10,24 @@ from cost.errors import CostInputError
 COMPONENTS = ("compute", "storage", "egress", "network", "other")
 
 
+def bars(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """The options drawn: feasible ones (all when none is), never one without a price."""
+    # An option without a price has no bar: drawing its fixed costs alone would make it look cheapest.
+    priced = [o for o in report["options"] if o["monthly"]["total"] is not None]
+    return [o for o in priced if o["feasible"]] or priced
+
+
 def draw(report: dict[str, Any], path: Path) -> None:
     if path.suffix.lower() not in (".png", ".svg"):
         raise CostInputError(f"--chart '{path}': use a .png or .svg file name")
+    options = bars(report)
+    if not options:
+        raise CostInputError(f"--chart '{path}': no option has a price to draw (try --live)")
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    # An option without a price has no bar: drawing its fixed costs alone would make it look cheapest.
-    priced = [o for o in report["options"] if o["monthly"]["total"] is not None]
-    options = [o for o in priced if o["feasible"]] or priced
-    if not options:
-        raise CostInputError(f"--chart '{path}': no option has a price to draw (try --live)")
     labels = [f"{o['instance_type']}\n{o['purchase']}" for o in options]
     fig, ax = plt.subplots(figsize=(max(6.0, 1.1 * len(options)), 4.5))
     bottom = [0.0] * len(options)

@@ -1,0 +1,90 @@
+"""A missing price (g6e.xlarge / p3.2xlarge Spot in us-east-1 are not in the snapshot) is never $0."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cost.chart import bars
+from cost.cli import main
+
+UNPRICED = ("g6e.xlarge", "spot")  # no Spot figure captured for us-east-1 (docs/cost.md, Sources)
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> str:
+    assert main(["--env", "prod", *args]) == 0
+    return capsys.readouterr().out
+
+
+def prod_json(capsys: pytest.CaptureFixture[str], *args: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(run(capsys, "--format", "json", *args))
+    return data
+
+
+def test_json_null_price_and_total_sorted_after_priced(capsys: pytest.CaptureFixture[str]) -> None:
+    options = prod_json(capsys)["options"]
+    unpriced = [o for o in options if (o["instance_type"], o["purchase"]) == UNPRICED]
+    assert len(unpriced) == 1
+    option = unpriced[0]
+    assert option["hourly_price"] is None
+    assert option["monthly"]["compute"] is None
+    assert option["monthly"]["total"] is None
+    assert option["cost_per_1k_requests"] is None
+    assert option["cost_per_audio_hour"] is None
+    assert not option["feasible"]
+    assert any("no Spot price for g6e.xlarge" in r for r in option["reasons"])
+    # Storage/network still apply to whatever runs; only the unpriced part is unknown.
+    assert option["monthly"]["storage"] > 0
+    priced_flags = [o["hourly_price"] is not None for o in options]
+    assert priced_flags == sorted(priced_flags, reverse=True)  # every priced option before every unpriced one
+    assert priced_flags.count(False) == 2  # g6e.xlarge and p3.2xlarge Spot
+    assert all(o["monthly"]["total"] > 0 for o in options if o["hourly_price"] is not None)
+
+
+def test_table_csv_markdown_say_na(capsys: pytest.CaptureFixture[str]) -> None:
+    table = run(capsys)
+    row = next(line for line in table.splitlines() if "g6e.xlarge" in line and "spot" in line and "│" in line)
+    cells = [c.strip() for c in row.strip("│ ").split("│")]
+    assert cells[4] == "n/a"  # $/h
+    assert cells[5] == "n/a"  # compute
+    assert cells[10] == "n/a"  # total
+    assert "0.0000" not in row
+
+    rows = list(csv.DictReader(io.StringIO(run(capsys, "--format", "csv"))))
+    spot = next(r for r in rows if (r["instance_type"], r["purchase"]) == UNPRICED)
+    assert (spot["hourly_price"], spot["compute"], spot["total"], spot["cost_per_1k_requests"]) == ("n/a",) * 4
+    assert rows[-1]["hourly_price"] == "n/a"  # unpriced rows come last in CSV too
+
+    markdown = run(capsys, "--format", "markdown")
+    md_row = next(line for line in markdown.splitlines() if line.startswith("| g6e.xlarge | L40S | spot"))
+    assert "| n/a |" in md_row
+
+
+def test_only_unpriced_options_recommend_nothing(capsys: pytest.CaptureFixture[str]) -> None:
+    data = prod_json(capsys, "--instance-types", "g6e.xlarge", "--purchase", "spot")
+    assert data["recommendation"] is None
+    assert main(["--env", "prod", "--instance-types", "g6e.xlarge", "--purchase", "spot"]) == 0
+    assert "No option meets the workload" in capsys.readouterr().out
+
+
+def test_chart_skips_unpriced(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    report = prod_json(capsys, "--latency-p95", "60")  # every priced option feasible, two unpriced
+    drawn = {(o["instance_type"], o["purchase"]) for o in bars(report)}
+    assert UNPRICED not in drawn
+    assert ("g5.xlarge", "spot") in drawn
+    infeasible_only = prod_json(capsys, "--instance-types", "g6e.xlarge,g5.xlarge", "--purchase", "spot")
+    assert [(o["instance_type"], o["purchase"]) for o in bars(infeasible_only)] == [("g5.xlarge", "spot")]
+    out = tmp_path / "bill.svg"
+    assert main(["--env", "prod", "--format", "json", "--chart", str(out)]) == 0
+    assert "<svg" in out.read_text(encoding="utf-8")
+    capsys.readouterr()
+    nothing = tmp_path / "none.svg"
+    args = ["--env", "prod", "--instance-types", "g6e.xlarge", "--purchase", "spot", "--chart", str(nothing)]
+    assert main(args) == 2
+    assert "no option has a price to draw" in capsys.readouterr().err
+    assert not nothing.exists()
