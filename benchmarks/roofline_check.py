@@ -182,6 +182,12 @@ def run_roofline(*, preset: str, device: str, fp16: bool, text: str, out: Path) 
             "L20 figures come from the cost catalog; its 'verified' flag says whether they were re-checked",
         ],
     }
+    if eff_bw > 1 or eff_compute > 1:
+        result_doc["caveats"].append(
+            "an efficiency above 100% means the peak measured here was disturbed (shared or busy machine); "
+            "it is capped at 100%, so 'scaled' equals 'ideal' for that stage"
+        )
+        print("note: measured peak below achieved rate (busy machine); efficiency capped at 100%")
     engine.close()
     del engine
     if device.startswith("cuda"):

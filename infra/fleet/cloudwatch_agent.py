@@ -14,7 +14,7 @@ SERVICE_LOG = "/var/log/voicefleet/service.log"
 BOOT_LOG = "/var/log/voicefleet-boot.log"
 # The Prometheus gauge the service exposes on /metrics for requests waiting for the GPU (the contract with
 # service/; re-published as VoiceFleet/QueueDepth).
-QUEUE_DEPTH_METRIC = "tts_queue_depth"
+QUEUE_DEPTH_METRIC = "voicefleet_queue_depth"
 
 
 def agent_config(*, log_group: str) -> dict[str, Any]:

@@ -36,7 +36,8 @@ def test_reference_workload_alternative_is_the_cheapest_latency_only_miss(capsys
     # The p95 request the latency was computed for: 2 x 100 characters (capped at 200) at 4.5 characters/s.
     for why in (rec["why"], alt["why"]):
         assert "200 characters = 44.4 s of audio" in why
-    assert data["p95_request"] == {"chars": 200.0, "audio_s": 44.44, "basis": pytest.approx(data["p95_request"]["basis"])}
+    assert (data["p95_request"]["chars"], data["p95_request"]["audio_s"]) == (200.0, 44.44)
+    assert data["p95_request"]["basis"].startswith("assumed 2x the 100-character average")
 
     # Independent check: price every option that misses only the latency target at the target it does meet.
     relaxed: dict[tuple[str, str], float] = {}
@@ -66,7 +67,8 @@ def test_reference_workload_alternative_is_the_cheapest_latency_only_miss(capsys
 def test_alternative_when_nothing_meets_the_target(capsys: pytest.CaptureFixture[str]) -> None:
     args = ("--env", "prod", "--instance-types", "g5.xlarge", "--purchase", "spot")
     rec = run_json(capsys, *args)["recommendation"]
-    assert rec["instance_type"] is None and rec["monthly_total"] is None
+    assert rec["instance_type"] is None
+    assert rec["monthly_total"] is None
     assert "no option meets the 10 s p95 target" in rec["why"]
     alt = rec["alternative"]
     assert (alt["instance_type"], alt["purchase"], alt["meets_target_s"]) == ("g5.xlarge", "spot", 16)
@@ -74,7 +76,8 @@ def test_alternative_when_nothing_meets_the_target(capsys: pytest.CaptureFixture
     assert main(list(args)) == 0
     out = capsys.readouterr().out
     assert "No option meets the workload" in out
-    assert "Alternative: " in out and "g5.xlarge (spot)" in out
+    assert "Alternative: " in out
+    assert "g5.xlarge (spot)" in out
 
 
 def test_no_alternative_when_it_is_not_cheaper(capsys: pytest.CaptureFixture[str]) -> None:
@@ -90,21 +93,24 @@ def test_no_alternative_when_it_is_not_cheaper(capsys: pytest.CaptureFixture[str
 def test_capacity_flags_latency_only_misses() -> None:
     need = Demand(audio_s_avg=10.0, audio_s_p95=20.0, peak_rps=0.1, p95_chars=90.0, p95_basis="test")
     model = ThroughputModel({1: 0.5, 2: 0.4}, "test")
-    slow = capacity(
-        need, model, latency_target_s=5, gpu_memory_gib=24, fp16=True, max_batch=8, min_instances=0
-    )
-    assert not slow.feasible and slow.misses_latency_only
+    slow = capacity(need, model, latency_target_s=5, gpu_memory_gib=24, fp16=True, max_batch=8, min_instances=0)
+    assert not slow.feasible
+    assert slow.misses_latency_only
     assert slow.latency_p95_s == pytest.approx(10.0)  # 20 s of audio x RTF 0.5 at one stream
     small = capacity(need, model, latency_target_s=60, gpu_memory_gib=4, fp16=True, max_batch=8, min_instances=0)
-    assert not small.feasible and not small.misses_latency_only
+    assert not small.feasible
+    assert not small.misses_latency_only
     ok = capacity(need, model, latency_target_s=60, gpu_memory_gib=24, fp16=True, max_batch=8, min_instances=0)
-    assert ok.feasible and not ok.misses_latency_only and ok.concurrency == 2
+    assert ok.feasible
+    assert not ok.misses_latency_only
+    assert ok.concurrency == 2
 
 
 def test_p95_chars_replaces_the_length_assumption() -> None:
     service = ServiceConfig()
     assumed = demand(WorkloadConfig(avg_chars=100), service, 9)
-    assert assumed.p95_chars == 200 and "assumed 2x" in assumed.p95_basis
+    assert assumed.p95_chars == 200
+    assert "assumed 2x" in assumed.p95_basis
     measured = demand(WorkloadConfig(avg_chars=100, p95_chars=130), service, 9)
     assert measured.p95_chars == 130
     assert measured.audio_s_p95 == pytest.approx(130 / 4.5)  # zh: 4.5 characters per audio second (assumption)
@@ -157,4 +163,5 @@ def test_p95_chars_flag_bad_input(capsys: pytest.CaptureFixture[str], value: str
     captured = capsys.readouterr()
     assert captured.out == ""
     lines = captured.err.strip().splitlines()
-    assert len(lines) == 1 and needle in lines[0]
+    assert len(lines) == 1
+    assert needle in lines[0]

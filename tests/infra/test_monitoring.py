@@ -23,7 +23,7 @@ def test_dashboard_panels(prod: Template) -> None:
         "p95",
         "HTTPCode_Target_4XX_Count",
         "HTTPCode_Target_5XX_Count",
-        "tts_queue_depth",
+        "voicefleet_queue_depth",
         "nvidia_smi_utilization_gpu",
         "nvidia_smi_memory_used",
         "PurchaseOption",
