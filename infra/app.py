@@ -5,6 +5,7 @@ from __future__ import annotations
 import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
 
+from infra.budget import budget_limit
 from infra.config import ConfigError, EnvironmentConfig, load_environments, select
 from infra.stack import VoiceFleetStack
 
@@ -38,16 +39,9 @@ def add_nag(app: cdk.App) -> None:
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks())
 
 
-def budget_limit(config: EnvironmentConfig) -> float | None:
-    """The monthly budget: `alerting.monthly_budget_usd`; None (no budget resource) when the config has none."""
-    return config.alerting.monthly_budget_usd
-
-
 def build_app(app: cdk.App) -> list[VoiceFleetStack]:
     """One `VoiceFleet-<env>` stack per environment, or only the one named by `-c env=NAME`."""
     envs = environments_from_context(app)
     only = app.node.try_get_context("env")
     chosen = [select(envs, str(only))] if only else list(envs.values())
-    return [
-        VoiceFleetStack(app, config.stack_name, config=config, budget_usd=budget_limit(config)) for config in chosen
-    ]
+    return [VoiceFleetStack(app, config.stack_name, config=config, budget=budget_limit(config)) for config in chosen]

@@ -1,16 +1,98 @@
-"""AWS Budgets: a monthly cost budget for this environment's tagged resources, alerting to the SNS topic."""
+"""AWS Budgets: a monthly cost budget for this environment's tagged resources, alerting to the SNS topic.
+
+The limit is `alerting.monthly_budget_usd`, or, when the config sets none, the cost model's monthly estimate for
+the environment's own fleet (cost/, pure Python: no aws_cdk import there).
+"""
 
 from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from aws_cdk import aws_budgets as budgets
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from infra.config import AlertingConfig
+from cost.estimator import Scenario, estimate
+from cost.profiles import bundled_profiles
+from cost.schedule import always_on_hours, typical_month_hours
+from infra.config import AlertingConfig, ConfigError, EnvironmentConfig
 
 ENV_TAG_KEY = "voicefleet:env"
 # (notification type, percent of the limit): early warning on actual spend, and a forecast overrun.
 THRESHOLDS: tuple[tuple[str, float], ...] = (("ACTUAL", 80.0), ("ACTUAL", 100.0), ("FORECASTED", 100.0))
+
+
+@dataclass(frozen=True)
+class BudgetLimit:
+    """The monthly limit in whole USD and where it came from (shown in the stack's BudgetLimitSource output)."""
+
+    usd: float
+    source: Literal["config", "cost-model"]
+    detail: str
+
+
+def budget_limit(config: EnvironmentConfig, *, year: int | None = None) -> BudgetLimit:
+    """The configured budget, else the cost model's estimate for the environment's configured fleet."""
+    if config.alerting.monthly_budget_usd is not None:
+        usd = config.alerting.monthly_budget_usd
+        return BudgetLimit(usd, "config", f"config: alerting.monthly_budget_usd = {usd:g} USD")
+    return estimated_limit(config, year=year or dt.date.today().year)
+
+
+def purchase_of(config: EnvironmentConfig) -> Literal["on-demand", "spot", "mix"]:
+    """The cost model's purchase option for the ASG's on-demand base / percentage above base."""
+    fleet = config.fleet
+    if fleet.on_demand_percentage_above_base == 100:
+        return "on-demand"
+    if fleet.on_demand_base_capacity == 0 and fleet.on_demand_percentage_above_base == 0:
+        return "spot"
+    return "mix"
+
+
+def estimated_limit(config: EnvironmentConfig, *, year: int) -> BudgetLimit:
+    """Monthly total of the configured instance types at the configured purchase mix, rounded up to whole USD.
+
+    Price-capacity-optimized allocation may run the fleet on any configured type, so the limit is the dearest
+    type's total: a budget that fired whenever the fleet landed on the pricier type would be noise. Without a
+    schedule the fleet never stops, so the month is 730 h; otherwise the typical month of `year` (its holidays).
+    """
+    purchase = purchase_of(config)
+    schedule = config.schedule
+    hours = typical_month_hours(schedule, year) if schedule.enabled else always_on_hours(schedule, year)
+    key = "alerting.monthly_budget_usd"
+    try:
+        report = estimate(
+            Scenario(
+                env=config,
+                hours=hours,
+                purchases=(purchase,),
+                instance_types=config.fleet.instance_types,
+                fp16=config.service.fp16,
+                bundled_profiles=tuple(bundled_profiles()),
+            )
+        )
+    except (KeyError, ValueError) as exc:  # cost.errors.CostInputError is a ValueError
+        raise ConfigError(f"environment '{config.name}': {key} is not set and the cost model failed: {exc}") from exc
+    options: list[dict[str, Any]] = report["options"]
+    priced = [o for o in options if o["monthly"]["total"] is not None]
+    if not priced:
+        why = "; ".join(r for o in options for r in o["reasons"])
+        raise ConfigError(
+            f"environment '{config.name}': {key} is not set and the cost model cannot price fleet.instance_types "
+            f"in {config.region} ({why}); set {key}"
+        )
+    top = max(priced, key=lambda o: float(o["monthly"]["total"]))
+    total = float(top["monthly"]["total"])
+    totals = ", ".join(f"{o['instance_type']} ${o['monthly']['total']:.2f}" for o in priced)
+    month = f"{report['hours_per_month']:g} h/month ({report['hours_basis']})"
+    detail = (
+        f"cost model: {purchase}, {month}; highest monthly total of {totals} -> {math.ceil(total)} USD "
+        f"(prices as of {report['catalog']['as_of']})"
+    )
+    return BudgetLimit(float(math.ceil(total)), "cost-model", detail)
 
 
 class Budget(Construct):

@@ -65,22 +65,7 @@ class Schedule(Construct):
         )
         self.function = self.handler.function
         self.handler.allow_metrics()
-        role = self.handler.role
-        role.add_to_policy(
-            iam.PolicyStatement(
-                actions=["autoscaling:DescribeAutoScalingGroups", "autoscaling:DescribeTags"], resources=["*"]
-            )
-        )
-        role.add_to_policy(
-            iam.PolicyStatement(
-                actions=[
-                    "autoscaling:UpdateAutoScalingGroup",
-                    "autoscaling:SetDesiredCapacity",
-                    "autoscaling:CreateOrUpdateTags",
-                ],
-                resources=[asg_arn],
-            )
-        )
+        self._grant_group_access(asg_arn)
         self.dead_letters = sqs.Queue(
             self,
             "DeadLetters",
@@ -107,5 +92,29 @@ class Schedule(Construct):
                     description=f"voicefleet {config.name}: {action} at {at:%H:%M} {config.timezone}, every day",
                     schedule=scheduler.ScheduleExpression.cron(minute=str(at.minute), hour=str(at.hour), time_zone=tz),
                     target=target,
+                )
+            )
+
+    def _grant_group_access(self, asg_arn: str) -> None:
+        """Exactly the Auto Scaling calls of lambdas/scheduler (groups.py), each on this environment's group only.
+
+        tests/infra/test_lambda_permissions.py derives the calls from the handler's source and fails on any call
+        not granted here, and on any grant no call needs.
+        """
+        role = self.handler.role
+        # Read the group's size and tags (paginated); DescribeAutoScalingGroups supports no resource-level scoping.
+        role.add_to_policy(iam.PolicyStatement(actions=["autoscaling:DescribeAutoScalingGroups"], resources=["*"]))
+        role.add_to_policy(iam.PolicyStatement(actions=["autoscaling:UpdateAutoScalingGroup"], resources=[asg_arn]))
+        # Tag writes are limited to the one key each call touches (aws:TagKeys, EC2 Auto Scaling user guide,
+        # "Control access to tags"): save the running size at stop, remove an expired "on-until" override.
+        for action, key in (
+            ("autoscaling:CreateOrUpdateTags", SIZE_TAG_KEY),
+            ("autoscaling:DeleteTags", OVERRIDE_TAG_KEY),
+        ):
+            role.add_to_policy(
+                iam.PolicyStatement(
+                    actions=[action],
+                    resources=[asg_arn],
+                    conditions={"ForAllValues:StringEquals": {"aws:TagKeys": [key]}},
                 )
             )

@@ -8,7 +8,7 @@ import aws_cdk as cdk
 from constructs import Construct
 
 from infra.acknowledgements import acknowledge
-from infra.budget import ENV_TAG_KEY, Budget
+from infra.budget import ENV_TAG_KEY, Budget, BudgetLimit
 from infra.cdn import Cdn
 from infra.checks import check_deployable
 from infra.config import EnvironmentConfig
@@ -25,7 +25,7 @@ class VoiceFleetStack(cdk.Stack):
     """Everything one environment needs: network, storage, CDN, fleet, schedules, Spot handling, monitoring."""
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, config: EnvironmentConfig, budget_usd: float | None, **kwargs: Any
+        self, scope: Construct, construct_id: str, *, config: EnvironmentConfig, budget: BudgetLimit, **kwargs: Any
     ) -> None:
         check_deployable(config)
         super().__init__(
@@ -87,18 +87,18 @@ class VoiceFleetStack(cdk.Stack):
             scheduler_function=self.schedule.function,
             schedule_dead_letters=self.schedule.dead_letters,
         )
-        if budget_usd is not None:
-            self.budget = Budget(
-                self,
-                "Budget",
-                config=config.alerting,
-                env_name=config.name,
-                limit_usd=budget_usd,
-                topic=self.alerts.topic,
-            )
+        self.budget = Budget(
+            self, "Budget", config=config.alerting, env_name=config.name, limit_usd=budget.usd, topic=self.alerts.topic
+        )
         cdk.CfnOutput(self, "ApiUrl", value=f"https://{self.cdn.domain_name}")
         cdk.CfnOutput(self, "ModelsBucket", value=self.storage.models_bucket.bucket_name)
         cdk.CfnOutput(self, "OutputsBucket", value=self.storage.outputs_bucket.bucket_name)
         cdk.CfnOutput(self, "AutoScalingGroup", value=self.fleet.asg_name)
         cdk.CfnOutput(self, "ApiKeysSecret", value=self.fleet.api_keys.secret_arn)
+        cdk.CfnOutput(
+            self,
+            "BudgetLimitSource",
+            value=budget.detail,
+            description=f"Where the monthly budget's limit ({budget.usd:g} USD) came from: {budget.source}",
+        )
         acknowledge(self, config, asg_name=self.fleet.asg_name)

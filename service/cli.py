@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -37,7 +38,7 @@ def serve(
     voices_dir: Annotated[Path | None, typer.Option(help="Where saved voices live.")] = None,
     host: Annotated[str | None, typer.Option(help="Bind address (default 127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default 8000).")] = None,
-    log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+    log_level: Annotated[str | None, typer.Option(help="Log level: debug, info, warning, error.")] = None,
 ) -> None:
     """Start the service; refuses unsafe settings with one line and exit code 2."""
     try:
@@ -52,25 +53,42 @@ def serve(
                 "voices_dir": voices_dir,
                 "host": host,
                 "port": port,
+                "log_level": log_level.upper() if log_level else None,
             }
         )
     except ValidationError as exc:
         typer.echo(f"tts-serve: invalid settings: {_one_line(exc)}", err=True)
         raise typer.Exit(2) from exc
+    problem = _check_paths(settings)
+    if problem:
+        typer.echo(f"tts-serve: {problem}", err=True)
+        raise typer.Exit(2)
+
+    from service.app import create_app
+    from service.logging import configure_logging
+    from service.server import build_server
+
+    configure_logging(settings.log_level)
+    server = build_server(create_app(settings), host=settings.host, port=settings.port)
+    server.run()
+    if not server.started:
+        raise typer.Exit(3)  # startup failed (logged above); uvicorn's own exit code for it
+
+
+def _check_paths(settings: Settings) -> str | None:
+    """Directories the service needs, checked before serving so the failure is one line, not a traceback."""
     if settings.engine == "cosyvoice3":
         assert settings.model_dir is not None
         if not settings.model_dir.is_dir():
-            typer.echo(
-                f"tts-serve: model dir {settings.model_dir} does not exist (weights are never downloaded)", err=True
-            )
-            raise typer.Exit(2)
-
-    import uvicorn
-
-    from service.app import create_app
-
-    # One worker per GPU: the engine owns the device; uvicorn handles SIGTERM by finishing in-flight requests.
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=log_level, workers=1)
+            return f"model dir {settings.model_dir} does not exist (weights are never downloaded)"
+    if settings.outputs_bucket:
+        try:
+            settings.spool_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            return f"spool dir {settings.spool_dir} cannot be created (TTS_SPOOL_DIR): {exc.strerror}"
+        if not os.access(settings.spool_dir, os.W_OK):
+            return f"spool dir {settings.spool_dir} is not writable (TTS_SPOOL_DIR)"
+    return None
 
 
 def main() -> None:

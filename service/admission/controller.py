@@ -13,7 +13,7 @@ import contextlib
 import logging
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Hashable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -65,9 +65,11 @@ class AdmissionController:
         on_recycle: Callable[[str], None] | None = None,
         engine_workers: int | None = None,
         executor: Executor | None = None,
+        engine_lock: asyncio.Lock | None = None,
     ) -> None:
         """`engine_workers`: batches run at once (default max_concurrency // max_batch; 1 for engines that are not
-        re-entrant). `executor`: share the engine thread of another runner (streaming) instead of owning threads."""
+        re-entrant). `executor`: share the engine thread of another runner (streaming) instead of owning threads.
+        `engine_lock`: held around each batch, so a stream holding it (SynthRunner.lock) never overlaps a batch."""
         self.engine = engine
         self.settings = settings
         self.stats = AdmissionStats()
@@ -80,6 +82,8 @@ class AdmissionController:
         # max_concurrency bounds requests inside the engine; batching engines spend it max_batch at a time.
         self._workers = engine_workers or max(1, settings.max_concurrency // self._max_batch)
         self._shared_executor = executor
+        self._engine_lock = engine_lock
+        self._streams = 0
         self._pending: deque[_Item] = deque()
         self._in_flight = 0
         self._ready = False
@@ -129,6 +133,10 @@ class AdmissionController:
     def in_flight(self) -> int:
         return self._in_flight
 
+    @property
+    def streams(self) -> int:
+        return self._streams
+
     def begin_drain(self, reason: str) -> None:
         """Stop admitting at once (readiness turns 503); admitted requests still finish."""
         if not self._draining:
@@ -145,7 +153,7 @@ class AdmissionController:
         timeout = self.settings.request_timeout_s if timeout_s is None else timeout_s
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._idle.wait(), timeout)
-        left = len(self._pending) + self._in_flight
+        left = len(self._pending) + self._in_flight + self._streams
         while self._pending:
             item = self._pending.popleft()
             self._fail(item, DrainingError("instance shut down before this request ran; retry", retry_after_s=1))
@@ -205,6 +213,29 @@ class AdmissionController:
             if watcher is not None:
                 watcher.cancel()
 
+    def admit_stream(self) -> None:
+        """Admit a stream (it runs outside the batcher, under the engine's lock) with the same refusals as a
+        request: 503 while loading or draining, 429 while the queue is full. Raises the AdmissionError."""
+        self.stats.offered += 1
+        error = self._refusal()
+        if error is not None:
+            self.stats.rejected[error.code] += 1
+            self._observer.rejected(error.code)
+            raise error
+        self.stats.admitted += 1
+        self.stats.streams += 1
+
+    @contextlib.asynccontextmanager
+    async def stream_running(self) -> AsyncIterator[None]:
+        """Around an admitted stream's generation: it counts as in flight, so a drain waits for it to end."""
+        self._streams += 1
+        self._idle_changed()
+        try:
+            yield
+        finally:
+            self._streams -= 1
+            self._idle_changed()
+
     def _refusal(self) -> AdmissionError | None:
         retry = self.settings.unavailable_retry_after_s
         if self._draining:
@@ -243,7 +274,7 @@ class AdmissionController:
     def _idle_changed(self) -> None:
         if self._idle is None:
             return
-        if self._pending or self._in_flight:
+        if self._pending or self._in_flight or self._streams:
             self._idle.clear()
         else:
             self._idle.set()
@@ -304,11 +335,15 @@ class AdmissionController:
             self._in_flight += len(live)
             self._observer.in_flight(self._in_flight)
             loop = asyncio.get_running_loop()
-            outcome = await loop.run_in_executor(
-                self._executor, run_engine_batch, self.engine, [i.request for i in live], self.settings,
-                self._after_batch,
-            )  # fmt: skip
+            async with self._engine_lock or contextlib.nullcontext():
+                outcome = await loop.run_in_executor(
+                    self._executor, run_engine_batch, self.engine, [i.request for i in live], self.settings,
+                    self._after_batch,
+                )  # fmt: skip
             self._record(outcome, len(live))
+            audio_s = sum(r.duration_s for r in outcome.results if isinstance(r, SynthesisResult))
+            if audio_s > 0:
+                self._observer.synthesized(audio_s, outcome.seconds)
             for item, result in zip(live, outcome.results, strict=True):
                 if item.future.done():
                     continue  # deadline passed or client left while generating: the audio is discarded

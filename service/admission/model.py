@@ -67,6 +67,8 @@ class AdmissionObserver(Protocol):
 
     def oom(self) -> None: ...
 
+    def synthesized(self, audio_seconds: float, synthesis_seconds: float) -> None: ...
+
 
 class NullObserver:
     """Observes nothing."""
@@ -89,6 +91,9 @@ class NullObserver:
     def oom(self) -> None:
         pass
 
+    def synthesized(self, audio_seconds: float, synthesis_seconds: float) -> None:
+        pass
+
 
 @dataclass
 class AdmissionStats:
@@ -104,6 +109,7 @@ class AdmissionStats:
     oom_batches: int = 0
     retried_alone: int = 0
     batches: int = 0
+    streams: int = 0
     batch_sizes: Counter[int] = field(default_factory=Counter)
 
     @property

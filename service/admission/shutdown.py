@@ -106,12 +106,23 @@ class ShutdownCoordinator:
 
 
 class DrainingServer(uvicorn.Server):
-    """uvicorn.Server whose first SIGTERM/SIGINT drains through the coordinator; a second one exits at once."""
+    """uvicorn.Server whose first SIGTERM/SIGINT drains through the coordinator; a second one exits at once.
+
+    The coordinator is `self.coordinator`, else the one the service's lifespan put on `app.state.service`."""
 
     coordinator: ShutdownCoordinator | None = None
 
+    def _find_coordinator(self) -> ShutdownCoordinator | None:
+        if self.coordinator is not None:
+            return self.coordinator
+        state = getattr(getattr(self.config.app, "state", None), "service", None)
+        found = getattr(state, "coordinator", None)
+        return found if isinstance(found, ShutdownCoordinator) else None
+
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-        if self.coordinator is not None and self.coordinator.bound and not self.coordinator.started:
-            self.coordinator.trigger("SIGTERM" if sig == 15 else f"signal {sig}")
+        coordinator = self._find_coordinator()
+        if coordinator is not None and coordinator.bound and not coordinator.started:
+            # Not recorded as a captured signal: after a clean drain the process exits 0 (systemd: success).
+            coordinator.trigger("SIGTERM" if sig == 15 else f"signal {sig}")
             return
         super().handle_exit(sig, frame)

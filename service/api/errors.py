@@ -9,11 +9,14 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from service.admission import AdmissionError, ClientGoneError
 from service.audio.prompt import PromptAudioError
 from service.engines.base import EngineError, EngineNotReadyError, EngineOutOfMemoryError
+from service.security import AuthError
+from service.storage import StorageKeyError
 from service.text.errors import EmptyTextError, TagError, TextError, TextTooLongError
 from service.voices.store import VoiceExistsError, VoiceNameError, VoiceNotFoundError
 
@@ -86,6 +89,27 @@ async def _domain(_: Request, exc: Exception) -> JSONResponse:
     raise exc
 
 
+async def _admission(_: Request, exc: Exception) -> Response:
+    """Back-pressure and drain: 429 / 503 / 504 with Retry-After and a body naming the problem (`code`)."""
+    assert isinstance(exc, AdmissionError)
+    if isinstance(exc, ClientGoneError):
+        return Response(status_code=499)  # nobody is listening; 499 only shows in the access log and metrics
+    kind = "rate_limit_error" if exc.status_code == 429 else "server_error"
+    extra = {"retry_after_s": exc.retry_after_s} if exc.retry_after_s is not None else {}
+    headers = {"Retry-After": exc.retry_after_header} if exc.retry_after_header else None
+    return _json(exc.status_code, error_body(exc.message, param=None, code=exc.code, kind=kind, **extra), headers)
+
+
+async def _auth(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, AuthError)
+    body = error_body(str(exc.detail), param="Authorization", code=exc.code, kind="authentication_error")
+    return _json(exc.status_code, body, exc.headers)
+
+
+async def _storage_key(_: Request, exc: Exception) -> JSONResponse:
+    return _json(422, error_body(str(exc), param="response_format", code="invalid_storage_key"))
+
+
 async def _http(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     return _json(exc.status_code, error_body(str(exc.detail), param=None, code=f"http_{exc.status_code}"), exc.headers)
@@ -94,6 +118,9 @@ async def _http(_: Request, exc: Exception) -> JSONResponse:
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(StarletteHTTPException, _http)
+    app.add_exception_handler(AuthError, _auth)
+    app.add_exception_handler(AdmissionError, _admission)
+    app.add_exception_handler(StorageKeyError, _storage_key)
     for kind in (
         ApiError,
         TextError,

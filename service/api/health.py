@@ -1,8 +1,8 @@
-"""GET /healthz (the process is alive) and GET /readyz (the engine is loaded and the service accepts work)."""
+"""GET /healthz (the process is alive) and GET /readyz (loaded and accepting work); both open, no API key."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
@@ -14,14 +14,21 @@ router = APIRouter(tags=["health"])
 
 @router.get("/healthz")
 async def healthz() -> dict[str, str]:
-    """Alive (answers even while the engine loads)."""
+    """Alive (answers even while the engine loads or the GPU is busy)."""
     return {"status": "ok"}
 
 
 @router.get("/readyz", responses={503: {"description": "Loading, failed or draining"}})
 async def readyz(state: Annotated[ServiceState, Depends(get_state)]) -> JSONResponse:
-    """200 when the engine is loaded and accepting; 503 while loading, after a failed load, or while draining."""
-    body = {"status": state.status, "engine": state.engine.capabilities.name}
+    """200 when the engine is loaded and accepting; 503 while loading, after a failed load, or while draining
+    (a Spot notice, SIGTERM or a recycle turns it 503 at once, so the load balancer stops routing here)."""
+    status = state.status
+    state.metrics.ready.set(1 if status == "ready" else 0)
+    body: dict[str, Any] = {"status": status, "engine": state.engine.capabilities.name}
     if state.load_error:
         body["error"] = state.load_error
-    return JSONResponse(status_code=200 if state.status == "ready" else 503, content=body)
+    if status == "draining":
+        body["reason"] = state.admission.drain_reason
+    if status == "ready":
+        return JSONResponse(body)
+    return JSONResponse(body, status_code=503, headers={"Retry-After": "5"})

@@ -48,8 +48,10 @@ class SpeechRequest(BaseModel):
     responses={200: {"content": {"audio/mpeg": {}, "audio/wav": {}}, "description": "The audio"}},
     dependencies=[Depends(json_body)],
 )
-async def create_speech(body: SpeechRequest, state: Annotated[ServiceState, Depends(get_state)]) -> Response:
-    """Synthesize speech from JSON, OpenAI style."""
+async def create_speech(
+    body: SpeechRequest, state: Annotated[ServiceState, Depends(get_state)], http: Request
+) -> Response:
+    """Synthesize speech from JSON, OpenAI style (with TTS_STORE_DEFAULT, the stored copy's URL is in X-Audio-Url)."""
     engine_name = state.engine.capabilities.name
     if body.model not in (engine_name, *OPENAI_MODEL_ALIASES):
         raise ApiError(
@@ -72,4 +74,4 @@ async def create_speech(body: SpeechRequest, state: Annotated[ServiceState, Depe
         stream=body.stream,
         sample_rate=body.sample_rate,
     )
-    return await synthesize_response(state, job)
+    return await synthesize_response(state, job, http)

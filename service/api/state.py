@@ -1,4 +1,4 @@
-"""What the routes share, kept on `app.state.service`: settings, engine runner, voice store, lifecycle."""
+"""What the routes share, kept on `app.state.service`: settings, engine, admission, storage, metrics, lifecycle."""
 
 from __future__ import annotations
 
@@ -7,9 +7,15 @@ from typing import Literal
 
 from fastapi import Request
 
+from service.admission import AdmissionController
+from service.admission.shutdown import ShutdownCoordinator
 from service.engines.base import Engine
 from service.engines.runner import SynthRunner
+from service.memory import MemoryHygiene
+from service.metrics import Metrics
 from service.settings import Settings
+from service.spot import SpotWatcher
+from service.storage import AudioStore
 from service.voices.store import VoiceStore
 
 Status = Literal["loading", "ready", "failed", "draining"]
@@ -19,11 +25,26 @@ Status = Literal["loading", "ready", "failed", "draining"]
 class ServiceState:
     settings: Settings
     engine: Engine
-    synth: SynthRunner  # the one object that runs synthesis (part 2 swaps in admission + batching)
+    synth: SynthRunner  # the engine thread: load and streams (batches reach it through `admission`)
+    admission: AdmissionController  # every non-streamed request goes through here: queue, batches, drain
+    coordinator: ShutdownCoordinator  # the one drain sequence (Spot notice, SIGTERM, recycle, admin restart)
+    hygiene: MemoryHygiene
+    metrics: Metrics
     voices: VoiceStore
     builtin_voices: tuple[str, ...]
-    status: Status = "loading"
+    audio_store: AudioStore | None = None
+    spot: SpotWatcher | None = None
+    loaded: bool = False
     load_error: str | None = None
+
+    @property
+    def status(self) -> Status:
+        """What /readyz reports; only "ready" takes traffic."""
+        if self.load_error is not None:
+            return "failed"
+        if self.admission.draining:
+            return "draining"
+        return "ready" if self.admission.accepting else "loading"
 
 
 def get_state(request: Request) -> ServiceState:

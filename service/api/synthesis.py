@@ -1,15 +1,22 @@
-"""From validated request fields to an audio response; shared by the OpenAI-style and the native endpoints."""
+"""From validated request fields to an audio response; shared by the OpenAI-style and the native endpoints.
+
+Every whole-audio request goes through admission control (bounded queue, batches, deadline, drain); a stream is
+admitted under the same refusals and then holds the engine thread. Stored audio goes to S3 (or the spool).
+"""
 
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 
 import anyio.to_thread
+import numpy as np
 from fastapi import Request
-from fastapi.responses import Response, StreamingResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from service.api.errors import ApiError
 from service.api.state import ServiceState
@@ -17,6 +24,8 @@ from service.audio.encode import MEDIA_TYPES, AudioFormat, encode, to_pcm16, wav
 from service.audio.loudness import normalize_loudness
 from service.audio.resample import resample
 from service.engines.base import SynthesisRequest, SynthesisResult, VoicePrompt
+from service.logging import request_id_var
+from service.storage import CONTENT_TYPES, StoredAudio, audio_key, audio_metadata, new_audio_id
 from service.text import prepare_text
 from service.voices.store import VoiceNotFoundError
 
@@ -35,6 +44,8 @@ class Job:
     speed: float = 1.0
     stream: bool = False
     sample_rate: int | None = None
+    store: bool | None = None
+    """True: upload and answer with the URL (JSON); None: the server default (TTS_STORE_DEFAULT); False: never."""
 
 
 def require_content_type(request: Request, *accepted: str) -> None:
@@ -88,7 +99,7 @@ def _engine_request(state: ServiceState, job: Job) -> SynthesisRequest:
         raise ApiError(422, f"detected language '{prepared.language}' is not spoken by {caps.name}", param="language")
     return SynthesisRequest(
         text=prepared.text,
-        request_id=uuid.uuid4().hex,
+        request_id=request_id_var.get() or uuid.uuid4().hex,  # the X-Request-ID the middleware returns
         language=prepared.language,
         voice=job.voice,
         prompt=job.prompt,
@@ -107,10 +118,45 @@ def _finish(state: ServiceState, result: SynthesisResult, job: Job) -> tuple[byt
     return encoded.data, encoded.sample_rate
 
 
-async def synthesize_response(state: ServiceState, job: Job) -> Response:
-    """The audio for `job`: whole (with duration and notes in headers) or streamed as segments finish."""
+def _check_store(state: ServiceState, job: Job) -> bool:
+    """Whether to store this result; 422 naming `store` when it cannot be done."""
+    if job.store and job.stream:
+        raise ApiError(422, "store=true cannot be combined with stream=true", param="store")
+    if job.store and state.audio_store is None:
+        raise ApiError(
+            422, "this service has no outputs bucket (TTS_OUTPUTS_BUCKET), so it cannot store audio", param="store",
+            code="storage_unavailable",
+        )  # fmt: skip
+    wanted = job.store if job.store is not None else state.settings.store_default
+    return wanted and not job.stream and state.audio_store is not None
+
+
+async def _store(
+    state: ServiceState, job: Job, request: SynthesisRequest, result: SynthesisResult, data: bytes
+) -> tuple[str, StoredAudio]:
+    """Upload (or spool) the encoded audio under audio/YYYY/MM/DD/<id>.<ext> with its metadata."""
+    assert state.audio_store is not None
+    audio_id = new_audio_id()
+    key = audio_key(audio_id, job.fmt, prefix=state.settings.outputs_prefix)
+    voice = job.voice or (job.prompt.name if job.prompt is not None else None)
+    meta = audio_metadata(
+        engine=state.engine.capabilities.name, voice=voice, text=request.text, duration_s=result.duration_s
+    )
+    store = state.audio_store
+    stored = await anyio.to_thread.run_sync(
+        lambda: store.store(key, data, content_type=CONTENT_TYPES[job.fmt], metadata=meta)
+    )
+    state.metrics.uploads.labels("spooled" if stored.pending else "uploaded").inc()
+    return audio_id, stored
+
+
+async def synthesize_response(state: ServiceState, job: Job, http: Request) -> Response:
+    """The audio for `job`: whole (with duration and notes in headers) or streamed as segments finish; when
+    stored, the native API's store=true answers JSON with the URL, and a server-default store adds X-Audio-* headers."""
     request = _engine_request(state, job)
+    store = _check_store(state, job)
     if job.stream:
+        state.admission.admit_stream()  # 429 / 503 before any audio is promised
         return StreamingResponse(
             _stream(state, request, job),
             media_type=MEDIA_TYPES[job.fmt],
@@ -119,7 +165,7 @@ async def synthesize_response(state: ServiceState, job: Job) -> Response:
                 "X-Request-Id": request.request_id,
             },
         )
-    [result] = await state.synth.run([request])
+    result = await state.admission.submit(request, is_disconnected=http.is_disconnected)
     data, rate = await anyio.to_thread.run_sync(_finish, state, result, job)
     headers = {
         "X-Sample-Rate": str(rate),
@@ -129,6 +175,22 @@ async def synthesize_response(state: ServiceState, job: Job) -> Response:
     }
     if result.notes:
         headers["X-Engine-Notes"] = json.dumps(list(result.notes))  # ASCII-escaped: headers are latin-1
+    if store:
+        audio_id, stored = await _store(state, job, request, result, data)
+        if job.store:
+            body: dict[str, Any] = {
+                "id": audio_id,
+                "key": stored.key,
+                "url": stored.url,
+                "pending": stored.pending,
+                "format": job.fmt,
+                "sample_rate": rate,
+                "duration_s": round(result.duration_s, 3),
+                "notes": list(result.notes),
+            }
+            return JSONResponse(body, headers={"X-Request-Id": request.request_id})
+        pending = "true" if stored.pending else "false"
+        headers |= {"X-Audio-Key": stored.key, "X-Audio-Url": stored.url, "X-Audio-Pending": pending}
     return Response(content=data, media_type=MEDIA_TYPES[job.fmt], headers=headers)
 
 
@@ -138,7 +200,11 @@ async def _stream(state: ServiceState, request: SynthesisRequest, job: Job) -> A
     rate = state.engine.capabilities.sample_rate
     if job.fmt == "wav":
         yield wav_header(job.sample_rate or rate)
-    async for segment in state.synth.stream(request):
-        if job.sample_rate and job.sample_rate != rate:
-            segment = resample(segment, rate, job.sample_rate)
-        yield to_pcm16(segment)
+    started, samples = time.perf_counter(), 0
+    async with state.admission.stream_running():
+        async for segment in state.synth.stream(request):
+            samples += int(np.size(segment))
+            if job.sample_rate and job.sample_rate != rate:
+                segment = resample(segment, rate, job.sample_rate)
+            yield to_pcm16(segment)
+    state.metrics.synthesized(samples / rate, time.perf_counter() - started)

@@ -63,8 +63,14 @@ async def tts(
     speed: Annotated[float, Form(ge=0.25, le=4.0)] = 1.0,
     stream: Annotated[bool, Form()] = False,
     sample_rate: Annotated[int | None, Form(ge=8000, le=48000)] = None,
+    store: Annotated[
+        bool | None,
+        Form(description="true: upload to the outputs bucket and answer JSON with its URL; default: the server's."),
+    ] = None,
+    *,
+    http: Request,
 ) -> Response:
-    """Synthesize speech, optionally cloning an uploaded voice clip."""
+    """Synthesize speech, optionally cloning an uploaded voice clip; store=true answers with the stored audio's URL."""
     prompt: VoicePrompt | None = None
     builtin: str | None = None
     if prompt_audio is not None and (prompt_audio.filename or prompt_audio.size):
@@ -90,5 +96,6 @@ async def tts(
         speed=speed,
         stream=stream,
         sample_rate=sample_rate,
+        store=store,
     )
-    return await synthesize_response(state, job)
+    return await synthesize_response(state, job, http)

@@ -47,5 +47,6 @@ def build_engine(settings: Settings) -> Engine:
     if settings.fault_oom_every or settings.fault_delay_ms:
         from service.engines.faults import FaultInjectingEngine
 
-        engine = FaultInjectingEngine(engine, oom_every=settings.fault_oom_every, delay_s=settings.fault_delay_ms / 1000)
+        delay_s = settings.fault_delay_ms / 1000
+        engine = FaultInjectingEngine(engine, oom_every=settings.fault_oom_every, delay_s=delay_s)
     return engine

@@ -1,26 +1,25 @@
-"""The one object route handlers call to synthesize: `app.state.synth.run(requests)` / `.stream(request)`.
+"""The engine's one thread: loading, streams and (through admission control) batches all run on it.
 
-Engines are synchronous and (espeak, CosyVoice3) not re-entrant, so the runner executes them on one dedicated
-worker thread under an asyncio lock: the event loop never blocks on an engine, and a stream keeps the engine for
-itself until it ends or the client goes away (CosyVoice PR #1849: shared streaming state breaks under concurrency).
-Part 2 puts admission control and dynamic batching in front of this object with the same two methods.
+Engines are synchronous and (espeak, CosyVoice3) not re-entrant, so everything that touches the engine executes on
+one dedicated worker thread: the event loop never blocks on an engine. A stream holds `lock` until it ends or the
+client goes away (CosyVoice PR #1849: shared streaming state breaks under concurrency); the admission controller
+takes the same lock around each batch and runs it on the same `executor`, so streams and batches never overlap.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 
-from service.engines.base import Audio, Engine, SynthesisRequest, SynthesisResult
+from service.engines.base import Audio, Engine, SynthesisRequest
 
 _DONE = object()
 
 
 @dataclass
 class RunnerStats:
-    requests: int = 0
     streams: int = 0
     streams_cancelled: int = 0
     segments_streamed: int = 0
@@ -30,28 +29,19 @@ class SynthRunner:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.stats = RunnerStats()
-        self._executor = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="engine")
-        self._lock = asyncio.Lock()
+        self.executor = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="engine")
+        self.lock = asyncio.Lock()
 
     async def _call(self, fn: object, *args: object) -> object:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, fn, *args)  # type: ignore[arg-type]
+        return await loop.run_in_executor(self.executor, fn, *args)  # type: ignore[arg-type]
 
     async def load(self) -> None:
         await self._call(self.engine.load)
 
-    async def run(self, requests: Sequence[SynthesisRequest]) -> list[SynthesisResult]:
-        """Synthesize a batch on the engine thread; results in request order."""
-        async with self._lock:
-            self.stats.requests += len(requests)
-            results = await self._call(self.engine.synthesize_batch, list(requests))
-            await self._call(self.engine.release)
-        assert isinstance(results, list)
-        return results
-
     async def stream(self, request: SynthesisRequest) -> AsyncIterator[Audio]:
         """Segments as the engine finishes them; closing this iterator early stops generation."""
-        async with self._lock:
+        async with self.lock:
             self.stats.streams += 1
             generator: Iterator[Audio] = self.engine.stream(request)
             finished = False
@@ -73,5 +63,5 @@ class SynthRunner:
                 await self._call(self.engine.release)
 
     def close(self) -> None:
-        self._executor.shutdown(wait=True, cancel_futures=True)
+        self.executor.shutdown(wait=True, cancel_futures=True)
         self.engine.close()

@@ -1,10 +1,11 @@
 """Durable storage: finished audio to S3 (spooled locally when S3 fails) and saved voices shared through S3."""
 
 from service.storage.audio_store import AudioStore, StoredAudio, s3_client
-from service.storage.keys import StorageKeyError, audio_key, audio_metadata, new_audio_id, text_hash
+from service.storage.keys import CONTENT_TYPES, StorageKeyError, audio_key, audio_metadata, new_audio_id, text_hash
 from service.storage.spool import Spool
 
 __all__ = [
+    "CONTENT_TYPES",
     "AudioStore",
     "Spool",
     "StorageKeyError",

@@ -1,4 +1,4 @@
-"""Dashboard, alarms to SNS (e-mail from config) and the monthly budget."""
+"""Dashboard and alarms to SNS (e-mail from config); the budget is in test_budget.py."""
 
 from __future__ import annotations
 
@@ -55,20 +55,6 @@ def test_alarms_go_to_the_topic(prod: Template) -> None:
 def test_email_subscription_from_config(prod: Template, dev: Template) -> None:
     prod.has_resource_properties("AWS::SNS::Subscription", {"Protocol": "email", "Endpoint": "ops@example.com"})
     dev.resource_count_is("AWS::SNS::Subscription", 0)
-
-
-def test_budget_from_config(prod: Template, dev: Template, edge: Template) -> None:
-    budget = only(prod, "AWS::Budgets::Budget")["Properties"]
-    assert budget["Budget"]["BudgetLimit"] == {"Amount": 500, "Unit": "USD"}
-    assert budget["Budget"]["TimeUnit"] == "MONTHLY"
-    assert budget["Budget"]["CostFilters"] == {"TagKeyValue": ["user:voicefleet:env$prod"]}
-    thresholds = sorted(
-        (n["Notification"]["NotificationType"], n["Notification"]["Threshold"])
-        for n in budget["NotificationsWithSubscribers"]
-    )
-    assert thresholds == [("ACTUAL", 80), ("ACTUAL", 100), ("FORECASTED", 100)]
-    assert only(dev, "AWS::Budgets::Budget")["Properties"]["Budget"]["BudgetLimit"]["Amount"] == 150
-    edge.resource_count_is("AWS::Budgets::Budget", 0)  # no budget in its config
 
 
 def test_budgets_may_publish_to_the_topic(prod: Template) -> None:

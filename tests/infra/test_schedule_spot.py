@@ -66,7 +66,7 @@ def test_scheduler_role_scoped_to_the_group(prod: Template) -> None:
         if p["Properties"]["Roles"] == [{"Ref": role_id}]
         for s in p["Properties"]["PolicyDocument"]["Statement"]
     ]
-    writes = next(s for s in statements if "autoscaling:SetDesiredCapacity" in s["Action"])
+    writes = next(s for s in statements if "autoscaling:UpdateAutoScalingGroup" in s["Action"])
     assert "autoScalingGroupName/voicefleet-prod-gpu" in str(writes["Resource"])
 
 

@@ -1,28 +1,38 @@
-"""Service test fixtures: a real uvicorn on 127.0.0.1 (random port) running create_app(settings), in a thread.
+"""Service test fixtures: the real app (create_app) on a real uvicorn at 127.0.0.1 (random port), in a thread, run
+by the same DrainingServer `tts-serve` uses, so a drain (recycle, admin restart, Spot notice) really stops it.
 
-Reusable by part 2: `live_server(settings)` starts one server and returns a handle; the module-scoped `server`
-fixture gives each test module its own espeak server with a fresh voices directory.
+`live_server(settings)` starts one server and returns a handle; the module-scoped `server` fixture gives each test
+module its own espeak server with a fresh voices directory.
 """
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 
+from service.api.state import ServiceState
 from service.app import create_app
+from service.engines.base import Engine
+from service.server import build_server
 from service.settings import Settings
 
 FAKES = Path(__file__).parent / "fakes"
+
+
+def make_settings(**values: Any) -> Settings:
+    """Settings for an in-process test server: environment 'test', no IMDS polling unless asked for."""
+    values.setdefault("environment", "test")
+    values.setdefault("spot_watch", False)
+    return Settings(**values)
 
 
 @dataclass
@@ -30,20 +40,27 @@ class LiveServer:
     url: str
     app: FastAPI
     settings: Settings
+    thread: threading.Thread
 
+    @property
+    def state(self) -> ServiceState:
+        state: ServiceState = self.app.state.service
+        return state
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    def wait_stopped(self, timeout_s: float = 30.0) -> bool:
+        """True once the server stopped by itself (after a drain)."""
+        self.thread.join(timeout_s)
+        return not self.thread.is_alive()
 
 
 @contextmanager
-def live_server(settings: Settings, *, ready_timeout_s: float = 30.0) -> Iterator[LiveServer]:
-    """Run uvicorn with create_app(settings) until the block ends; waits for /healthz (and /readyz if possible)."""
-    settings = settings.model_copy(update={"host": "127.0.0.1", "port": _free_port()})
-    app = create_app(settings)
-    server = uvicorn.Server(uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning"))
+def live_server(
+    settings: Settings, *, engine: Engine | None = None, ready_timeout_s: float = 30.0
+) -> Iterator[LiveServer]:
+    """Run create_app(settings) until the block ends (leaving it drains and stops the server); waits for the
+    engine to load (readiness no longer 'loading')."""
+    app = create_app(settings, engine=engine)
+    server = build_server(app, host="127.0.0.1", port=0, log_level="warning")
 
     def run() -> None:
         with suppress(SystemExit):  # uvicorn exits the thread on a failed startup; the check below reports it
@@ -51,32 +68,28 @@ def live_server(settings: Settings, *, ready_timeout_s: float = 30.0) -> Iterato
 
     thread = threading.Thread(target=run, name="uvicorn-test", daemon=True)
     thread.start()
-    url = f"http://127.0.0.1:{settings.port}"
     deadline = time.monotonic() + ready_timeout_s
+    while not server.started:
+        if not thread.is_alive():
+            raise RuntimeError("uvicorn exited during startup (see the log above)")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"uvicorn did not start within {ready_timeout_s} s")
+        time.sleep(0.02)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
     try:
-        while True:
-            if not thread.is_alive():
-                raise RuntimeError("uvicorn exited during startup (see the log above)")
-            try:
-                if httpx.get(f"{url}/readyz", timeout=2).status_code in (200, 503):
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"uvicorn did not answer /healthz within {ready_timeout_s} s")
-            time.sleep(0.05)
-        while httpx.get(f"{url}/readyz", timeout=2).json()["status"] == "loading" and time.monotonic() < deadline:
-            time.sleep(0.05)
-        yield LiveServer(url=url, app=app, settings=settings)
+        while httpx.get(f"{url}/readyz", timeout=5).json()["status"] == "loading" and time.monotonic() < deadline:
+            time.sleep(0.02)
+        yield LiveServer(url=url, app=app, settings=settings, thread=thread)
     finally:
         server.should_exit = True
-        thread.join(timeout=15)
+        thread.join(timeout=60)
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """An espeak server for this test module (fresh voices dir, limit 200 characters)."""
-    settings = Settings(engine="espeak", voices_dir=tmp_path_factory.mktemp("voices"), environment="test")
+    settings = make_settings(engine="espeak", voices_dir=tmp_path_factory.mktemp("voices"))
     with live_server(settings) as live:
         yield live
 

@@ -1,142 +1,175 @@
-"""Admission, batching, OOM and metrics through a real uvicorn on loopback (the harness app wires the part-2 parts)."""
+"""Admission, batching, CUDA OOM, streams and metrics on the real app (create_app) behind a real uvicorn.
+
+espeak is the engine wherever it can show the behaviour. It cannot batch (one synthesis at a time per process), so
+the batching test serves the fake batch engine through create_app's test-only `engine=` hook.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import io
-import json
+import time
 from collections.abc import Iterator
-from typing import Any
+from pathlib import Path
 
 import httpx
 import pytest
 import soundfile as sf
 
-from service.admission import AdmissionSettings
-from tests.service.fakes.batch_engine import SAMPLE_RATE, tone
-from tests.service.fakes.harness_app import HarnessConfig, Parts, build_app
-from tests.service.fakes.live_server import live_server
-from tests.service.fakes.load import LoadResult, one
+from tests.service.conftest import LiveServer, live_server, make_settings
+from tests.service.fakes.batch_engine import SAMPLE_RATE, BatchEngine
+from tests.service.fakes.load import LoadResult, one, speech
 
 KEY = "k-client-0123456789abcdef"
 AUTH = {"Authorization": f"Bearer {KEY}"}
 
 
-@pytest.fixture
-def harness(request: pytest.FixtureRequest) -> Iterator[tuple[str, Parts]]:
-    cfg: HarnessConfig = getattr(request, "param", HarnessConfig(api_keys=[KEY]))
-    app, parts = build_app(cfg)
-    with live_server(app) as url:
-        yield url, parts
-
-
-async def burst(url: str, n: int) -> LoadResult:
+async def burst(url: str, n: int, prefix: str = "burst") -> LoadResult:
     result = LoadResult()
     async with httpx.AsyncClient(base_url=url, timeout=60) as client:
-        await asyncio.gather(*(one(client, result, {"text": f"burst {i:03d}"}, AUTH) for i in range(n)))
+        await asyncio.gather(*(one(client, result, speech(f"{prefix} number {i}."), AUTH) for i in range(n)))
     return result
 
 
 def metric(url: str, name: str) -> float:
     for line in httpx.get(f"{url}/metrics").text.splitlines():
-        if line.startswith(name + " ") or line.startswith(name + "{"):
+        if line.startswith((name + " ", name + "{")):
             return float(line.rsplit(" ", 1)[1])
     raise AssertionError(f"{name} not in /metrics")
 
 
-SMALL_QUEUE = HarnessConfig(
-    api_keys=[KEY], engine_delay_s=0.05, admission=AdmissionSettings(max_queue=4, max_concurrency=1, max_batch=1)
-)
+def test_queue_full_gives_429_with_retry_after_while_every_admitted_request_succeeds(tmp_path: Path) -> None:
+    # espeak made slow on purpose (TTS_FAULT_DELAY_MS, a drill setting) so 20 requests outrun one engine thread.
+    settings = make_settings(
+        voices_dir=tmp_path, api_keys=[KEY], fault_delay_ms=150, max_queue=4, max_concurrency=1, max_batch=1
+    )
+    with live_server(settings) as live:
+        result = asyncio.run(burst(live.url, 20))
+        print(f"\n429 burst (espeak, queue 4): {result.summary}")
+        assert result.lost == 0, result.errors
+        assert result.rejected[429] > 0
+        assert result.ok + result.rejected[429] == 20
+        assert result.ok == live.state.admission.stats.completed
+        for response in result.responses:
+            if response.status_code == 429:
+                assert int(response.headers["retry-after"]) >= 1
+                error = response.json()["error"]
+                assert (error["code"], error["type"]) == ("queue_full", "rate_limit_error")
+                assert "queue is full" in error["message"]
+            else:
+                audio, rate = sf.read(io.BytesIO(response.content))
+                assert rate == 22050
+                assert len(audio) > rate // 2  # real speech, not an empty file
+        rejected = metric(live.url, 'voicefleet_admission_rejected_total{reason="queue_full"}')
+        assert rejected == result.rejected[429]
+        assert metric(live.url, 'voicefleet_http_requests_total{method="POST",route="/v1/audio/speech",status="429"}')
 
 
-@pytest.mark.parametrize("harness", [SMALL_QUEUE], indirect=True)
-def test_queue_full_gives_429_with_retry_after_while_every_admitted_request_succeeds(
-    harness: tuple[str, Parts],
+@pytest.fixture
+def batching(tmp_path: Path) -> Iterator[tuple[LiveServer, BatchEngine]]:
+    engine = BatchEngine(delay_s=0.05)
+    settings = make_settings(voices_dir=tmp_path, api_keys=[KEY], max_batch=8, max_concurrency=8, max_wait_ms=20)
+    with live_server(settings, engine=engine) as live:
+        yield live, engine
+
+
+def test_concurrent_load_is_batched_and_health_answers_while_the_engine_is_busy(
+    batching: tuple[LiveServer, BatchEngine],
 ) -> None:
-    url, parts = harness
-    result = asyncio.run(burst(url, 20))
-    print(f"\n429 burst: {result.summary}")
-    assert result.lost == 0
-    assert result.rejected[429] > 0
-    assert result.ok + result.rejected[429] == 20
-    assert result.ok == parts.admission.stats.completed
-    for response in result.responses:
-        if response.status_code == 429:
-            assert int(response.headers["retry-after"]) >= 1
-            assert response.json()["error"]["code"] == "queue_full"
-        else:
-            audio, rate = sf.read(io.BytesIO(response.content))
-            assert rate == SAMPLE_RATE
-            assert len(audio) == len(tone("burst 000"))
-    assert metric(url, 'voicefleet_admission_rejected_total{reason="queue_full"}') == result.rejected[429]
-
-
-BATCHING = HarnessConfig(
-    api_keys=[KEY], engine_delay_s=0.05, admission=AdmissionSettings(max_batch=8, max_concurrency=8, max_wait_ms=20)
-)
-
-
-@pytest.mark.parametrize("harness", [BATCHING], indirect=True)
-def test_concurrent_load_is_batched_and_health_answers_while_the_engine_is_busy(harness: tuple[str, Parts]) -> None:
-    url, parts = harness
-    parts.engine.gate.clear()
+    live, engine = batching
+    engine.gate.clear()
 
     async def scenario() -> LoadResult:
-        task = asyncio.create_task(burst(url, 24))
-        for _ in range(500):
-            if parts.engine.active == 1:
+        task = asyncio.create_task(burst(live.url, 24, prefix="hello"))
+        for _ in range(1000):
+            if engine.active == 1:
                 break
             await asyncio.sleep(0.01)
-        async with httpx.AsyncClient(base_url=url, timeout=5) as client:
+        async with httpx.AsyncClient(base_url=live.url, timeout=5) as client:
             # The engine thread is blocked mid-batch; the event loop still answers.
             assert (await client.get("/healthz")).status_code == 200
+            assert (await client.get("/readyz")).status_code == 200
             assert (await client.get("/metrics")).status_code == 200
-            assert parts.engine.active == 1
-        parts.engine.gate.set()
+            assert engine.active == 1
+        engine.gate.set()
         return await task
 
     result = asyncio.run(scenario())
-    assert result.ok == 24
-    assert parts.admission.stats.max_batch_seen > 1
-    count = metric(url, "voicefleet_batch_size_count")
-    assert metric(url, "voicefleet_batch_size_sum") / count > 1
-    assert metric(url, "voicefleet_queue_wait_seconds_count") == 24
-    assert metric(url, "voicefleet_audio_generated_seconds_total") > 0
-    assert metric(url, 'voicefleet_http_requests_total{method="POST",route="/v1/speak",status="200"}') == 24
+    assert result.ok == 24, result.summary
+    sizes = [len(batch) for batch in engine.batches]
+    print(f"\nbatch sizes under 24 concurrent requests: {sizes}")
+    assert max(sizes) > 1
+    assert sum(sizes) == 24
+    for response in result.responses:
+        assert sf.info(io.BytesIO(response.content)).samplerate == SAMPLE_RATE
+    assert metric(live.url, "voicefleet_batch_size_sum") / metric(live.url, "voicefleet_batch_size_count") > 1
+    assert metric(live.url, "voicefleet_queue_wait_seconds_count") == 24
+    assert metric(live.url, "voicefleet_audio_generated_seconds_total") > 0
+    assert metric(live.url, "voicefleet_real_time_factor_count") == len(sizes)
+    assert metric(live.url, 'voicefleet_http_requests_total{method="POST",route="/v1/audio/speech",status="200"}') == 24
 
 
-OOM = HarnessConfig(api_keys=[KEY], admission=AdmissionSettings(oom_retry_alone=False))
+def test_streams_are_gated_on_queue_depth_and_drain_and_count_as_in_flight(
+    tmp_path: Path,
+) -> None:
+    engine = BatchEngine()
+    settings = make_settings(voices_dir=tmp_path, max_queue=2, max_concurrency=1, max_batch=1)
+    with live_server(settings, engine=engine) as live:
+        engine.gate.clear()
+
+        async def full_queue() -> tuple[httpx.Response, LoadResult]:
+            task = asyncio.create_task(burst(live.url, 3, prefix="queued"))
+            for _ in range(1000):
+                if engine.active == 1 and live.state.admission.queue_depth == 2:
+                    break
+                await asyncio.sleep(0.01)
+            async with httpx.AsyncClient(base_url=live.url, timeout=10) as client:
+                refused = await client.post("/v1/audio/speech", json=speech("stream me.", stream=True), headers=AUTH)
+            engine.gate.set()
+            return refused, await task
+
+        refused, queued = asyncio.run(full_queue())
+        assert refused.status_code == 429
+        assert refused.json()["error"]["code"] == "queue_full"
+        assert queued.ok == 3
+        streamed = httpx.post(f"{live.url}/v1/audio/speech", json=speech("a short stream.", stream=True))
+        assert streamed.status_code == 200
+        audio, rate = sf.read(io.BytesIO(streamed.content))
+        assert (rate, len(audio)) == (SAMPLE_RATE, len("a short stream.") * SAMPLE_RATE // 100)
+        assert live.state.admission.stats.streams == 1
+
+        live.state.coordinator.trigger("test drain")
+        for _ in range(500):
+            if live.state.admission.draining:
+                break
+            time.sleep(0.01)
+        draining = httpx.post(f"{live.url}/v1/audio/speech", json=speech("too late.", stream=True))
+        assert draining.status_code == 503
+        assert draining.headers["retry-after"] == "5"
+        assert draining.headers["connection"] == "close"  # no keep-alive into a closing server
+        assert draining.json()["error"]["code"] == "draining"
+        assert live.wait_stopped(), "the drain did not stop the server"
 
 
-@pytest.mark.parametrize("harness", [OOM], indirect=True)
-def test_cuda_oom_gives_503_then_the_service_recovers(harness: tuple[str, Parts]) -> None:
-    url, parts = harness
-    parts.engine.oom_next_calls = 1
-    failed = httpx.post(f"{url}/v1/speak", json={"text": "too long for the GPU"}, headers=AUTH)
-    assert failed.status_code == 503
-    assert failed.headers["retry-after"] == "5"
-    assert failed.json()["error"]["code"] == "engine_out_of_memory"
-    assert httpx.get(f"{url}/readyz").status_code == 200
-    ok = httpx.post(f"{url}/v1/speak", json={"text": "fine now"}, headers=AUTH)
-    assert ok.status_code == 200
-    assert metric(url, "voicefleet_engine_oom_total") == 1
-
-
-def test_request_ids_auth_and_structured_logs(harness: tuple[str, Parts], caplog: pytest.LogCaptureFixture) -> None:
-    from service.logging import JsonFormatter
-
-    url, _parts = harness
-    caplog.set_level("INFO", logger="voicefleet.access")
-    denied = httpx.post(f"{url}/v1/speak", json={"text": "hi"})
-    assert denied.status_code == 401
-    generated = denied.headers["x-request-id"]
-    assert len(generated) == 32
-    mine = httpx.post(f"{url}/v1/speak", json={"text": "hi"}, headers={**AUTH, "X-Request-ID": "client-id-42"})
-    assert mine.headers["x-request-id"] == "client-id-42"
-    hostile = httpx.post(f"{url}/v1/speak", json={"text": "hi"}, headers={**AUTH, "X-Request-ID": "a\tb" * 40})
-    assert hostile.headers["x-request-id"] != "a\tb" * 40  # not echoed into headers and logs
-    lines = [json.loads(JsonFormatter().format(r)) for r in caplog.records if r.name == "voicefleet.access"]
-    by_id: dict[str, Any] = {line.get("request_id"): line for line in lines}
-    assert by_id["client-id-42"]["route"] == "/v1/speak"
-    assert by_id["client-id-42"]["status"] == 200
-    assert by_id[generated]["status"] == 401
+def test_cuda_oom_gives_503_with_retry_after_then_the_service_recovers(tmp_path: Path) -> None:
+    # espeak with an injected CUDA OOM on every 2nd engine call (TTS_FAULT_OOM_EVERY, a test/drill setting).
+    settings = make_settings(voices_dir=tmp_path, fault_oom_every=2)
+    with live_server(settings) as live, httpx.Client(base_url=live.url, timeout=30) as client:
+        first = client.post("/v1/audio/speech", json=speech("第一句话。"))
+        assert first.status_code == 200
+        failed = client.post("/v1/audio/speech", json=speech("第二句话。"))
+        assert failed.status_code == 503
+        assert failed.headers["retry-after"] == "5"
+        error = failed.json()["error"]
+        assert error["code"] == "engine_out_of_memory"
+        assert "out of memory" in error["message"]
+        assert client.get("/readyz").status_code == 200  # the process kept serving
+        recovered = client.post("/v1/audio/speech", json=speech("第三句话。"))
+        assert recovered.status_code == 200
+        assert len(sf.read(io.BytesIO(recovered.content))[0]) > 0
+        assert metric(live.url, "voicefleet_engine_oom_total") == 1
+        assert metric(live.url, "voicefleet_audio_generated_seconds_total") > 0.5
+        assert metric(live.url, "voicefleet_process_rss_bytes") > 10_000_000
+        assert metric(live.url, "voicefleet_engine_load_seconds") > 0
+        assert metric(live.url, "voicefleet_ready") == 1
+        assert metric(live.url, 'voicefleet_http_requests_total{method="POST",route="/v1/audio/speech",status="503"}')

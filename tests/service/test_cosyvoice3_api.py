@@ -13,8 +13,7 @@ import soundfile as sf
 
 from service.engines.base import EngineNotReadyError
 from service.engines.registry import build_engine
-from service.settings import Settings
-from tests.service.conftest import CLIP_TEXT, FAKES, LiveServer, live_server, speech_clip
+from tests.service.conftest import CLIP_TEXT, FAKES, LiveServer, live_server, make_settings, speech_clip
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +21,7 @@ def cosy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     model_dir = tmp_path_factory.mktemp("model")
     (model_dir / "cosyvoice3.yaml").write_text("# fake\n")
     sys.path.insert(0, str(FAKES))
-    settings = Settings(
+    settings = make_settings(
         engine="cosyvoice3",
         model_dir=model_dir,
         device="cpu",
@@ -72,7 +71,7 @@ def test_models_and_clone(cosy: LiveServer) -> None:
 
 def test_missing_model_dir_fails_startup_naming_the_path(tmp_path: Path) -> None:
     missing = tmp_path / "weights"
-    settings = Settings(engine="cosyvoice3", model_dir=missing, device="cpu", environment="test")
+    settings = make_settings(engine="cosyvoice3", model_dir=missing, device="cpu", environment="test")
     with pytest.raises(EngineNotReadyError, match=str(missing)):
         build_engine(settings)
     with pytest.raises(RuntimeError, match="exited during startup"), live_server(settings):
@@ -82,7 +81,7 @@ def test_missing_model_dir_fails_startup_naming_the_path(tmp_path: Path) -> None
 def test_failed_load_keeps_process_alive_but_not_ready(tmp_path: Path) -> None:
     """A model dir that passes the cheap checks but fails to load (no `cosyvoice` package importable here)."""
     (tmp_path / "cosyvoice3.yaml").write_text("# fake\n")
-    settings = Settings(engine="cosyvoice3", model_dir=tmp_path, device="cpu", environment="test")
+    settings = make_settings(engine="cosyvoice3", model_dir=tmp_path, device="cpu", environment="test")
     saved_path = list(sys.path)
     sys.path[:] = [p for p in sys.path if p != str(FAKES)]
     for module in ("cosyvoice.cli.cosyvoice", "cosyvoice.cli", "cosyvoice"):

@@ -1,15 +1,15 @@
-"""Graceful recycle as a real process: after N requests (or POST /admin/restart) it stops admitting, finishes
-everything admitted, and exits 0 so systemd starts a fresh one."""
+"""Graceful recycle of the real `tts-serve` process: after N requests (or POST /admin/restart) it stops admitting,
+finishes everything admitted, flushes, and exits 0 so systemd starts a fresh one."""
 
 from __future__ import annotations
 
 import asyncio
-import json
+from pathlib import Path
 
 import httpx
 
-from tests.service.fakes.harness_process import HarnessProcess
-from tests.service.fakes.load import LoadResult, one
+from tests.service.fakes.load import LoadResult, one, speech
+from tests.service.fakes.serve_process import TtsServe, event
 
 ADMIN = "k-admin-0123456789abcdef"
 CLIENT = "k-client-0123456789abcdef"
@@ -18,42 +18,48 @@ CLIENT = "k-client-0123456789abcdef"
 async def burst(url: str, n: int, headers: dict[str, str]) -> LoadResult:
     result = LoadResult()
     async with httpx.AsyncClient(base_url=url, timeout=60) as client:
-        await asyncio.gather(*(one(client, result, {"text": f"recycle {i}"}, headers) for i in range(n)))
+        await asyncio.gather(*(one(client, result, speech(f"recycle number {i}."), headers) for i in range(n)))
     return result
 
 
-def test_recycle_after_n_requests_finishes_in_flight_work_and_exits_0() -> None:
-    harness = HarnessProcess(
-        {"HARNESS_RECYCLE_AFTER": "10", "HARNESS_ENGINE_DELAY": "0.03", "HARNESS_MAX_BATCH": "1",
-         "HARNESS_MAX_CONCURRENCY": "1"}
-    )  # fmt: skip
+def test_recycle_after_n_requests_finishes_in_flight_work_and_exits_0(tmp_path: Path) -> None:
+    # espeak slowed to 30 ms a call, so most of the 16 are admitted before the 10th finishes.
+    serve = TtsServe(
+        {"TTS_RECYCLE_AFTER_REQUESTS": "10", "TTS_FAULT_DELAY_MS": "30", "TTS_MAX_CONCURRENCY": "1"}, tmp_path
+    )
     try:
-        harness.wait_ready()
-        result = asyncio.run(burst(harness.url, 16, {}))  # all 16 admitted before the 10th finishes
-        code, log = harness.wait_exit()
+        serve.wait_ready()
+        result = asyncio.run(burst(serve.url, 16, {}))
+        code, events = serve.wait_exit()
     finally:
-        harness.kill()
+        serve.kill()
     print(f"\nrecycle after 10 requests: {result.summary}")
-    assert code == 0, log[-3000:]
-    assert result.ok == 16
-    assert result.lost == 0
-    events = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
-    recycle = next(e for e in events if e.get("event") == "recycle")
-    assert recycle["reason"] == "served 10 requests (recycle_after_requests=10)"
-    assert next(e for e in events if e.get("event") == "drained")["unfinished"] == 0
+    assert code == 0, events[-10:]
+    assert result.lost == 0, result.errors
+    assert result.ok >= 10
+    assert result.ok + result.rejected[503] == 16  # anything after the recycle began was refused, never dropped
+    assert event(events, "recycle")["reason"] == "served 10 requests (recycle_after_requests=10)"
+    assert event(events, "drained")["unfinished"] == 0
+    served = [e for e in events if e.get("event") == "request" and e.get("status") == 200]
+    assert len(served) == result.ok
 
 
-def test_admin_restart_needs_the_admin_key_then_drains_and_exits_0() -> None:
-    harness = HarnessProcess({"HARNESS_API_KEYS": CLIENT, "HARNESS_ADMIN_KEY": ADMIN})
+def test_admin_restart_needs_the_admin_key_then_drains_and_exits_0(tmp_path: Path) -> None:
+    serve = TtsServe({"TTS_API_KEYS": CLIENT, "TTS_ADMIN_KEY": ADMIN}, tmp_path)
     try:
-        harness.wait_ready()
+        serve.wait_ready()
         client_auth = {"Authorization": f"Bearer {CLIENT}"}
-        assert httpx.post(f"{harness.url}/admin/restart", headers=client_auth).status_code == 403
-        assert httpx.post(f"{harness.url}/v1/speak", json={"text": "still up"}, headers=client_auth).status_code == 200
-        restart = httpx.post(f"{harness.url}/admin/restart", headers={"x-api-key": ADMIN})
-        assert restart.status_code == 200
-        code, log = harness.wait_exit()
+        refused = httpx.post(f"{serve.url}/admin/restart", headers=client_auth)
+        assert refused.status_code == 403
+        assert refused.json()["error"]["code"] == "not_admin"
+        still_up = httpx.post(f"{serve.url}/v1/audio/speech", json=speech("still up."), headers=client_auth)
+        assert still_up.status_code == 200
+        restart = httpx.post(f"{serve.url}/admin/restart", headers={"x-api-key": ADMIN})
+        assert restart.status_code == 202
+        assert restart.json() == {"status": "draining"}
+        code, events = serve.wait_exit()
     finally:
-        harness.kill()
-    assert code == 0, log[-3000:]
-    assert '"reason": "admin restart"' in log
+        serve.kill()
+    assert code == 0, events[-10:]
+    assert event(events, "shutdown")["reason"] == "admin restart"
+    assert event(events, "drained")["unfinished"] == 0

@@ -93,6 +93,10 @@ def test_metrics_move_with_admission_memory_spool_and_requests() -> None:
         await c.close()
 
     asyncio.run(run())
+    # Each batch of one reports its audio (10 ms of tone per character) and its real-time factor.
+    assert samples(metrics)[("voicefleet_audio_generated_seconds_total", ())] == pytest.approx(0.02)
+    assert samples(metrics)[("voicefleet_real_time_factor_count", ())] == 2
+    rtf_before = samples(metrics)[("voicefleet_real_time_factor_sum", ())]
     metrics.memory(MemorySample(rss_bytes=123, gpu_allocated_bytes=4, gpu_reserved_bytes=5))
     metrics.spool(3, 3000)
     metrics.synthesized(audio_seconds=2.0, synthesis_seconds=0.5)
@@ -106,8 +110,8 @@ def test_metrics_move_with_admission_memory_spool_and_requests() -> None:
     assert got[("voicefleet_process_rss_bytes", ())] == 123
     assert got[("voicefleet_gpu_memory_reserved_bytes", ())] == 5
     assert got[("voicefleet_spool_files", ())] == 3
-    assert got[("voicefleet_audio_generated_seconds_total", ())] == 2.0
-    assert got[("voicefleet_real_time_factor_sum", ())] == 0.25
+    assert got[("voicefleet_audio_generated_seconds_total", ())] == pytest.approx(2.02)
+    assert got[("voicefleet_real_time_factor_sum", ())] == pytest.approx(rtf_before + 0.25)
     assert got[("voicefleet_http_requests_total", (("method", "POST"), ("route", "/v1/speak"), ("status", "200")))] == 1
     assert got[("voicefleet_recycles_total", (("trigger", "requests"),))] == 1
     assert got[("voicefleet_recycles_total", (("trigger", "admin"),))] == 0

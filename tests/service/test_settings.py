@@ -27,14 +27,14 @@ def test_reads_every_variable_the_config_model_writes(monkeypatch: pytest.Monkey
     for key, value in config.to_env().items():
         monkeypatch.setenv(key, value)
     monkeypatch.setenv("TTS_MODEL_DIR", str(tmp_path))
-    monkeypatch.setenv("TTS_API_KEYS", "k-1a2b3c, k-4d5e6f")
+    monkeypatch.setenv("TTS_API_KEYS", "k-1a2b3c-0123456789, k-4d5e6f-0123456789")
     monkeypatch.setenv("TTS_ENVIRONMENT", "prod")
     settings = Settings()
     assert settings.engine == "cosyvoice3"
     assert settings.fp16
     assert settings.resolved_device == "cuda:1"
     assert (settings.max_text_chars, settings.max_batch, settings.max_queue) == (150, 4, 9)
-    assert settings.api_keys == ["k-1a2b3c", "k-4d5e6f"]
+    assert settings.api_keys == ["k-1a2b3c-0123456789", "k-4d5e6f-0123456789"]
     assert settings.model_dir == tmp_path
 
 
@@ -48,7 +48,15 @@ def test_max_text_len_alias(monkeypatch: pytest.MonkeyPatch) -> None:
     [
         ({"engine": "cosyvoice3"}, "TTS_MODEL_DIR"),
         ({"engine": "cosyvoice3", "model_dir": "/m", "fp16": True, "device": "cpu"}, "fp16 needs a GPU"),
-        ({"environment": "prod"}, "needs TTS_API_KEYS"),
+        ({"environment": "prod"}, "environment 'prod' requires TTS_API_KEYS"),
+        ({"environment": "prod", "api_keys": ["short-key"]}, "at least 16 characters"),
+        ({"engine": "loadmodel"}, "TTS_ALLOW_LOADMODEL=true"),
+        ({"fault_oom_every": 3, "environment": "prod", "api_keys": ["k-0123456789abcdef"]}, "tests and drills"),
+        ({"store_default": True}, "needs TTS_OUTPUTS_BUCKET"),
+        ({"outputs_prefix": "/audio"}, "must be relative and end with '/'"),
+        ({"voices_prefix": "../voices/"}, "must be relative"),
+        ({"spot_poll_s": 0}, "spot_poll_s"),
+        ({"max_gpu_reserved_fraction": 1.5}, "max_gpu_reserved_fraction"),
         ({"environment": "prod", "api_keys": ["changeme"]}, "example value"),
         ({"api_keys": ["abc123"], "admin_key": "abc123"}, "must differ"),
         ({"device": "gpu0"}, "not 'cpu' or 'cuda:<index>'"),
@@ -59,3 +67,33 @@ def test_max_text_len_alias(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_unsafe_combinations_are_refused(kwargs: dict[str, object], needle: str) -> None:
     with pytest.raises(ValidationError, match=needle):
         Settings(**kwargs)  # type: ignore[arg-type]
+
+
+def test_part_two_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    env = {
+        "TTS_OUTPUTS_BUCKET": "outputs",
+        "TTS_OUTPUTS_PREFIX": "audio/",
+        "TTS_CDN_DOMAIN": "d111111abcdef8.cloudfront.net",
+        "TTS_STORE_DEFAULT": "true",
+        "TTS_SPOOL_DIR": str(tmp_path),
+        "TTS_VOICES_BUCKET": "outputs",
+        "TTS_IMDS_ENDPOINT": "http://127.0.0.1:9",
+        "TTS_SPOT_POLL_S": "0.5",
+        "TTS_RECYCLE_AFTER_REQUESTS": "1000",
+        "TTS_MAX_RSS_BYTES": "8000000000",
+        "TTS_DRAIN_TIMEOUT_S": "40",
+        "TTS_FLUSH_TIMEOUT_S": "50",
+        "TTS_ALLOW_LOADMODEL": "true",
+        "TTS_ENGINE": "loadmodel",
+    }
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    settings = Settings()
+    assert (settings.outputs_bucket, settings.store_default, settings.spool_dir) == ("outputs", True, tmp_path)
+    assert (settings.voices_bucket, settings.voices_prefix) == ("outputs", "voices/")
+    assert (settings.imds_endpoint, settings.spot_poll_s) == ("http://127.0.0.1:9", 0.5)
+    assert (settings.recycle_after_requests, settings.max_rss_bytes) == (1000, 8_000_000_000)
+    assert (settings.resolved_drain_timeout_s, settings.flush_timeout_s) == (40, 50)
+    assert (settings.engine, settings.allow_loadmodel, settings.loadmodel_preset) == ("loadmodel", True, "full")
+    monkeypatch.delenv("TTS_DRAIN_TIMEOUT_S")
+    assert Settings(request_timeout_s=12).resolved_drain_timeout_s == 12  # drain defaults to the request deadline

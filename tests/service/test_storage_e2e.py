@@ -1,12 +1,14 @@
-"""S3 outage mid-load, end to end: real uvicorn, moto behind a proxy that really drops the network.
+"""Durable audio and shared voices on the real app: real uvicorn, moto behind a proxy that really drops the network.
 
-Every request with store=true gets its final key and URL; audio written during the outage is spooled, uploaded on
-recovery or on drain, and survives a process restart. Nothing is lost.
+Every request with store=true (native API) gets its final key and URL; audio written during an S3 outage is
+spooled, uploaded after recovery (in the background, or on drain at the latest), and survives a process restart.
+Nothing is lost.
 """
 
 from __future__ import annotations
 
 import asyncio
+import io
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -14,10 +16,11 @@ from typing import Any
 
 import httpx
 import pytest
+import soundfile as sf
 
-from tests.service.fakes.harness_app import HarnessConfig, build_app
-from tests.service.fakes.live_server import live_server
-from tests.service.fakes.load import LoadResult, one
+from service.settings import Settings
+from tests.service.conftest import live_server, make_settings, speech_clip
+from tests.service.fakes.load import LoadResult, one, speech
 from tests.service.fakes.outage_proxy import OutageProxy
 
 BUCKET = "voicefleet-outputs-e2e"
@@ -31,36 +34,58 @@ def proxy(moto_endpoint: str, aws_client: Callable[..., Any]) -> Iterator[Outage
     p.close()
 
 
-def bucket_keys(aws_client: Callable[..., Any]) -> set[str]:
-    listed = aws_client("s3").list_objects_v2(Bucket=BUCKET)
+def bucket_keys(aws_client: Callable[..., Any], prefix: str = "audio/") -> set[str]:
+    listed = aws_client("s3").list_objects_v2(Bucket=BUCKET, Prefix=prefix)
     return {o["Key"] for o in listed.get("Contents", [])}
 
 
-def harness_config(proxy: OutageProxy, spool: Path, flush_timeout_s: float = 20) -> HarnessConfig:
-    return HarnessConfig(
-        bucket=BUCKET, s3_endpoint=proxy.url, spool_dir=spool, engine_delay_s=0.01, flush_timeout_s=flush_timeout_s
+def storing(proxy: OutageProxy, tmp_path: Path, **values: Any) -> Settings:
+    values.setdefault("flush_timeout_s", 20)
+    return make_settings(
+        voices_dir=tmp_path / "voices",
+        outputs_bucket=BUCKET,
+        s3_endpoint_url=proxy.url,
+        s3_region="us-east-1",
+        spool_dir=tmp_path / "spool",
+        spool_retry_base_s=0.05,
+        spool_retry_max_s=0.5,
+        **values,
     )
 
 
 async def stored_burst(url: str, texts: list[str], result: LoadResult) -> None:
+    """Native API, store=true: each answer is JSON with the audio's key and URL."""
     async with httpx.AsyncClient(base_url=url, timeout=60) as client:
-        await asyncio.gather(*(one(client, result, {"text": t, "store": True}, {}) for t in texts))
+        fields = [{"text": t, "store": "true", "format": "wav"} for t in texts]
+        await asyncio.gather(*(one(client, result, f, {}, path="/v1/tts", form=True) for f in fields))
+
+
+def wait_for(predicate: Callable[[], bool], timeout_s: float = 30) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
 
 
 def test_s3_outage_mid_load_every_audio_file_lands_in_the_bucket(
     proxy: OutageProxy, tmp_path: Path, aws_client: Callable[..., Any]
 ) -> None:
     result = LoadResult()
-    app, parts = build_app(harness_config(proxy, tmp_path / "spool"))
-    with live_server(app) as url:
-        asyncio.run(stored_burst(url, [f"before {i}" for i in range(8)], result))
+    with live_server(storing(proxy, tmp_path)) as live:
+        asyncio.run(stored_burst(live.url, [f"之前第{i}句。" for i in range(8)], result))
         proxy.cut()
-        asyncio.run(stored_burst(url, [f"during {i}" for i in range(12)], result))
-        spooled = httpx.get(f"{url}/metrics").text
-        assert "voicefleet_spool_files 12.0" in spooled
+        asyncio.run(stored_burst(live.url, [f"中断第{i}句。" for i in range(12)], result))
+        assert "voicefleet_spool_files 12.0" in httpx.get(f"{live.url}/metrics").text
+        assert bucket_keys(aws_client) == {r.json()["key"] for r in result.responses[:8]}
         proxy.restore()
-        asyncio.run(stored_burst(url, [f"after {i}" for i in range(8)], result))
-    # Leaving the server drains it: the spool is flushed before the process would exit.
+        # Recovery: the background retry uploads the spool while the service keeps running (no drain needed).
+        store = live.state.audio_store
+        assert store is not None
+        assert wait_for(lambda: len(store.spool) == 0), "the spool was not uploaded after S3 came back"
+        asyncio.run(stored_burst(live.url, [f"之后第{i}句。" for i in range(8)], result))
+        assert "voicefleet_spool_files 0.0" in httpx.get(f"{live.url}/metrics").text
     bodies = [r.json() for r in result.responses]
     pending = [b for b in bodies if b["pending"]]
     print(f"\nS3 outage mid-load (HTTP): {result.summary}; spooled during the outage {len(pending)}")
@@ -69,33 +94,80 @@ def test_s3_outage_mid_load_every_audio_file_lands_in_the_bucket(
     assert len(pending) == 12
     assert all(b["key"].startswith("audio/") and b["key"].endswith(".wav") for b in bodies)
     assert bucket_keys(aws_client) == {b["key"] for b in bodies}
-    assert parts.store is not None
-    assert len(parts.store.spool) == 0
     presigned = httpx.get(pending[0]["url"], timeout=10)
     assert presigned.status_code == 200  # the URL handed out while S3 was down works now
+    audio, rate = sf.read(io.BytesIO(presigned.content))
+    assert (rate, len(audio) > rate // 2) == (22050, True)
     head = aws_client("s3").head_object(Bucket=BUCKET, Key=pending[0]["key"])
     assert set(head["Metadata"]) == {"engine", "voice", "text-sha256", "duration-s"}
+    assert head["Metadata"]["engine"] == "espeak"
+    assert head["ContentType"] == "audio/wav"
 
 
 def test_spooled_audio_survives_a_restart_during_the_outage(
     proxy: OutageProxy, tmp_path: Path, aws_client: Callable[..., Any]
 ) -> None:
-    spool = tmp_path / "spool"
     result = LoadResult()
     proxy.cut()
-    app, _ = build_app(harness_config(proxy, spool, flush_timeout_s=0.3))
-    with live_server(app) as url:
-        asyncio.run(stored_burst(url, [f"doomed instance {i}" for i in range(5)], result))
+    with live_server(storing(proxy, tmp_path, flush_timeout_s=0.3)):
+        pass  # warm-up of nothing: the first instance below is the one that dies with S3 down
+    with live_server(storing(proxy, tmp_path, flush_timeout_s=0.3)) as live:
+        asyncio.run(stored_burst(live.url, [f"doomed instance {i}." for i in range(5)], result))
     # The process is gone with S3 still down: the audio is on disk only.
-    assert len(list(spool.glob("*.json"))) == 5
+    assert len(list((tmp_path / "spool").glob("*.json"))) == 5
     assert bucket_keys(aws_client) == set()
     proxy.restore()
-    app2, parts2 = build_app(harness_config(proxy, spool))
-    with live_server(app2):
-        deadline = time.monotonic() + 30
-        while parts2.store is not None and len(parts2.store.spool) and time.monotonic() < deadline:
-            time.sleep(0.05)
+    with live_server(storing(proxy, tmp_path)) as live2:
+        store = live2.state.audio_store
+        assert store is not None
+        assert wait_for(lambda: len(store.spool) == 0), "the next process did not upload the old spool"
     keys = {r.json()["key"] for r in result.responses}
     print(f"\nS3 outage across a restart: {result.summary}; uploaded by the next process {len(keys)}")
+    assert result.ok == 5
     assert result.lost == 0
     assert bucket_keys(aws_client) == keys
+
+
+def test_server_default_store_on_the_openai_api_with_a_cdn_url(
+    proxy: OutageProxy, tmp_path: Path, aws_client: Callable[..., Any]
+) -> None:
+    settings = storing(proxy, tmp_path, store_default=True, cdn_domain="d111111abcdef8.cloudfront.net")
+    with live_server(settings) as live, httpx.Client(base_url=live.url, timeout=30) as client:
+        response = client.post("/v1/audio/speech", json=speech("stored by default."))
+        assert response.status_code == 200
+        assert response.headers["content-type"] == "audio/wav"  # OpenAI clients still get audio
+        key = response.headers["x-audio-key"]
+        assert response.headers["x-audio-url"] == f"https://d111111abcdef8.cloudfront.net/{key}"
+        assert response.headers["x-audio-pending"] == "false"
+        stored = aws_client("s3").get_object(Bucket=BUCKET, Key=key)["Body"].read()
+        assert stored == response.content
+        native = client.post("/v1/tts", data={"text": "not this one.", "store": "false"})
+        assert native.status_code == 200
+        assert "x-audio-key" not in native.headers
+        streamed = client.post("/v1/tts", data={"text": "streamed.", "store": "true", "stream": "true"})
+        assert streamed.status_code == 422
+        assert streamed.json()["error"]["param"] == "store"
+        uploads = 'voicefleet_storage_uploads_total{result="uploaded"} 1.0'
+        assert uploads in client.get("/metrics").text
+    assert bucket_keys(aws_client) == {key}
+
+
+def test_saved_voices_live_in_s3_and_every_instance_sees_them(
+    proxy: OutageProxy, tmp_path: Path, aws_client: Callable[..., Any]
+) -> None:
+    settings = make_settings(
+        voices_dir=tmp_path / "unused", voices_bucket=BUCKET, s3_endpoint_url=proxy.url, s3_region="us-east-1"
+    )
+    clip = {"audio": ("anna.wav", speech_clip(), "audio/wav")}
+    with live_server(settings) as first:
+        saved = httpx.post(f"{first.url}/v1/voices", data={"name": "anna", "text": "她说的话。"}, files=clip)
+        assert saved.status_code == 201, saved.text
+    assert bucket_keys(aws_client, "voices/anna/") >= {"voices/anna/voice.json"}
+    assert not (tmp_path / "unused").exists()
+    with live_server(settings) as second:  # another instance of the fleet
+        listed = httpx.get(f"{second.url}/v1/voices").json()["voices"]
+        assert {"name": "anna", "kind": "saved"}.items() <= next(v for v in listed if v["name"] == "anna").items()
+        spoken = httpx.post(f"{second.url}/v1/audio/speech", json=speech("你好。", voice="anna"), timeout=30)
+        assert spoken.status_code == 200
+        assert httpx.delete(f"{second.url}/v1/voices/anna").status_code == 204
+    assert bucket_keys(aws_client, "voices/") == set()

@@ -36,6 +36,10 @@ def tone(text: str, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
 
 
 class BatchEngine(Engine):
+    # The service lets an engine declare built-in voices (service.lifecycle.builtin_voice_names); OpenAI-style
+    # requests name voice "default" unless told otherwise.
+    builtin_voices = ("default",)
+
     def __init__(
         self,
         *,

@@ -41,10 +41,32 @@ class LoadResult:
 _ids = iter(range(10**9))
 
 
-async def one(client: httpx.AsyncClient, result: LoadResult, body: dict[str, Any], headers: dict[str, str]) -> int:
+SPEECH = "/v1/audio/speech"
+
+
+def speech(text: str, **extra: Any) -> dict[str, Any]:
+    """An OpenAI-style speech body asking for WAV (cheap to encode, easy to decode back)."""
+    return {"input": text, "response_format": "wav", **extra}
+
+
+async def one(
+    client: httpx.AsyncClient,
+    result: LoadResult,
+    body: dict[str, Any],
+    headers: dict[str, str],
+    *,
+    path: str = SPEECH,
+    form: bool = False,
+) -> int:
+    """One request (JSON body, or multipart form with `form=True`), its outcome counted in `result`."""
     request_id = f"load-{next(_ids)}"
+    sent = {**headers, "X-Request-ID": request_id}
     try:
-        response = await client.post("/v1/speak", json=body, headers={**headers, "X-Request-ID": request_id})
+        if form:
+            fields = {k: (None, str(v)) for k, v in body.items()}
+            response = await client.post(path, files=fields, headers=sent)
+        else:
+            response = await client.post(path, json=body, headers=sent)
     except httpx.ConnectError:
         result.refused_connection += 1  # never reached the server: not admitted, nothing to lose
         return -1
@@ -74,6 +96,7 @@ async def closed_loop(
     headers: dict[str, str] | None = None,
     max_requests: int = 1000,
     stop_on: tuple[int, ...] = (503, -1),
+    path: str = SPEECH,
 ) -> LoadResult:
     """Each client sends until it is told to go away (503 / connection refused) or max_requests were sent."""
     result = LoadResult()
@@ -83,7 +106,7 @@ async def closed_loop(
         nonlocal sent
         while sent < max_requests:
             sent += 1
-            status = await one(client, result, body(sent), headers or {})
+            status = await one(client, result, body(sent), headers or {}, path=path)
             if status in stop_on:
                 return
 
