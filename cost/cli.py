@@ -232,8 +232,15 @@ def _scenario(env: EnvironmentConfig, locals_: dict[str, Any]) -> Scenario:
         if facts.start and facts.stop:
             # The template's start time already includes the warm-up.
             schedule.update(start=facts.start, stop=facts.stop, warmup_minutes=0)
-            # Real schedules fire daily and the Lambda decides workdays: use the environment's when --env is given.
-            if not a["env_given"] and facts.weekdays:
+            # Real schedules fire daily and the scheduler Lambda decides workdays from its own calendar, which the
+            # template carries; without it, the environment's calendar (--env) or else the cron's weekdays.
+            if facts.calendar_weekdays:
+                schedule.update(
+                    weekdays=tuple(facts.calendar_weekdays),
+                    holidays=tuple(facts.holidays),
+                    extra_workdays=tuple(facts.extra_workdays),
+                )
+            elif not a["env_given"] and facts.weekdays:
                 schedule["weekdays"] = tuple(facts.weekdays)
             top["timezone"] = top["timezone"] or facts.timezone
         storage.update(

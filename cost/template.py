@@ -32,6 +32,11 @@ class TemplateFacts:
     stop: str | None = None
     weekdays: list[str] = field(default_factory=list)
     timezone: str | None = None
+    # The scheduler Lambda's own calendar (its WEEKDAYS/HOLIDAYS/EXTRA_WORKDAYS variables): the schedules fire daily
+    # and the Lambda decides which days are workdays, so this, not the cron, is what the deployment runs.
+    calendar_weekdays: list[str] = field(default_factory=list)
+    holidays: list[str] = field(default_factory=list)
+    extra_workdays: list[str] = field(default_factory=list)
     glacier_after_days: int | None = None
     glacier_class: str | None = None
     expire_after_days: int | None = None
@@ -123,6 +128,21 @@ def _asg(props: dict[str, Any], facts: TemplateFacts) -> None:
     )
 
 
+def _scheduler_calendar(props: dict[str, Any], facts: TemplateFacts) -> None:
+    variables = (props.get("Environment") or {}).get("Variables") or {}
+    if not isinstance(variables, dict) or not isinstance(variables.get("WEEKDAYS"), str):
+        return
+    for key in ("WEEKDAYS", "HOLIDAYS", "EXTRA_WORKDAYS", "TIMEZONE"):
+        if key in variables and not isinstance(variables[key], str):
+            facts.unknown.append(f"scheduler Lambda {key} is unresolved")
+    split = lambda key: [p.strip() for p in str(variables.get(key) or "").split(",") if p.strip()]  # noqa: E731
+    facts.calendar_weekdays = split("WEEKDAYS")
+    facts.holidays = split("HOLIDAYS")
+    facts.extra_workdays = split("EXTRA_WORKDAYS")
+    if isinstance(variables.get("TIMEZONE"), str):
+        facts.timezone = variables["TIMEZONE"]
+
+
 def _bucket(props: dict[str, Any], facts: TemplateFacts) -> None:
     for rule in (props.get("LifecycleConfiguration") or {}).get("Rules", []):
         if rule.get("Status", "Enabled") != "Enabled":
@@ -150,6 +170,8 @@ def parse(template: dict[str, Any]) -> TemplateFacts:
             _asg(props, facts)
         elif kind == "AWS::Scheduler::Schedule":
             _schedule(props, facts, name)
+        elif kind == "AWS::Lambda::Function":
+            _scheduler_calendar(props, facts)
         elif kind == "AWS::S3::Bucket" and props.get("LifecycleConfiguration"):
             _bucket(props, facts)
         elif kind == "AWS::ElasticLoadBalancingV2::LoadBalancer":

@@ -59,7 +59,7 @@ class Metrics:
         )  # fmt: skip
         self.audio_seconds = Counter("voicefleet_audio_generated_seconds", "Seconds of audio generated.", registry=r)
         self.rtf = Histogram(
-            "voicefleet_real_time_factor", "Engine time per batch (or stream) divided by the audio it made; lower is faster.",
+            "voicefleet_real_time_factor", "Engine time per batch or stream over the audio it made (lower is faster).",
             buckets=RTF_BUCKETS, registry=r,
         )  # fmt: skip
         self.engine_load = Gauge("voicefleet_engine_load_seconds", "Time the engine took to load.", registry=r)

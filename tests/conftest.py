@@ -5,10 +5,14 @@ from __future__ import annotations
 import os
 import urllib.request
 from collections.abc import Callable, Iterator
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
+
+if TYPE_CHECKING:
+    from tests.synth import Synth
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
@@ -57,3 +61,12 @@ def aws_client(moto_endpoint: str) -> Callable[..., Any]:
         return boto3.client(service, region_name=region, endpoint_url=moto_endpoint)
 
     return make
+
+
+@pytest.fixture(scope="session")
+def synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
+    """Every cdk.json environment (plus an edge-case variant) synthesized once per session, cdk-nag on."""
+    from tests.synth import synthesize  # aws_cdk only for the tests that ask for templates
+
+    outdir: Path = tmp_path_factory.mktemp("cdk-out")
+    return synthesize(outdir)

@@ -10,6 +10,8 @@ import pytest
 
 from cost.cli import main
 from cost.template import parse
+from infra.config import load_environment
+from tests.synth import Synth
 
 
 def template(**asg_extra: Any) -> dict[str, Any]:
@@ -126,10 +128,22 @@ def test_template_without_resources_is_rejected(tmp_path: Path, capsys: pytest.C
     assert "no Resources" in capsys.readouterr().err
 
 
-def test_real_synthesized_templates_when_present(capsys: pytest.CaptureFixture[str]) -> None:
-    templates = sorted(Path(__file__).resolve().parents[2].glob("cdk.out/VoiceFleet-*.template.json"))
-    if not templates:
-        pytest.skip("no synthesized templates in cdk.out/ yet (the CDK app is being written)")
-    for path in templates:
-        assert main(["--template", str(path), "--format", "json"]) == 0
-        assert json.loads(capsys.readouterr().out)
+@pytest.mark.slow
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_real_synthesized_template_prices_what_the_config_deploys(
+    env: str, synth: Synth, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The CDK app's own template, priced with and without --env, gives the environment's own fleet and hours."""
+    config = load_environment(env)
+    path = synth.outdir / f"VoiceFleet-{env}.template.json"
+    assert main(["--env", env, "--format", "json"]) == 0
+    from_config = json.loads(capsys.readouterr().out)
+    for extra in ([], ["--env", env]):
+        assert main(["--template", str(path), "--format", "json", *extra]) == 0
+        priced = json.loads(capsys.readouterr().out)
+        result = priced["environments"][env] if "environments" in priced else priced
+        assert {o["instance_type"] for o in result["options"]} == set(config.fleet.instance_types)
+        # Same calendar (the scheduler Lambda's, carried by the template) and same hours as the config itself.
+        assert result["workdays"] == from_config["workdays"]
+        assert result["hours_per_month"] == pytest.approx(from_config["hours_per_month"], abs=0.01)
+        assert not [n for n in result["notes"] if "unresolved" in n], result["notes"]

@@ -112,6 +112,8 @@ def test_oversized_prompt_is_413(client: httpx.Client) -> None:
         ({"text": "hi", "voice": "ghost"}, 422, "voice"),
         ({"text": "hi", "prompt_text": "no clip"}, 422, "prompt_text"),
         ({"text": "[Xy3]"}, 422, "text"),
+        ({"text": "hi", "store": "true"}, 422, "store"),  # this server has no outputs bucket
+        ({"text": "hi", "store": "maybe"}, 422, "store"),
     ],
 )
 def test_bad_fields(client: httpx.Client, data: dict[str, str], status: int, param: str) -> None:

@@ -78,7 +78,7 @@ def test_builtin_voices_sound_different(client: httpx.Client) -> None:
     def pitch(voice: str) -> float:
         body = {"input": "Hello, how are you today?", "voice": voice, "response_format": "pcm"}
         pcm = client.post("/v1/audio/speech", json=body).content
-        f0 = median_pitch_hz(np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768, 22050)
+        f0 = median_pitch_hz((np.frombuffer(pcm, dtype="<i2") / 32768).astype(np.float32), 22050)
         assert f0 is not None
         return f0
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,11 +17,10 @@ from tests.service.conftest import FAKES
 
 
 @pytest.fixture
-def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+def fake(monkeypatch: pytest.MonkeyPatch) -> Any:
     monkeypatch.syspath_prepend(str(FAKES))
-    from cosyvoice.cli import cosyvoice as fake_module
-
-    fake_module.LOG.__init__()  # type: ignore[misc]
+    fake_module: Any = importlib.import_module("cosyvoice.cli.cosyvoice")
+    fake_module.LOG.__init__()
     return fake_module.LOG
 
 

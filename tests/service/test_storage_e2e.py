@@ -1,14 +1,15 @@
 """Durable audio and shared voices on the real app: real uvicorn, moto behind a proxy that really drops the network.
 
 Every request with store=true (native API) gets its final key and URL; audio written during an S3 outage is
-spooled, uploaded after recovery (in the background, or on drain at the latest), and survives a process restart.
-Nothing is lost.
+spooled, uploaded after recovery (in the background, or on drain at the latest), and survives a restart of the
+real `tts-serve` process. Nothing is lost.
 """
 
 from __future__ import annotations
 
 import asyncio
 import io
+import signal
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -22,6 +23,7 @@ from service.settings import Settings
 from tests.service.conftest import live_server, make_settings, speech_clip
 from tests.service.fakes.load import LoadResult, one, speech
 from tests.service.fakes.outage_proxy import OutageProxy
+from tests.service.fakes.serve_process import TtsServe, event
 
 BUCKET = "voicefleet-outputs-e2e"
 
@@ -104,28 +106,49 @@ def test_s3_outage_mid_load_every_audio_file_lands_in_the_bucket(
     assert head["ContentType"] == "audio/wav"
 
 
-def test_spooled_audio_survives_a_restart_during_the_outage(
+def test_spooled_audio_survives_a_process_restart_during_the_outage(
     proxy: OutageProxy, tmp_path: Path, aws_client: Callable[..., Any]
 ) -> None:
+    """Real `tts-serve` processes: the first is stopped (SIGTERM) while S3 is down, the next one uploads its spool."""
+    env = {
+        "TTS_OUTPUTS_BUCKET": BUCKET,
+        "TTS_S3_ENDPOINT_URL": proxy.url,
+        "TTS_S3_REGION": "us-east-1",
+        "TTS_SPOOL_DIR": str(tmp_path / "spool"),
+        "TTS_SPOOL_RETRY_BASE_S": "0.05",
+        "TTS_SPOOL_RETRY_MAX_S": "0.5",
+    }
     result = LoadResult()
     proxy.cut()
-    with live_server(storing(proxy, tmp_path, flush_timeout_s=0.3)):
-        pass  # warm-up of nothing: the first instance below is the one that dies with S3 down
-    with live_server(storing(proxy, tmp_path, flush_timeout_s=0.3)) as live:
-        asyncio.run(stored_burst(live.url, [f"doomed instance {i}." for i in range(5)], result))
+    first = TtsServe({**env, "TTS_FLUSH_TIMEOUT_S": "0.3"}, tmp_path)
+    try:
+        first.wait_ready()
+        asyncio.run(stored_burst(first.url, [f"doomed instance {i}." for i in range(5)], result))
+        first.proc.send_signal(signal.SIGTERM)
+        code, events = first.wait_exit()
+    finally:
+        first.kill()
+    assert code == 0, events[-10:]
+    assert event(events, "drained")["unflushed"] == 5
     # The process is gone with S3 still down: the audio is on disk only.
     assert len(list((tmp_path / "spool").glob("*.json"))) == 5
     assert bucket_keys(aws_client) == set()
     proxy.restore()
-    with live_server(storing(proxy, tmp_path)) as live2:
-        store = live2.state.audio_store
-        assert store is not None
-        assert wait_for(lambda: len(store.spool) == 0), "the next process did not upload the old spool"
     keys = {r.json()["key"] for r in result.responses}
-    print(f"\nS3 outage across a restart: {result.summary}; uploaded by the next process {len(keys)}")
+    second = TtsServe(env, tmp_path)
+    try:
+        second.wait_ready()
+        assert wait_for(lambda: bucket_keys(aws_client) == keys), "the next process did not upload the old spool"
+        second.proc.send_signal(signal.SIGTERM)
+        code, events = second.wait_exit()
+    finally:
+        second.kill()
+    print(f"\nS3 outage across a process restart: {result.summary}; uploaded by the next process {len(keys)}")
+    assert code == 0
+    assert event(events, "drained")["unflushed"] == 0
     assert result.ok == 5
     assert result.lost == 0
-    assert bucket_keys(aws_client) == keys
+    assert not list((tmp_path / "spool").glob("*.json"))
 
 
 def test_server_default_store_on_the_openai_api_with_a_cdn_url(

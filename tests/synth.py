@@ -1,0 +1,69 @@
+"""One synthesis of every environment (plus an edge-case variant) with cdk-nag on, shared by infra and cost tests.
+
+Imported lazily by the `synth` fixture in tests/conftest.py, so test runs that never synthesize skip aws_cdk.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk.assertions import Template
+
+from infra.app import add_nag, build_app
+from infra.config.loader import read_context
+
+# A variant that takes the branches cdk.json's environments do not: NAT, warm pool (on-demand only), custom domain,
+# no schedule, no budget.
+VARIANT = "edge"
+VARIANT_CONFIG: dict[str, Any] = {
+    "region": "eu-west-1",
+    "timezone": "Europe/Berlin",
+    "disposable": True,
+    "schedule": {"enabled": False},
+    "fleet": {
+        "instance_types": ["g5.xlarge"],
+        "min_capacity": 0,
+        "max_capacity": 2,
+        "desired_capacity": 1,
+        "on_demand_percentage_above_base": 100,
+        "warm_pool": True,
+    },
+    "cdn": {
+        "price_class": "PriceClass_All",
+        "domain_name": "tts.example.com",
+        "certificate_arn": "arn:aws:acm:us-east-1:123456789012:certificate/11111111-2222-3333-4444-555555555555",
+    },
+    "network": {"nat": True},
+    "alerting": {},
+}
+
+
+@dataclass(frozen=True)
+class Synth:
+    outdir: Path
+    seconds: float
+    raw: dict[str, dict[str, Any]]  # environment name -> template JSON
+
+    def template(self, env: str) -> Template:
+        return Template.from_json(self.raw[env])
+
+
+def synthesize(outdir: Path) -> Synth:
+    """cdk.json's environments plus the variant, synthesized once with cdk-nag into `outdir`."""
+    environments = {**read_context(), VARIANT: VARIANT_CONFIG}
+    started = time.perf_counter()
+    app = cdk.App(outdir=str(outdir), context={"environments": environments})
+    add_nag(app)
+    stacks = build_app(app)
+    app.synth()  # raises ValidationFailed on any unacknowledged cdk-nag finding
+    seconds = time.perf_counter() - started
+    raw = {
+        stack.config.name: json.loads((outdir / f"{stack.stack_name}.template.json").read_text(encoding="utf-8"))
+        for stack in stacks
+    }
+    return Synth(outdir=outdir, seconds=seconds, raw=raw)
