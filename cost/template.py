@@ -135,7 +135,10 @@ def _scheduler_calendar(props: dict[str, Any], facts: TemplateFacts) -> None:
     for key in ("WEEKDAYS", "HOLIDAYS", "EXTRA_WORKDAYS", "TIMEZONE"):
         if key in variables and not isinstance(variables[key], str):
             facts.unknown.append(f"scheduler Lambda {key} is unresolved")
-    split = lambda key: [p.strip() for p in str(variables.get(key) or "").split(",") if p.strip()]  # noqa: E731
+
+    def split(key: str) -> list[str]:
+        return [part.strip() for part in str(variables.get(key) or "").split(",") if part.strip()]
+
     facts.calendar_weekdays = split("WEEKDAYS")
     facts.holidays = split("HOLIDAYS")
     facts.extra_workdays = split("EXTRA_WORKDAYS")
