@@ -173,3 +173,32 @@ def test_cuda_oom_gives_503_with_retry_after_then_the_service_recovers(tmp_path:
         assert metric(live.url, "voicefleet_engine_load_seconds") > 0
         assert metric(live.url, "voicefleet_ready") == 1
         assert metric(live.url, 'voicefleet_http_requests_total{method="POST",route="/v1/audio/speech",status="503"}')
+
+
+def test_a_client_that_leaves_is_dropped_from_the_queue_and_a_late_request_gets_504(tmp_path: Path) -> None:
+    engine = BatchEngine()
+    settings = make_settings(voices_dir=tmp_path, max_concurrency=1, max_batch=1, request_timeout_s=1.5)
+    with live_server(settings, engine=engine) as live:
+        engine.gate.clear()
+        stats = live.state.admission.stats
+
+        async def scenario() -> tuple[httpx.Response, httpx.Response]:
+            async with httpx.AsyncClient(base_url=live.url, timeout=30) as client:
+                held = asyncio.create_task(client.post("/v1/audio/speech", json=speech("held on the gpu.")))
+                while engine.active == 0:
+                    await asyncio.sleep(0.01)
+                with pytest.raises(httpx.ReadTimeout):  # this client gives up while its request is queued
+                    await client.post("/v1/audio/speech", json=speech("impatient client."), timeout=0.3)
+                while stats.client_gone == 0:
+                    await asyncio.sleep(0.01)
+                late = await client.post("/v1/audio/speech", json=speech("stuck behind the gate."))
+                engine.gate.set()
+                return await held, late
+
+        held, late = asyncio.run(scenario())
+        assert held.status_code == 504  # the gate outlived its 1.5 s deadline too
+        assert late.status_code == 504
+        assert late.json()["error"]["code"] == "deadline_exceeded"
+        assert stats.client_gone == 1
+        assert stats.deadline_exceeded == 2
+        assert ["impatient client."] not in engine.batches  # the departed request never reached the engine
