@@ -273,6 +273,51 @@ def test_drain_refuses_new_work_and_finishes_everything_admitted() -> None:
     run(scenario, BatchEngine(), max_batch=1, max_concurrency=1)
 
 
+def test_streams_are_refused_like_requests_and_a_drain_waits_for_an_open_stream() -> None:
+    async def scenario(c: AdmissionController, e: BatchEngine) -> None:
+        lock = asyncio.Lock()
+        c.admit_stream()
+        opened = asyncio.Event()
+        release = asyncio.Event()
+
+        async def stream() -> None:
+            async with c.stream_running(), lock:
+                opened.set()
+                await release.wait()
+
+        streaming = asyncio.create_task(stream())
+        await opened.wait()
+        drain = asyncio.create_task(c.drain("SIGTERM", timeout_s=20))
+        await asyncio.sleep(0.05)
+        assert not drain.done()  # the open stream counts as in flight
+        with pytest.raises(DrainingError):
+            c.admit_stream()
+        release.set()
+        await streaming
+        assert await drain == 0
+        assert (c.stats.streams, c.stats.rejected["draining"]) == (1, 1)
+
+    run(scenario, BatchEngine())
+
+
+def test_a_stream_holding_the_engine_lock_keeps_batches_out() -> None:
+    async def main() -> None:
+        engine = BatchEngine()
+        engine.load()
+        lock = asyncio.Lock()
+        c = AdmissionController(engine, AdmissionSettings(), engine_workers=1, engine_lock=lock)
+        await c.start()
+        c.set_ready()
+        async with lock:  # what SynthRunner.stream holds while it streams
+            waiting = asyncio.create_task(c.submit(req("after the stream")))
+            await asyncio.sleep(0.1)
+            assert engine.batches == []
+        assert (await waiting).audio.size == tone("after the stream").size
+        await c.close()
+
+    asyncio.run(main())
+
+
 def test_recycle_reason_from_the_after_batch_hook_stops_admission() -> None:
     async def main() -> None:
         engine = BatchEngine()

@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.service.conftest import live_server, make_settings
 from tests.service.fakes.imds import FakeImds
 from tests.service.fakes.load import LoadResult, closed_loop, speech
 from tests.service.fakes.serve_process import TtsServe, event
@@ -77,3 +78,17 @@ def test_spot_notice_mid_load_loses_no_admitted_request_and_exits_cleanly(imds: 
     served = [e for e in events if e.get("event") == "request" and e["route"] == "/v1/audio/speech"]
     assert sum(1 for e in served if e["status"] == 200) == result.ok
     assert sum(1 for e in served if e["status"] == 503) == result.rejected[503]
+
+
+def test_a_notice_is_counted_turns_readiness_503_and_stops_the_idle_server(imds: FakeImds, tmp_path: Path) -> None:
+    settings = make_settings(voices_dir=tmp_path, spot_watch=True, imds_endpoint=imds.url, spot_poll_s=0.1)
+    with live_server(settings) as live:
+        assert httpx.get(f"{live.url}/readyz").status_code == 200
+        imds.announce("stop", "2026-03-14T10:02:00Z")
+        assert live.wait_stopped(), "the notice did not drain and stop the server"
+        body, _ = live.state.metrics.render()
+    text = body.decode()
+    assert "voicefleet_spot_interruption_notices_total 1.0" in text
+    assert "voicefleet_ready 0.0" in text
+    assert live.state.status == "draining"
+    assert live.state.admission.drain_reason.startswith("spot interruption notice (stop at 2026-03-14T10:02:00Z)")
