@@ -58,7 +58,8 @@ def aws_client(moto_endpoint: str) -> Callable[..., Any]:
     """Factory for boto3 clients pointed at the moto server: `aws_client("autoscaling")`."""
 
     def make(service: str, region: str = "us-east-1") -> Any:
-        return boto3.client(service, region_name=region, endpoint_url=moto_endpoint)
+        factory: Any = boto3.client  # the service name is dynamic here; boto3-stubs overloads need a literal
+        return factory(service, region_name=region, endpoint_url=moto_endpoint)
 
     return make
 

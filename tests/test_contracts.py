@@ -59,7 +59,7 @@ def test_synthesized_lambdas_get_a_complete_environment(name: str, synth: Synth)
         for res in synth.raw[name]["Resources"].values()
         if res["Type"] == "AWS::Lambda::Function" and str(res["Properties"].get("Handler", "")).startswith("lambdas.")
     ]
-    readers = {
+    readers: dict[str, type[SchedulerEnvironment] | type[SpotEnvironment]] = {
         "lambdas.scheduler.handler.handler": SchedulerEnvironment,
         "lambdas.spot.handler.handler": SpotEnvironment,
     }
