@@ -4,9 +4,27 @@
 const $ = (id) => document.getElementById(id);
 let maxChars = 0;
 let lastUrl = null;
+const KEY_STORAGE = "voicefleet-api-key";
+
+// Bearer header from the key field (sessionStorage: the key never outlives the tab, never reaches localStorage).
+function authHeaders() {
+  const key = $("api_key").value.trim();
+  return key ? { Authorization: `Bearer ${key}` } : {};
+}
+
+async function getJson(url) {
+  const response = await fetch(url, { headers: authHeaders() });
+  if (response.status === 401 || response.status === 403) {
+    throw new Error("this service needs a valid API key: enter it above");
+  }
+  if (!response.ok) throw new Error(`${url} answered ${response.status}`);
+  return response.json();
+}
 
 async function loadInfo() {
-  const models = await (await fetch("/v1/models")).json();
+  $("status").classList.remove("error");
+  $("status").textContent = "";
+  const models = await getJson("/v1/models");
   const model = models.data[0];
   const caps = model.capabilities;
   maxChars = model.max_text_chars;
@@ -16,8 +34,10 @@ async function loadInfo() {
     ` · instructions ${caps.instruct ? "yes" : "no"} · pronunciation tags ${caps.phoneme_tags ? "yes" : "no"}` +
     ` · up to ${maxChars} characters`;
   $("engine").dataset.maxChars = String(maxChars);
+  $("language").replaceChildren(new Option("auto", ""));
   for (const lang of caps.languages) $("language").add(new Option(lang, lang));
-  const voices = await (await fetch("/v1/voices")).json();
+  const voices = await getJson("/v1/voices");
+  $("voice").replaceChildren();
   for (const voice of voices.voices) $("voice").add(new Option(`${voice.name} (${voice.kind})`, voice.name));
   updateCounter();
 }
@@ -54,7 +74,7 @@ async function speak(event) {
   }
   $("speak").disabled = true;
   try {
-    const response = await fetch("/v1/tts", { method: "POST", body: form });
+    const response = await fetch("/v1/tts", { method: "POST", body: form, headers: authHeaders() });
     if (!response.ok) {
       const body = await response.json().catch(() => ({}));
       const error = body.error || {};
@@ -82,6 +102,15 @@ async function speak(event) {
   }
 }
 
+function reload() {
+  loadInfo().catch((error) => showError(`Cannot load the engine information: ${error.message || error}`));
+}
+
+$("api_key").value = sessionStorage.getItem(KEY_STORAGE) || "";
+$("api_key").addEventListener("change", () => {
+  sessionStorage.setItem(KEY_STORAGE, $("api_key").value.trim());
+  reload();
+});
 $("text").addEventListener("input", updateCounter);
 $("tts-form").addEventListener("submit", speak);
-loadInfo().catch((error) => showError(`Cannot reach the service: ${error}`));
+reload();
