@@ -1,9 +1,12 @@
-"""`tts-bench`: load, overhead, soak, calibrate and roofline — each prints the exact command, machine facts and
-its figures, and writes them as JSON (default under benchmarks/results/, which git ignores)."""
+"""`tts-bench`: load, overhead, soak, fuzz, drill, calibrate and roofline — each prints the exact command, machine
+facts and its figures, and writes them as JSON (default under benchmarks/results/, which git ignores). Without
+--url, the HTTP benchmarks start a local `tts-serve` (espeak) for the run and stop it after."""
 
 from __future__ import annotations
 
+import contextlib
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -13,7 +16,10 @@ from benchmarks.common import BenchError, BenchFailedError, default_out, parse_c
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 
-Url = Annotated[str, typer.Option(help="Base URL of a running service, e.g. http://127.0.0.1:8000")]
+Url = Annotated[
+    str | None,
+    typer.Option(help="Base URL of a running service (default: start a local tts-serve with espeak for this run)"),
+]
 Model = Annotated[str, typer.Option(help="'model' field of each request")]
 Voice = Annotated[str, typer.Option(help="'voice' field of each request")]
 Timeout = Annotated[float, typer.Option(help="Per-request timeout in seconds")]
@@ -25,9 +31,21 @@ Fp16 = Annotated[bool, typer.Option("--fp16/--fp32", help="Precision of GPU engi
 ModelDir = Annotated[Path | None, typer.Option(help="CosyVoice3 weights directory (engine cosyvoice3)")]
 
 
+@contextlib.contextmanager
+def _target(url: str | None, env: dict[str, str] | None = None) -> Iterator[tuple[str, int | None]]:
+    """(base URL, server pid when we started it): the given URL, or a local tts-serve for this run."""
+    if url:
+        yield url.rstrip("/"), None
+        return
+    from benchmarks.local import local_service
+
+    with local_service(env) as serve:
+        yield serve.url, serve.pid
+
+
 @app.command()
 def load(
-    url: Url = "http://127.0.0.1:8000",
+    url: Url = None,
     concurrency: Annotated[str, typer.Option(help="Comma-separated sweep")] = "1,2,4,8,16",
     requests: Annotated[int, typer.Option(min=1, help="Requests per concurrency level")] = 64,
     warmup: Annotated[int, typer.Option(min=0, help="Warm-up requests before the sweep")] = 4,
@@ -39,21 +57,22 @@ def load(
     """Throughput (req/s, audio-s/s), latency p50/p95/p99, errors and 429/503 at each concurrency."""
     from benchmarks.load import run_load
 
-    run_load(
-        url,
-        parse_concurrencies(concurrency),
-        requests,
-        model=model,
-        voice=voice,
-        timeout_s=timeout,
-        warmup=warmup,
-        out=out or default_out("load"),
-    )
+    with _target(url) as (target, _):
+        run_load(
+            target,
+            parse_concurrencies(concurrency),
+            requests,
+            model=model,
+            voice=voice,
+            timeout_s=timeout,
+            warmup=warmup,
+            out=out or default_out("load"),
+        )
 
 
 @app.command()
 def overhead(
-    url: Url = "http://127.0.0.1:8000",
+    url: Url = None,
     engine: EngineName = "espeak",
     preset: Preset = "tiny",
     device: Device = "cpu",
@@ -69,25 +88,36 @@ def overhead(
     """Added latency of HTTP over in-process (p50, p99) and throughput ratio; the server must run the same engine."""
     from benchmarks.overhead import run_overhead
 
-    run_overhead(
-        url,
-        engine_name=engine,
-        preset=preset,
-        device=device,
-        fp16=fp16,
-        model_dir=model_dir,
-        repeats=repeats,
-        concurrency=concurrency,
-        model=model,
-        voice=voice,
-        timeout_s=timeout,
-        out=out or default_out("overhead"),
-    )
+    with _target(url, _server_env(engine, preset, device, fp16, model_dir)) as (target, _):
+        run_overhead(
+            target,
+            engine_name=engine,
+            preset=preset,
+            device=device,
+            fp16=fp16,
+            model_dir=model_dir,
+            repeats=repeats,
+            concurrency=concurrency,
+            model=model,
+            voice=voice,
+            timeout_s=timeout,
+            out=out or default_out("overhead"),
+        )
+
+
+def _server_env(engine: str, preset: str, device: str, fp16: bool, model_dir: Path | None) -> dict[str, str]:
+    """TTS_* settings for a local server running the same engine as the in-process side."""
+    env = {"TTS_ENGINE": engine, "TTS_DEVICE": device, "TTS_FP16": str(fp16).lower()}
+    if engine == "loadmodel":
+        env |= {"TTS_ALLOW_LOADMODEL": "true", "TTS_LOADMODEL_PRESET": preset}
+    if model_dir is not None:
+        env["TTS_MODEL_DIR"] = str(model_dir)
+    return env
 
 
 @app.command()
 def soak(
-    url: Url = "http://127.0.0.1:8000",
+    url: Url = None,
     requests: Annotated[int, typer.Option(min=1, help="Total requests")] = 10_000,
     concurrency: Annotated[int, typer.Option(min=1, help="Requests in flight")] = 8,
     pid: Annotated[int | None, typer.Option(help="Server pid (default: found from the URL's port)")] = None,
@@ -99,16 +129,52 @@ def soak(
     """N requests at fixed concurrency; RSS/GPU memory growth first->last tenth; exit 1 if any request was lost."""
     from benchmarks.soak import run_soak
 
-    run_soak(
-        url,
-        requests,
-        concurrency,
-        pid=pid,
-        model=model,
-        voice=voice,
-        timeout_s=timeout,
-        out=out or default_out("soak"),
-    )
+    with _target(url) as (target, local_pid):
+        run_soak(
+            target,
+            requests,
+            concurrency,
+            pid=pid or local_pid,
+            model=model,
+            voice=voice,
+            timeout_s=timeout,
+            out=out or default_out("soak"),
+        )
+
+
+@app.command()
+def fuzz(
+    url: Annotated[
+        str | None,
+        typer.Option(help="Base URL of a running service (default: a local tts-serve, espeak, with an API key)"),
+    ] = None,
+    requests: Annotated[int, typer.Option(min=1, help="Generated requests to send (at least)")] = 1000,
+    seed: Annotated[int, typer.Option(help="Hypothesis seed (same seed, same requests)")] = 0,
+    api_key: Annotated[
+        str | None,
+        typer.Option(envvar="TTS_BENCH_API_KEY", help="Key to send (default with a local server: a new one)"),
+    ] = None,
+    timeout: Timeout = 60.0,
+    out: Out = None,
+) -> None:
+    """schemathesis on /openapi.json: requests by status class; 5xx and schema violations must be 0 (else exit 1)."""
+    from benchmarks.fuzz import run_fuzz
+
+    run_fuzz(url, requests=requests, seed=seed, api_key=api_key, timeout_s=timeout, out=out or default_out("fuzz"))
+
+
+@app.command()
+def drill(
+    name: Annotated[str, typer.Argument(help="spot, s3, oom, recycle or all")],
+    clients: Annotated[int, typer.Option(help="Concurrent clients")] = 8,
+    requests: Annotated[int, typer.Option(help="Requests to serve per drill")] = 200,
+    out: Out = None,
+) -> None:
+    """Faults mid-load on a real tts-serve: admitted / rejected (429/503) / lost per drill; exit 1 if any was lost."""
+    from benchmarks.drills.runner import parse_drills, run_drills
+    from benchmarks.drills.scenarios import DrillSize
+
+    run_drills(parse_drills(name), DrillSize(clients=clients, requests=requests), out or default_out("drill"))
 
 
 @app.command()

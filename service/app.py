@@ -19,7 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from service import lifecycle
 from service.api import health, models, ops, speech, tts, voices
 from service.api.auth import require_api_key
-from service.api.errors import install_error_handlers
+from service.api.errors import error_responses, install_error_handlers
 from service.api.middleware import CloseWhileDrainingMiddleware
 from service.engines.base import Engine
 from service.engines.registry import build_engine
@@ -61,7 +61,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     for module in (health, ops):  # open: the load balancer and Prometheus carry no key
         app.include_router(module.router)
     for module in (models, speech, tts, voices):
-        app.include_router(module.router, dependencies=[Depends(require_api_key)])
+        app.include_router(module.router, dependencies=[Depends(require_api_key)], responses=error_responses(401))
     app.mount("/static", StaticFiles(directory=WEB_DIR), name="static")
 
     @app.get("/", include_in_schema=False)

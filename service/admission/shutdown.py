@@ -119,10 +119,16 @@ class DrainingServer(uvicorn.Server):
         found = getattr(state, "coordinator", None)
         return found if isinstance(found, ShutdownCoordinator) else None
 
+    signals_received: int = 0
+
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         coordinator = self._find_coordinator()
-        if coordinator is not None and coordinator.bound and not coordinator.started:
+        self.signals_received += 1
+        if coordinator is not None and coordinator.bound and self.signals_received == 1:
             # Not recorded as a captured signal: after a clean drain the process exits 0 (systemd: success).
-            coordinator.trigger("SIGTERM" if sig == 15 else f"signal {sig}")
+            # When a Spot notice, a recycle or an admin restart already started the drain, the first signal lets
+            # that drain finish (it stops the server itself) instead of cutting it short with exit code -15.
+            if not coordinator.started:
+                coordinator.trigger("SIGTERM" if sig == 15 else f"signal {sig}")
             return
         super().handle_exit(sig, frame)

@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from service.admission import AdmissionError, ClientGoneError
@@ -21,6 +22,42 @@ from service.text.errors import EmptyTextError, TagError, TextError, TextTooLong
 from service.voices.store import VoiceExistsError, VoiceNameError, VoiceNotFoundError
 
 log = logging.getLogger(__name__)
+
+
+class ErrorDetail(BaseModel):
+    """OpenAI's error object; some codes add fields (`limit`/`length`, `symbol`, `retry_after_s`)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    message: str
+    type: str
+    param: str | None
+    code: str
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorDetail
+
+
+_ERROR_DESCRIPTIONS = {
+    400: "Malformed JSON or multipart body, or prompt audio that is corrupt, too short/long, low-rate or silent",
+    401: "Missing or unknown API key",
+    403: "Key not allowed here (a client key on an admin route, or admin routes disabled)",
+    404: "No such voice or model",
+    409: "Name taken by a built-in or saved voice",
+    413: "Text over the character limit, or upload over the size limit",
+    415: "Wrong Content-Type",
+    422: "Invalid field (named in error.param)",
+    429: "Queue full; retry after Retry-After",
+    503: "Loading, draining or out of GPU memory; retry after Retry-After",
+    504: "Past the per-request deadline",
+}
+
+
+def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for the error statuses a route can answer, all with the ErrorResponse body (so the
+    schema documents what clients really get, not FastAPI's default 422 shape)."""
+    return {code: {"model": ErrorResponse, "description": _ERROR_DESCRIPTIONS[code]} for code in codes}
 
 
 class ApiError(Exception):

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 
-from service.api.errors import ApiError
+from service.api.errors import ApiError, error_responses
 from service.api.state import ServiceState, get_state
 from service.engines.registry import OPENAI_MODEL_ALIASES
 
@@ -70,7 +70,7 @@ async def list_models(state: Annotated[ServiceState, Depends(get_state)]) -> Mod
     return ModelList(data=[_model(state)])
 
 
-@router.get("/{model_id}", response_model=ModelPublic)
+@router.get("/{model_id}", response_model=ModelPublic, responses=error_responses(404, 422))
 async def get_model(model_id: str, state: Annotated[ServiceState, Depends(get_state)]) -> ModelPublic:
     """One engine by name or OpenAI alias."""
     if model_id not in (state.engine.capabilities.name, *OPENAI_MODEL_ALIASES):

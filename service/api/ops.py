@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse, Response
 
 from service.api.auth import require_admin
+from service.api.errors import error_responses
 from service.api.state import ServiceState, get_state
 
 router = APIRouter(tags=["operations"])
@@ -21,7 +22,9 @@ async def metrics(state: Annotated[ServiceState, Depends(get_state)]) -> Respons
     return Response(body, media_type=content_type)
 
 
-@router.post("/admin/restart", status_code=202, dependencies=[Depends(require_admin)])
+@router.post(
+    "/admin/restart", status_code=202, dependencies=[Depends(require_admin)], responses=error_responses(401, 403)
+)
 async def restart(state: Annotated[ServiceState, Depends(get_state)]) -> JSONResponse:
     """Recycle gracefully: stop admitting, finish in-flight work, flush the spool, exit 0 (systemd restarts)."""
     if not state.coordinator.started:

@@ -8,10 +8,10 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from service.api.errors import ApiError
+from service.api.errors import ApiError, error_responses
 from service.api.state import ServiceState, get_state
 from service.api.synthesis import Job, require_content_type, resolve_voice, synthesize_response
-from service.audio.encode import AudioFormat
+from service.audio.encode import MEDIA_TYPES, AudioFormat
 from service.engines.registry import OPENAI_MODEL_ALIASES
 
 router = APIRouter(tags=["speech"])
@@ -45,7 +45,10 @@ class SpeechRequest(BaseModel):
 @router.post(
     "/v1/audio/speech",
     response_class=Response,
-    responses={200: {"content": {"audio/mpeg": {}, "audio/wav": {}}, "description": "The audio"}},
+    responses={
+        200: {"content": {media: {} for media in MEDIA_TYPES.values()}, "description": "The audio"},
+        **error_responses(400, 413, 415, 422, 429, 503, 504),
+    },
     dependencies=[Depends(json_body)],
 )
 async def create_speech(

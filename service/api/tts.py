@@ -8,17 +8,31 @@ from typing import Annotated
 import anyio.to_thread
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import Response
+from pydantic import BaseModel
 
-from service.api.errors import ApiError
+from service.api.errors import ApiError, error_responses
 from service.api.state import ServiceState, get_state
 from service.api.synthesis import Job, require_content_type, resolve_voice, synthesize_response
-from service.audio.encode import AudioFormat
+from service.audio.encode import MEDIA_TYPES, AudioFormat
 from service.audio.prompt import PromptAudioError, decode_prompt
 from service.engines.base import VoicePrompt
 
 router = APIRouter(tags=["speech"])
 # Multipart framing and the text fields around the file.
 _FORM_OVERHEAD = 64 * 1024
+
+
+class StoredAudioPublic(BaseModel):
+    """The answer to store=true (JSON instead of audio): where the stored audio is."""
+
+    id: str
+    key: str
+    url: str
+    pending: bool
+    format: str
+    sample_rate: int
+    duration_s: float
+    notes: list[str]
 
 
 def form_body(request: Request, state: Annotated[ServiceState, Depends(get_state)]) -> None:
@@ -48,7 +62,14 @@ async def read_upload(upload: UploadFile, *, limit: int, field: str) -> bytes:
 @router.post(
     "/v1/tts",
     response_class=Response,
-    responses={200: {"content": {"audio/wav": {}}, "description": "The audio"}},
+    responses={
+        200: {
+            "model": StoredAudioPublic,
+            "content": {media: {} for media in MEDIA_TYPES.values()},
+            "description": "The audio, or with store=true JSON naming where it is stored",
+        },
+        **error_responses(400, 413, 415, 422, 429, 503, 504),
+    },
     dependencies=[Depends(form_body)],
 )
 async def tts(

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, File, Form, UploadFile
 from fastapi.responses import Response
 from pydantic import BaseModel
 
-from service.api.errors import ApiError
+from service.api.errors import ApiError, error_responses
 from service.api.state import ServiceState, get_state
 from service.api.tts import form_body, read_upload
 from service.audio.prompt import decode_prompt
@@ -45,7 +45,7 @@ async def list_voices(state: Annotated[ServiceState, Depends(get_state)]) -> Voi
     return VoiceList(voices=builtin + [_public(v) for v in saved])
 
 
-@router.get("/{name}", response_model=VoicePublic)
+@router.get("/{name}", response_model=VoicePublic, responses=error_responses(404, 422))
 async def get_voice(name: str, state: Annotated[ServiceState, Depends(get_state)]) -> VoicePublic:
     """One voice."""
     if name in state.builtin_voices:
@@ -53,7 +53,13 @@ async def get_voice(name: str, state: Annotated[ServiceState, Depends(get_state)
     return _public(await anyio.to_thread.run_sync(state.voices.get, name))
 
 
-@router.post("", response_model=VoicePublic, status_code=201, dependencies=[Depends(form_body)])
+@router.post(
+    "",
+    response_model=VoicePublic,
+    status_code=201,
+    dependencies=[Depends(form_body)],
+    responses=error_responses(400, 409, 413, 415, 422),
+)
 async def create_voice(
     state: Annotated[ServiceState, Depends(get_state)],
     name: Annotated[str, Form(description="1-64 of a-z 0-9 - _")],
@@ -72,7 +78,7 @@ async def create_voice(
     return _public(await anyio.to_thread.run_sync(save))
 
 
-@router.delete("/{name}", status_code=204, response_class=Response)
+@router.delete("/{name}", status_code=204, response_class=Response, responses=error_responses(404, 409, 422))
 async def delete_voice(name: str, state: Annotated[ServiceState, Depends(get_state)]) -> Response:
     """Delete a saved voice."""
     if name in state.builtin_voices:

@@ -108,3 +108,16 @@ def test_bad_option_is_exit_2_with_one_line() -> None:
     assert proc.returncode == 2
     assert proc.stderr.strip().count("\n") == 0
     assert "--concurrency" in proc.stderr
+
+
+def test_soak_without_url_starts_and_samples_its_own_server(out: Path) -> None:
+    """One command: no --url starts a local tts-serve (espeak) for the run, samples that process, stops it."""
+    result = runner.invoke(app, ["soak", "--requests", "20", "--concurrency", "2", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "started tts-serve (pid" in result.output
+    data = json.loads(out.read_text())
+    assert data["ok"] == 20
+    assert data["lost"] == data["errors"] == 0
+    assert data["server_pid"] not in (None, os.getpid())
+    assert data["rss_first_mib"] > 0
+    assert pid_listening_on(int(data["url"].rsplit(":", 1)[1])) is None  # stopped after the run

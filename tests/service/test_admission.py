@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -45,12 +46,13 @@ def req(text: str, **kw: Any) -> SynthesisRequest:
     return SynthesisRequest(text=text, request_id=text, **kw)
 
 
-async def wait_until(predicate: Callable[[], bool]) -> None:
-    for _ in range(500):
-        if predicate():
-            return
+async def wait_until(predicate: Callable[[], bool], timeout_s: float = 30.0) -> None:
+    """Wait for a state, not a fixed time (CI machines can be slow); fail clearly if it never comes."""
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached")
         await asyncio.sleep(0.01)
-    raise AssertionError("condition not reached")
 
 
 def test_concurrent_requests_are_batched_and_each_gets_its_own_audio() -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import io
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -81,9 +81,9 @@ def test_concurrent_load_is_batched_and_health_answers_while_the_engine_is_busy(
 
     async def scenario() -> LoadResult:
         task = asyncio.create_task(burst(live.url, 24, prefix="hello"))
-        for _ in range(1000):
-            if engine.active == 1:
-                break
+        deadline = time.monotonic() + 60
+        while engine.active != 1:
+            assert time.monotonic() < deadline, "the burst never reached the engine"
             await asyncio.sleep(0.01)
         async with httpx.AsyncClient(base_url=live.url, timeout=5) as client:
             # The engine thread is blocked mid-batch; the event loop still answers.
@@ -117,21 +117,29 @@ def test_streams_are_gated_on_queue_depth_and_drain_and_count_as_in_flight(
     with live_server(settings, engine=engine) as live:
         engine.gate.clear()
 
-        async def full_queue() -> tuple[httpx.Response, LoadResult]:
-            task = asyncio.create_task(burst(live.url, 3, prefix="queued"))
-            for _ in range(1000):
-                if engine.active == 1 and live.state.admission.queue_depth == 2:
-                    break
-                await asyncio.sleep(0.01)
-            async with httpx.AsyncClient(base_url=live.url, timeout=10) as client:
+        async def full_queue() -> tuple[httpx.Response, int]:
+            # One request into the engine (held there by the gate), then two into the queue: sent in that order,
+            # since three at once may all reach the queue before the engine takes one (then one is refused).
+            # Waits are for the state itself, not a fixed time (CI machines can be slow), and fail clearly.
+            async def reach(predicate: Callable[[], bool], what: str) -> None:
+                deadline = time.monotonic() + 60
+                while not predicate():
+                    assert time.monotonic() < deadline, f"never reached: {what}"
+                    await asyncio.sleep(0.01)
+
+            first = asyncio.create_task(burst(live.url, 1, prefix="engine"))
+            await reach(lambda: engine.active == 1, "one request in the engine")
+            rest = asyncio.create_task(burst(live.url, 2, prefix="queued"))
+            await reach(lambda: live.state.admission.queue_depth == 2, "two requests queued")
+            async with httpx.AsyncClient(base_url=live.url, timeout=30) as client:
                 refused = await client.post("/v1/audio/speech", json=speech("stream me.", stream=True), headers=AUTH)
             engine.gate.set()
-            return refused, await task
+            return refused, (await first).ok + (await rest).ok
 
-        refused, queued = asyncio.run(full_queue())
+        refused, served = asyncio.run(full_queue())
         assert refused.status_code == 429
         assert refused.json()["error"]["code"] == "queue_full"
-        assert queued.ok == 3
+        assert served == 3
         streamed = httpx.post(f"{live.url}/v1/audio/speech", json=speech("a short stream.", stream=True))
         assert streamed.status_code == 200
         audio, rate = sf.read(io.BytesIO(streamed.content))
@@ -139,9 +147,9 @@ def test_streams_are_gated_on_queue_depth_and_drain_and_count_as_in_flight(
         assert live.state.admission.stats.streams == 1
 
         live.state.coordinator.trigger("test drain")
-        for _ in range(500):
-            if live.state.admission.draining:
-                break
+        deadline = time.monotonic() + 30
+        while not live.state.admission.draining:
+            assert time.monotonic() < deadline, "the drain never started"
             time.sleep(0.01)
         draining = httpx.post(f"{live.url}/v1/audio/speech", json=speech("too late.", stream=True))
         assert draining.status_code == 503

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -148,9 +149,8 @@ def test_spooled_audio_survives_a_restart_and_the_next_process_uploads_it(
     proxy.restore()
     second = make_store(proxy, tmp_path)
     second.start()  # the background thread picks up the old spool on its own
-    for _ in range(200):
-        if not len(second.spool):
-            break
+    deadline = time.monotonic() + 60  # a state, not a fixed time: CI machines can be slow
+    while len(second.spool) and time.monotonic() < deadline:
         threading.Event().wait(0.05)
     second.stop()
     listed = aws_client("s3").list_objects_v2(Bucket=BUCKET)["Contents"]
