@@ -8,7 +8,6 @@ random key) never replaces the winner's.
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 import json
 import uuid
@@ -20,7 +19,7 @@ import soundfile as sf
 from botocore.exceptions import ClientError
 
 from service.engines.base import Audio, VoicePrompt
-from service.voices.store import SavedVoice, VoiceExistsError, VoiceNotFoundError, check_name
+from service.voices.store import SavedVoice, VoiceExistsError, VoiceNotFoundError, check_name, prompt_flac
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -93,18 +92,10 @@ class S3VoiceStore:
         except ClientError as exc:
             if _code(exc) not in _MISSING:
                 raise
-        voice = SavedVoice(
-            name=name,
-            text=text,
-            language=language,
-            sample_rate=sample_rate,
-            duration_s=round(audio.size / sample_rate, 3),
-            created_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        )
-        flac = io.BytesIO()
-        sf.write(flac, audio, sample_rate, format="FLAC", subtype="PCM_16")
+        voice = SavedVoice.new(name, audio, sample_rate, text=text, language=language)
+        flac = prompt_flac(audio, sample_rate)
         prompt_key = self._key(name, f"prompt-{uuid.uuid4().hex}.flac")
-        self.client.put_object(Bucket=self.bucket, Key=prompt_key, Body=flac.getvalue(), ContentType="audio/flac")
+        self.client.put_object(Bucket=self.bucket, Key=prompt_key, Body=flac, ContentType="audio/flac")
         body = json.dumps(asdict(voice), ensure_ascii=False).encode("utf-8")
         try:
             self.client.put_object(
