@@ -86,7 +86,8 @@ def run_calibrate(
     device_name = _device_name(device) if engine_name != "espeak" else str(facts["cpu"])
     gpu = gpu_key if gpu_key is not None else (catalog_gpu_key(device_name) if device.startswith("cuda") else None)
     precision = precision_of(engine_name, fp16)
-    print(f"engine {engine_name} (preset {preset}) on {device} = {device_name}; {precision}; catalog GPU: {gpu}")
+    label = f"{engine_name} (preset {preset})" if engine_name == "loadmodel" else engine_name
+    print(f"engine {label} on {device} = {device_name}; {precision}; catalog GPU: {gpu}")
     _reset_peak(device)
     _run_level(engine, 1)  # warm-up: first-call allocations and kernel selection
     rtf: dict[str, float] = {}
@@ -119,7 +120,7 @@ def run_calibrate(
         "date": dt.date.today().isoformat(),
         "source": (
             f"measured by `{command_line()}`: {repeats} batch(es) per concurrency after one warm-up, RTF = wall s / "
-            f"audio s over the concurrent streams; engine {engine_name} preset {preset}; memory = {peak_how}"
+            f"audio s over the concurrent streams; engine {label}; memory = {peak_how}"
             + (
                 "; loadmodel = CosyVoice3 shapes with random weights, not the real model"
                 if engine_name == "loadmodel"

@@ -28,6 +28,9 @@ EngineName = Annotated[str, typer.Option("--engine", help="In-process engine: lo
 Preset = Annotated[str, typer.Option(help="loadmodel size: tiny (CPU tests) or full (~0.5B LLM, GPUs)")]
 Device = Annotated[str, typer.Option(help="cpu, cuda or cuda:N")]
 Fp16 = Annotated[bool, typer.Option("--fp16/--fp32", help="Precision of GPU engines")]
+ApiKey = Annotated[
+    str | None, typer.Option(envvar="TTS_BENCH_API_KEY", help="API key to send (Authorization: Bearer) with --url")
+]
 ModelDir = Annotated[Path | None, typer.Option(help="CosyVoice3 weights directory (engine cosyvoice3)")]
 
 
@@ -52,6 +55,7 @@ def load(
     model: Model = "tts-1",
     voice: Voice = "alloy",
     timeout: Timeout = 120.0,
+    api_key: ApiKey = None,
     out: Out = None,
 ) -> None:
     """Throughput (req/s, audio-s/s), latency p50/p95/p99, errors and 429/503 at each concurrency."""
@@ -67,6 +71,7 @@ def load(
             timeout_s=timeout,
             warmup=warmup,
             out=out or default_out("load"),
+            api_key=api_key,
         )
 
 
@@ -83,6 +88,7 @@ def overhead(
     model: Model = "tts-1",
     voice: Voice = "alloy",
     timeout: Timeout = 120.0,
+    api_key: ApiKey = None,
     out: Out = None,
 ) -> None:
     """Added latency of HTTP over in-process (p50, p99) and throughput ratio; the server must run the same engine."""
@@ -102,6 +108,7 @@ def overhead(
             voice=voice,
             timeout_s=timeout,
             out=out or default_out("overhead"),
+            api_key=api_key,
         )
 
 
@@ -124,6 +131,7 @@ def soak(
     model: Model = "tts-1",
     voice: Voice = "alloy",
     timeout: Timeout = 120.0,
+    api_key: ApiKey = None,
     out: Out = None,
 ) -> None:
     """N requests at fixed concurrency; RSS/GPU memory growth first->last tenth; exit 1 if any request was lost."""
@@ -139,6 +147,7 @@ def soak(
             voice=voice,
             timeout_s=timeout,
             out=out or default_out("soak"),
+            api_key=api_key,
         )
 
 

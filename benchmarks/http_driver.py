@@ -68,6 +68,10 @@ class RunStats:
         }
 
 
+def auth_headers(api_key: str | None) -> dict[str, str]:
+    return {"Authorization": f"Bearer {api_key}"} if api_key else {}
+
+
 def speech_payload(text: str, model: str, voice: str) -> dict[str, str]:
     return {"model": model, "input": text, "voice": voice, "response_format": "wav"}
 
@@ -100,6 +104,7 @@ async def run_closed_loop(
     voice: str,
     timeout_s: float,
     on_done: Callable[[int], None] | None = None,
+    api_key: str | None = None,
 ) -> RunStats:
     """Send `total` requests with `concurrency` in flight; `on_done(n_finished)` runs after each one."""
     url = url.rstrip("/")
@@ -118,7 +123,7 @@ async def run_closed_loop(
             if on_done is not None:
                 on_done(len(stats.outcomes))
 
-    async with httpx.AsyncClient(timeout=timeout_s, limits=limits) as client:
+    async with httpx.AsyncClient(timeout=timeout_s, limits=limits, headers=auth_headers(api_key)) as client:
         start = time.perf_counter()
         await asyncio.gather(*(worker(client) for _ in range(concurrency)))
         stats.wall_s = time.perf_counter() - start

@@ -21,13 +21,23 @@ def run_load(
     timeout_s: float,
     warmup: int,
     out: Path,
+    api_key: str | None = None,
 ) -> dict[str, Any]:
     facts = machine_facts()
     print_header("load", facts)
     print(f"target: {url}; {requests_per_level} requests per level after {warmup} warm-up; model={model} voice={voice}")
     if warmup:
         asyncio.run(
-            run_closed_loop(url, SENTENCES, concurrency=1, total=warmup, model=model, voice=voice, timeout_s=timeout_s)
+            run_closed_loop(
+                url,
+                SENTENCES,
+                concurrency=1,
+                total=warmup,
+                model=model,
+                voice=voice,
+                timeout_s=timeout_s,
+                api_key=api_key,
+            )
         )
     levels = []
     print(
@@ -38,7 +48,14 @@ def run_load(
         total = max(requests_per_level, concurrency)
         stats = asyncio.run(
             run_closed_loop(
-                url, SENTENCES, concurrency=concurrency, total=total, model=model, voice=voice, timeout_s=timeout_s
+                url,
+                SENTENCES,
+                concurrency=concurrency,
+                total=total,
+                model=model,
+                voice=voice,
+                timeout_s=timeout_s,
+                api_key=api_key,
             )
         )
         row = {"concurrency": concurrency, **stats.summary()}

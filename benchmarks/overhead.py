@@ -23,7 +23,7 @@ from benchmarks.common import (
     write_json,
 )
 from benchmarks.engines import build_engine
-from benchmarks.http_driver import run_closed_loop, speech_payload
+from benchmarks.http_driver import auth_headers, run_closed_loop, speech_payload
 from service.engines.base import Engine, SynthesisRequest
 
 
@@ -57,6 +57,7 @@ def run_overhead(
     voice: str,
     timeout_s: float,
     out: Path,
+    api_key: str | None = None,
 ) -> dict[str, Any]:
     url = url.rstrip("/")
     facts = machine_facts()
@@ -66,7 +67,7 @@ def run_overhead(
     added: list[float] = []
     inproc_s: list[float] = []
     http_s: list[float] = []
-    with httpx.Client(timeout=timeout_s) as client:
+    with httpx.Client(timeout=timeout_s, headers=auth_headers(api_key)) as client:
         _inproc(engine, SENTENCES[0])  # warm-up both paths (first-call allocations, connection setup)
         _http(client, url, SENTENCES[0], model, voice)
         for _ in range(repeats):
@@ -85,7 +86,14 @@ def run_overhead(
     inproc_rps = total / (time.perf_counter() - start)
     stats = asyncio.run(
         run_closed_loop(
-            url, SENTENCES, concurrency=concurrency, total=total, model=model, voice=voice, timeout_s=timeout_s
+            url,
+            SENTENCES,
+            concurrency=concurrency,
+            total=total,
+            model=model,
+            voice=voice,
+            timeout_s=timeout_s,
+            api_key=api_key,
         )
     )
     summary = stats.summary()

@@ -56,6 +56,7 @@ def run_soak(
     voice: str,
     timeout_s: float,
     out: Path,
+    api_key: str | None = None,
 ) -> dict[str, Any]:
     if total < 10:
         raise BenchError(f"--requests: {total} is too few to compare tenths (use at least 10)")
@@ -93,6 +94,7 @@ def run_soak(
             voice=voice,
             timeout_s=timeout_s,
             on_done=on_done,
+            api_key=api_key,
         )
     )
     summary = stats.summary()

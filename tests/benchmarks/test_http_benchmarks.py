@@ -17,7 +17,7 @@ from benchmarks.common import BenchFailedError
 from benchmarks.http_driver import Outcome, RunStats
 from benchmarks.probes import pid_listening_on
 from benchmarks.soak import growth_pct, run_soak
-from tests.service.conftest import LiveServer
+from tests.service.conftest import LiveServer, live_server, make_settings
 
 runner = CliRunner()
 
@@ -121,3 +121,18 @@ def test_soak_without_url_starts_and_samples_its_own_server(out: Path) -> None:
     assert data["server_pid"] not in (None, os.getpid())
     assert data["rss_first_mib"] > 0
     assert pid_listening_on(int(data["url"].rsplit(":", 1)[1])) is None  # stopped after the run
+
+
+def test_load_sends_the_api_key_to_a_keyed_service(tmp_path: Path) -> None:
+    key = "bench-key-0123456789abcdef"
+    settings = make_settings(engine="espeak", voices_dir=tmp_path / "voices", api_keys=[key])
+    with live_server(settings) as live:
+        base = ["load", "--url", live.url, "--concurrency", "1", "--requests", "2", "--warmup", "0"]
+        keyed = runner.invoke(app, [*base, "--api-key", key, "--out", str(tmp_path / "keyed.json")])
+        keyless = runner.invoke(app, [*base, "--out", str(tmp_path / "keyless.json")])
+    assert keyed.exit_code == keyless.exit_code == 0, keyed.output
+    (with_key,) = json.loads((tmp_path / "keyed.json").read_text())["levels"]
+    (without,) = json.loads((tmp_path / "keyless.json").read_text())["levels"]
+    assert (with_key["ok"], with_key["errors"]) == (2, 0)
+    assert (without["ok"], without["errors"]) == (0, 2)
+    assert "HTTP 401" in without["first_errors"][0]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -146,8 +147,21 @@ def test_streams_are_gated_on_queue_depth_and_drain_and_count_as_in_flight(
         assert (rate, len(audio)) == (SAMPLE_RATE, len("a short stream.") * SAMPLE_RATE // 100)
         assert live.state.admission.stats.streams == 1
 
+        # Hold one request in the engine so the drain cannot finish (and the server exit) before the late request.
+        engine.gate.clear()
+        held_status: list[int] = []
+        held = threading.Thread(
+            target=lambda: held_status.append(
+                httpx.post(f"{live.url}/v1/audio/speech", json=speech("held."), timeout=60).status_code
+            ),
+            daemon=True,
+        )
+        held.start()
+        deadline = time.monotonic() + 60
+        while engine.active != 1:
+            assert time.monotonic() < deadline, "the held request never reached the engine"
+            time.sleep(0.01)
         live.state.coordinator.trigger("test drain")
-        deadline = time.monotonic() + 30
         while not live.state.admission.draining:
             assert time.monotonic() < deadline, "the drain never started"
             time.sleep(0.01)
@@ -156,6 +170,9 @@ def test_streams_are_gated_on_queue_depth_and_drain_and_count_as_in_flight(
         assert draining.headers["retry-after"] == "5"
         assert draining.headers["connection"] == "close"  # no keep-alive into a closing server
         assert draining.json()["error"]["code"] == "draining"
+        engine.gate.set()
+        held.join(60)
+        assert held_status == [200], "the request in flight when the drain began was not finished"
         assert live.wait_stopped(), "the drain did not stop the server"
 
 
