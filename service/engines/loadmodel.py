@@ -88,6 +88,10 @@ StageContext = Callable[[str], AbstractContextManager[Any]]
 class LoadModelEngine(Engine):
     """`LoadModelEngine(preset="tiny"|"full", device="cpu"|"cuda"|"cuda:N", fp16=False, seed=0)`."""
 
+    # Random weights have no speakers: one built-in name so HTTP load tests (tts-bench load/overhead/soak) can call
+    # it like any engine without uploading a prompt; a prompt, when given, is still run through the same shapes.
+    builtin_voices: tuple[str, ...] = ("default",)
+
     def __init__(
         self,
         preset: str = "tiny",

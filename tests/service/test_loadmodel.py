@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -191,3 +192,24 @@ def test_cuda_fp16_batch_and_memory_report() -> None:
     assert 0 < report.gpu_allocated_bytes <= report.gpu_reserved_bytes < report.gpu_total_bytes
     eng.release()
     eng.close()
+
+
+def test_loadmodel_serves_over_http_without_a_prompt(tmp_path: Path) -> None:
+    """Regression: the load model had no built-in voice, so `tts-bench load` over HTTP got 422 'unknown voice'."""
+    import httpx
+
+    from tests.service.conftest import live_server, make_settings
+
+    settings = make_settings(
+        engine="loadmodel", allow_loadmodel=True, loadmodel_preset="tiny", device="cpu", fp16=False, voices_dir=tmp_path
+    )
+    with live_server(settings, ready_timeout_s=120) as live:
+        response = httpx.post(
+            f"{live.url}/v1/audio/speech",
+            json={"model": "loadmodel", "input": "load test sentence.", "response_format": "wav"},
+            timeout=120,
+        )
+        assert response.status_code == 200, response.text
+        audio, rate = sf.read(io.BytesIO(response.content))
+        assert rate == 24000
+        assert len(audio) > 0
