@@ -11,9 +11,11 @@ $(BIN)/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
-# torch==2.13.0 first: the CPU build (a plain `torch` pulls GBs of CUDA packages).
+# torch==2.13.0 first, the CPU build: this machine's pip finds it in /opt/wheels; elsewhere set
+# TORCH_INDEX=https://download.pytorch.org/whl/cpu (a plain `torch` from PyPI pulls GBs of CUDA packages).
+TORCH_INDEX ?=
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q torch==2.13.0 $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $@
 
