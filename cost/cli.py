@@ -16,6 +16,7 @@ import typer
 if TYPE_CHECKING:
     from cost.estimator import Purchase, Scenario
     from cost.profiles import Profile
+    from cost.template import TemplateFacts
     from infra.config.model import EnvironmentConfig
 
 app = typer.Typer(add_completion=False, help=__doc__, rich_markup_mode=None)
@@ -88,7 +89,9 @@ def _override(env: EnvironmentConfig, changes: dict[str, dict[str, Any]], top: d
 
 @app.command()
 def estimate(
-    env_name: Annotated[str | None, typer.Option("--env", help="Environment in cdk.json (default: all)")] = None,
+    env_name: Annotated[
+        str | None, typer.Option("--env", help="Environment in cdk.json (default: all; with --template, its own)")
+    ] = None,
     requests_per_day: Annotated[float | None, typer.Option(help="Requests per business day")] = None,
     avg_chars: Annotated[float | None, typer.Option(help="Average characters per request")] = None,
     peak_factor: Annotated[float | None, typer.Option(help="Peak arrival rate / mean rate")] = None,
@@ -131,6 +134,14 @@ def estimate(
         _non_negative(name, value, strict=True)
 
     envs = load_environments(cdk_json or DEFAULT_CDK_JSON)
+    env_given = env_name is not None
+    facts = None
+    if template is not None:
+        from cost import template as tpl
+
+        # A template is one stack of one environment: price it under that one only, never under every environment.
+        facts = tpl.load(template)
+        env_name = tpl.environment_for(template, facts, env_name, list(envs))
     selected = [select(envs, env_name)] if env_name else list(envs.values())
     explicit = _explicit_profile(profile)
     scenarios = [
@@ -155,8 +166,8 @@ def estimate(
                 "live": live,
                 "month": month,
                 "profile": explicit,
-                "template": template,
-                "env_given": env_name is not None,
+                "template": facts,
+                "env_given": env_given,
             },
         )
         for e in selected
@@ -214,9 +225,7 @@ def _scenario(env: EnvironmentConfig, locals_: dict[str, Any]) -> Scenario:
     storage: dict[str, Any] = {}
     top: dict[str, Any] = {"timezone": a["timezone"], "region": a["region"]}
     if a["template"] is not None:
-        from cost import template as tpl
-
-        facts = tpl.load(a["template"])
+        facts: TemplateFacts = a["template"]
         notes += facts.unknown
         unknown_types = [t for t in facts.instance_types if t not in known_instance_types()]
         if unknown_types:

@@ -1,14 +1,16 @@
 """Price what a synthesized CloudFormation template will actually deploy.
 
 Reads the Auto Scaling group (instance types, capacity, Spot mix), EventBridge Scheduler schedules (cron, timezone,
-start/stop input), S3 lifecycle rules, load balancers, NAT gateways and the CloudFront price class. CDK writes some
-values as intrinsics ({"Ref": ...}, {"Fn::...": ...}); those are unknown here and listed in the notes.
+start/stop input), S3 lifecycle rules, load balancers, NAT gateways, the CloudFront price class and the environment
+the stack was synthesized for. CDK writes some values as intrinsics ({"Ref": ...}, {"Fn::...": ...}); those are
+unknown here and listed in the notes.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,10 @@ from cost.errors import CostInputError
 from infra.config.model import WEEKDAYS
 
 _CRON = re.compile(r"^cron\((\S+) (\S+) (\S+) (\S+) (\S+) (\S+)\)$")
+# The tag the CDK app puts on every resource (infra/budget.py's ENV_TAG_KEY; not imported: that module pulls in
+# aws_cdk, which the CLI never loads). tests/cost/test_template.py checks the two stay equal.
+ENV_TAG_KEY = "voicefleet:env"
+_FILE_NAME = re.compile(r"^VoiceFleet-(?P<env>[A-Za-z0-9-]+)\.template\.json$")
 _GLACIER = {"GLACIER_IR": "GLACIER_IR", "GLACIER": "GLACIER", "DEEP_ARCHIVE": "DEEP_ARCHIVE"}
 
 
@@ -44,6 +50,7 @@ class TemplateFacts:
     nat_gateways: int = 0
     alarms: int = 0
     price_class: str | None = None
+    env_tag: str | None = None  # the value of the ENV_TAG_KEY tag, when the template carries one
     unknown: list[str] = field(default_factory=list)
 
 
@@ -159,16 +166,30 @@ def _bucket(props: dict[str, Any], facts: TemplateFacts) -> None:
             facts.expire_after_days = _int(rule["ExpirationInDays"], "ExpirationInDays", facts)
 
 
+def _env_tags(props: dict[str, Any]) -> Iterator[str]:
+    """ENV_TAG_KEY values in a resource's Tags: a [{Key, Value}] list for most types, a {key: value} map for some."""
+    tags = props.get("Tags")
+    if isinstance(tags, list):
+        for tag in tags:
+            if isinstance(tag, dict) and tag.get("Key") == ENV_TAG_KEY and isinstance(tag.get("Value"), str):
+                yield tag["Value"]
+    elif isinstance(tags, dict) and isinstance(tags.get(ENV_TAG_KEY), str):
+        yield tags[ENV_TAG_KEY]
+
+
 def parse(template: dict[str, Any]) -> TemplateFacts:
     """What the template deploys, as far as it is literal."""
     resources = template.get("Resources")
     if not isinstance(resources, dict):
         raise CostInputError("template has no Resources section (is it a synthesized CloudFormation template?)")
     facts = TemplateFacts()
+    envs: set[str] = set()
     for name, res in resources.items():
         if not isinstance(res, dict):
             continue
         kind, props = res.get("Type"), res.get("Properties") or {}
+        if isinstance(props, dict):
+            envs.update(_env_tags(props))
         if kind == "AWS::AutoScaling::AutoScalingGroup":
             _asg(props, facts)
         elif kind == "AWS::Scheduler::Schedule":
@@ -189,7 +210,44 @@ def parse(template: dict[str, Any]) -> TemplateFacts:
                 facts.price_class = pc
             else:
                 facts.unknown.append("CloudFront PriceClass is unresolved")
+    if len(envs) > 1:
+        raise CostInputError(
+            f"template tags its resources with several environments ({ENV_TAG_KEY}: {', '.join(sorted(envs))})"
+        )
+    facts.env_tag = next(iter(envs), None)
     return facts
+
+
+def environment_for(path: Path, facts: TemplateFacts, given: str | None, known: Sequence[str]) -> str:
+    """The one cdk.json environment to price the template under.
+
+    The stack's own ENV_TAG_KEY tag decides (and --env must agree with it); without the tag, --env, else the CDK file
+    name VoiceFleet-<env>.template.json, else the only environment cdk.json has.
+    """
+    if facts.env_tag is not None:
+        if given is not None and given != facts.env_tag:
+            raise CostInputError(
+                f"--env {given} disagrees with --template '{path.name}', which was synthesized for environment "
+                f"'{facts.env_tag}' (tag {ENV_TAG_KEY})"
+            )
+        name, origin, remedy = facts.env_tag, f"its {ENV_TAG_KEY} tag", "pass the --cdk-json it was synthesized from"
+    elif given is not None:
+        return given  # an unknown name gets cdk.json's own "unknown environment" error
+    elif match := _FILE_NAME.match(path.name):
+        name, origin, remedy = match["env"], "its file name", f"pass --env ({', '.join(known)})"
+    elif len(known) == 1:
+        return known[0]
+    else:
+        raise CostInputError(
+            f"--template '{path.name}': cannot tell which environment it was synthesized for (no {ENV_TAG_KEY} tag, "
+            f"name not VoiceFleet-<env>.template.json); pass --env ({', '.join(known)})"
+        )
+    if name not in known:
+        raise CostInputError(
+            f"--template '{path.name}' is for environment '{name}' (from {origin}), which cdk.json does not define "
+            f"({', '.join(known)}); {remedy}"
+        )
+    return name
 
 
 def load(path: Path) -> TemplateFacts:
