@@ -80,14 +80,40 @@ def _json(status: int, body: dict[str, Any], headers: Mapping[str, str] | None =
     return JSONResponse(status_code=status, content=body, headers=headers)
 
 
+# Where FastAPI says a value came from; the first item of an error's `loc`, never a field name.
+_LOCATIONS = frozenset({"body", "query", "path", "header", "cookie", "form"})
+
+
 def _field(loc: tuple[Any, ...]) -> str:
-    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "form")]
-    return ".".join(parts) or "body"
+    """The field an error's `loc` points at: the location prefix dropped, nested names joined with '.'
+    (`("body", "items", 0, "name")` -> "items.0.name"). Leading indexes (a top-level array position, a decode
+    offset) name no field, so they are dropped too; nothing left means the body (or query, ...) as a whole."""
+    parts = list(loc)
+    where = str(parts.pop(0)) if parts and parts[0] in _LOCATIONS else "body"
+    while parts and isinstance(parts[0], int):
+        parts.pop(0)
+    return ".".join(str(p) for p in parts) or where
+
+
+def _json_decode_message(error: Mapping[str, Any], doc: Any) -> str:
+    """'request body is not valid JSON: Expecting value at line 1 column 1' from FastAPI's json_invalid error
+    (its `loc` carries the character offset and `ctx` json's reason; the body itself is the exception's)."""
+    reason = str((error.get("ctx") or {}).get("error", "malformed JSON"))
+    loc = tuple(error.get("loc", ()))
+    pos = loc[-1] if loc and isinstance(loc[-1], int) else None
+    if pos is None or not isinstance(doc, str):
+        return f"request body is not valid JSON: {reason}"
+    line = doc.count("\n", 0, pos) + 1
+    column = pos - doc.rfind("\n", 0, pos)  # rfind gives -1 on the first line, so columns start at 1
+    return f"request body is not valid JSON: {reason} at line {line} column {column}"
 
 
 async def _validation(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     first = exc.errors()[0]
+    if first.get("type") == "json_invalid":
+        message = _json_decode_message(first, exc.body)
+        return _json(400, error_body(message, param="body", code="invalid_json"))
     field = _field(tuple(first.get("loc", ())))
     message = f"{field}: {first.get('msg', 'invalid value')}"
     if first.get("type") == "missing":
@@ -149,6 +175,11 @@ async def _storage_key(_: Request, exc: Exception) -> JSONResponse:
 
 async def _http(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400 and isinstance(exc.__cause__, UnicodeDecodeError):
+        # FastAPI answers a body it cannot decode with a generic "error parsing the body"; JSON must be UTF-8.
+        bad = exc.__cause__
+        message = f"request body is not valid JSON: not UTF-8 text (byte 0x{bad.object[bad.start]:02x} at {bad.start})"
+        return _json(400, error_body(message, param="body", code="invalid_json"))
     return _json(exc.status_code, error_body(str(exc.detail), param=None, code=f"http_{exc.status_code}"), exc.headers)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from functools import partial
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar
 
 import anyio.to_thread
 from fastapi import APIRouter, Depends, File, Form, UploadFile
@@ -17,6 +17,7 @@ from service.audio.prompt import decode_prompt
 from service.voices.store import SavedVoice, check_name
 
 router = APIRouter(prefix="/v1/voices", tags=["voices"])
+T = TypeVar("T")
 
 
 class VoicePublic(BaseModel):
@@ -63,19 +64,54 @@ async def get_voice(name: str, state: Annotated[ServiceState, Depends(get_state)
 async def create_voice(
     state: Annotated[ServiceState, Depends(get_state)],
     name: Annotated[str, Form(description="1-64 of a-z 0-9 - _")],
-    audio: Annotated[UploadFile, File(description="The clip to clone: 3-30 s, >= 16 kHz, wav/flac/mp3/ogg.")],
-    text: Annotated[str, Form(max_length=500, description="What the clip says (improves cloning).")] = "",
+    audio: Annotated[
+        UploadFile | None,
+        File(description="The clip to clone: 3-30 s, >= 16 kHz, wav/flac/mp3/ogg. Give this or prompt_audio."),
+    ] = None,
+    text: Annotated[
+        str | None, Form(max_length=500, description="What the clip says (improves cloning). Or prompt_text.")
+    ] = None,
     language: Annotated[str | None, Form()] = None,
+    prompt_audio: Annotated[
+        UploadFile | None, File(description="Same as audio, under the name POST /v1/tts uses; give one of the two.")
+    ] = None,
+    prompt_text: Annotated[
+        str | None, Form(max_length=500, description="Same as text, under the name POST /v1/tts uses.")
+    ] = None,
 ) -> VoicePublic:
     """Save a voice prompt (audio + transcript) under a name."""
+    field, upload = _either("audio", _given(audio), "prompt_audio", _given(prompt_audio))
+    if upload is None:
+        message = "audio is required: the clip to clone (prompt_audio, the name POST /v1/tts uses, works too)"
+        raise ApiError(422, message, param="audio", code="missing")
+    _, transcript = _either("text", text or None, "prompt_text", prompt_text or None)
     check_name(name)
     if name in state.builtin_voices:
         raise ApiError(409, f"'{name}' is a built-in voice; choose another name", param="name", code="voice_exists")
     limit = state.settings.max_upload_bytes
-    data = await read_upload(audio, limit=limit, field="audio")
-    clip = await anyio.to_thread.run_sync(partial(decode_prompt, data, max_bytes=limit, field="audio"))
-    save = partial(state.voices.save, name, clip.audio, clip.sample_rate, text=text.strip(), language=language or None)
+    data = await read_upload(upload, limit=limit, field=field)
+    clip = await anyio.to_thread.run_sync(partial(decode_prompt, data, max_bytes=limit, field=field))
+    save = partial(
+        state.voices.save,
+        name,
+        clip.audio,
+        clip.sample_rate,
+        text=(transcript or "").strip(),
+        language=language or None,
+    )
     return _public(await anyio.to_thread.run_sync(save))
+
+
+def _given(upload: UploadFile | None) -> UploadFile | None:
+    """An empty file part (what a browser form sends for an unused file input) counts as not given."""
+    return upload if upload is not None and (upload.filename or upload.size) else None
+
+
+def _either(name: str, value: T | None, alias: str, alias_value: T | None) -> tuple[str, T | None]:
+    """(field name, value) for a value that may come under either of two names; 422 naming the alias for both."""
+    if value is not None and alias_value is not None:
+        raise ApiError(422, f"give either {name} or {alias}, not both (they are the same field)", param=alias)
+    return (alias, alias_value) if alias_value is not None else (name, value)
 
 
 @router.delete("/{name}", status_code=204, response_class=Response, responses=error_responses(404, 409, 422))

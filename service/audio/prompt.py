@@ -7,12 +7,15 @@ clones from (the model card's "3-second" voice cloning).
 from __future__ import annotations
 
 import io
+import logging
 from dataclasses import dataclass
 
 import numpy as np
 import soundfile as sf
 
 from service.engines.base import Audio
+
+log = logging.getLogger(__name__)
 
 MIN_PROMPT_S = 3.0
 MAX_PROMPT_S = 30.0
@@ -56,7 +59,10 @@ def decode_prompt(data: bytes, *, max_bytes: int, field: str = "prompt_audio") -
                 raise PromptAudioError(_too_long(field, clip.frames / rate), field=field)
             samples = clip.read(dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, EOFError) as exc:
-        raise PromptAudioError(f"{field} is not a readable wav/flac/mp3/ogg file ({exc})", field=field) from exc
+        # libsndfile's own text names the in-memory file object ("Error opening <_io.BytesIO object at 0x...>")
+        # and its reasons mislead for uploads (a cut mp3 reads "File does not exist"): log it, answer in words.
+        log.info("prompt decode failed: %s %s", type(exc).__name__, getattr(exc, "error_string", exc))
+        raise PromptAudioError(_undecodable(field), field=field) from exc
     audio = np.ascontiguousarray(samples.mean(axis=1), dtype=np.float32)
     if rate < MIN_PROMPT_RATE:
         raise PromptAudioError(f"{field} is sampled at {rate} Hz; at least {MIN_PROMPT_RATE} Hz is needed", field=field)
@@ -74,3 +80,10 @@ def decode_prompt(data: bytes, *, max_bytes: int, field: str = "prompt_audio") -
 
 def _too_long(field: str, duration: float) -> str:
     return f"{field} lasts {duration:.2f} s; at most {MAX_PROMPT_S:.0f} s is accepted (trim it)"
+
+
+def _undecodable(field: str) -> str:
+    return (
+        f"{field} could not be decoded as audio (format not recognised or file corrupt); "
+        "send a complete wav, flac, mp3 or ogg file"
+    )

@@ -73,7 +73,7 @@ def _silent() -> bytes:
 @pytest.mark.parametrize(
     ("make", "content_type", "status", "needle"),
     [
-        (lambda: b"RIFF\x00\x00not really audio at all" * 10, "audio/wav", 400, "not a readable"),
+        (lambda: b"RIFF\x00\x00not really audio at all" * 10, "audio/wav", 400, "could not be decoded as audio"),
         (_too_short, "audio/wav", 400, "at least 3 s"),
         (lambda: speech_clip(repeat=10), "audio/wav", 400, "at most 30 s"),
         (_low_rate, "audio/wav", 400, "at least 16000 Hz"),
@@ -91,6 +91,7 @@ def test_bad_prompt_audio_is_4xx_naming_the_field(
     error = response.json()["error"]
     assert error["param"] == "prompt_audio"
     assert needle in error["message"]
+    assert "0x" not in error["message"]  # regression: libsndfile's "<_io.BytesIO object at 0x7f08...>"
     assert client.post("/v1/tts", data={"text": "好"}).status_code == 200
 
 

@@ -61,13 +61,58 @@ def test_bad_voice_names(client: httpx.Client, clip: bytes, name: str, status: i
     assert response.json()["error"]["param"] == "name"
 
 
-def test_bad_voice_audio(client: httpx.Client) -> None:
-    response = client.post(
-        "/v1/voices", data={"name": "broken"}, files={"audio": ("a.wav", b"junk" * 100, "audio/wav")}
-    )
+@pytest.mark.parametrize("field", ["audio", "prompt_audio"])
+def test_bad_voice_audio(client: httpx.Client, field: str) -> None:
+    response = client.post("/v1/voices", data={"name": "broken"}, files={field: ("a.wav", b"junk" * 100, "audio/wav")})
     assert response.status_code == 400
-    assert response.json()["error"]["param"] == "audio"
+    error = response.json()["error"]
+    assert error["param"] == field
+    assert error["message"].startswith(f"{field} could not be decoded as audio")
+    assert "0x" not in error["message"]  # regression: libsndfile's "<_io.BytesIO object at 0x7f08...>"
     assert client.get("/v1/voices/broken").status_code == 404
+
+
+def test_voice_accepts_the_field_names_of_v1_tts(client: httpx.Client, clip: bytes) -> None:
+    """Regression: /v1/voices took only audio/text while /v1/tts takes prompt_audio/prompt_text."""
+    created = client.post(
+        "/v1/voices",
+        data={"name": "tts-names", "prompt_text": CLIP_TEXT},
+        files={"prompt_audio": ("a.wav", clip, "audio/wav")},
+    )
+    assert created.status_code == 201, created.text
+    assert client.get("/v1/voices/tts-names").json()["text"] == CLIP_TEXT
+    assert client.delete("/v1/voices/tts-names").status_code == 204
+
+
+@pytest.mark.parametrize(
+    ("data", "files", "param", "needle"),
+    [
+        ({}, {"audio": "a.wav", "prompt_audio": "b.wav"}, "prompt_audio", "either audio or prompt_audio, not both"),
+        ({}, {}, "audio", "audio is required"),
+        ({}, {"prompt_audio": ""}, "audio", "audio is required"),  # an empty file part, as browsers send
+        ({"text": "x", "prompt_text": "y"}, {"audio": "a.wav"}, "prompt_text", "either text or prompt_text"),
+    ],
+)
+def test_voice_audio_under_both_names_or_neither_is_422(
+    client: httpx.Client, clip: bytes, data: dict[str, str], files: dict[str, str], param: str, needle: str
+) -> None:
+    parts = {field: (name, clip if name else b"", "audio/wav") for field, name in files.items()}
+    parts.setdefault("unused", ("u", b"", "application/octet-stream"))  # keep the body multipart
+    response = client.post("/v1/voices", data={"name": "twice", **data}, files=parts)
+    assert response.status_code == 422, response.text
+    error = response.json()["error"]
+    assert error["param"] == param
+    assert needle in error["message"]
+    assert client.get("/v1/voices/twice").status_code == 404
+
+
+def test_voice_fields_are_documented(client: httpx.Client) -> None:
+    schema = client.get("/openapi.json").json()
+    ref = schema["paths"]["/v1/voices"]["post"]["requestBody"]["content"]["multipart/form-data"]["schema"]["$ref"]
+    form = schema["components"]["schemas"][ref.rsplit("/", 1)[1]]
+    assert {"name", "audio", "text", "prompt_audio", "prompt_text", "language"} <= set(form["properties"])
+    assert form["required"] == ["name"]
+    assert "prompt_audio" in form["properties"]["audio"]["description"]
 
 
 def test_builtin_voice_cannot_be_deleted(client: httpx.Client) -> None:

@@ -79,7 +79,7 @@ def test_prompt_decode_mixes_stereo_down() -> None:
 @pytest.mark.parametrize(
     ("data", "needle", "status"),
     [
-        (b"garbage" * 50, "not a readable", 400),
+        (b"garbage" * 50, "could not be decoded as audio", 400),
         (_wav(_tone(2.0), RATE), "at least 3 s", 400),
         (_wav(_tone(31.0), RATE), "at most 30 s", 400),
         (_wav(_tone(5.0, rate=8000), 8000), "16000 Hz", 400),
@@ -93,6 +93,32 @@ def test_prompt_checks(data: bytes, needle: str, status: int) -> None:
         decode_prompt(data, max_bytes=limit)
     assert info.value.status == status
     assert info.value.field == "prompt_audio"
+
+
+def _flac(audio: np.ndarray, rate: int) -> bytes:
+    buffer = io.BytesIO()
+    sf.write(buffer, audio, rate, format="FLAC")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        pytest.param(b"junk" * 100, id="not-audio"),
+        pytest.param(_wav(_tone(4.0), RATE)[:20] + bytes(4000), id="wav-broken-fmt-chunk"),
+        pytest.param(_flac(_tone(4.0), RATE)[:200] + bytes(4000), id="flac-corrupt-frames"),
+    ],
+)
+def test_undecodable_prompt_is_described_in_words(data: bytes) -> None:
+    """Regression: the message carried libsndfile's "Error opening <_io.BytesIO object at 0x7f08...>"."""
+    with pytest.raises(PromptAudioError) as info:
+        decode_prompt(data, max_bytes=10_000_000, field="audio")
+    message = str(info.value)
+    assert message.startswith("audio could not be decoded as audio (format not recognised or file corrupt)")
+    assert "0x" not in message
+    assert "<" not in message
+    assert "BytesIO" not in message
+    assert (info.value.status, info.value.field) == (400, "audio")
 
 
 def test_pitch_estimate() -> None:

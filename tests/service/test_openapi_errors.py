@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from service.api.errors import ErrorResponse
+from service.api.errors import ErrorResponse, _field
 from service.audio.encode import MEDIA_TYPES
 
 NOT_UTF8 = b'{"input": "\xff"}'  # a body FastAPI cannot even decode: 400, not 422
@@ -70,3 +70,64 @@ def test_every_audio_format_is_a_documented_content_type(client: httpx.Client, s
     assert flac.headers["content-type"] in documented
     tts = _responses(schema, "post", "/v1/tts")["200"]["content"]
     assert tts["application/json"]["schema"]["$ref"] == "#/components/schemas/StoredAudioPublic"
+
+
+JSON = {"content-type": "application/json"}
+
+
+@pytest.mark.parametrize(
+    ("body", "where"),
+    [
+        (b"not json", "at line 1 column 1"),
+        (b'{"input": "x",}', "at line 1 column 15"),
+        (b'{\n  "input": "x"\n  "voice": "alloy"\n}', "at line 3 column 3"),
+        (b'{"input": "unterminated', "at line 1 column 11"),
+    ],
+)
+def test_malformed_json_is_400_naming_the_body(client: httpx.Client, body: bytes, where: str) -> None:
+    """Regression: `-d 'not json'` answered 422 with param "0" and message "0: JSON decode error"."""
+    response = client.post("/v1/audio/speech", content=body, headers=JSON)
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert (error["param"], error["code"]) == ("body", "invalid_json")
+    assert error["message"].startswith("request body is not valid JSON: ")
+    assert error["message"].endswith(where)
+
+
+def test_body_that_is_not_utf8_is_400_naming_the_body(client: httpx.Client) -> None:
+    error = client.post("/v1/audio/speech", content=NOT_UTF8, headers=JSON).json()["error"]
+    assert error["param"] == "body"
+    assert error["message"] == "request body is not valid JSON: not UTF-8 text (byte 0xff at 11)"
+
+
+@pytest.mark.parametrize(
+    ("body", "param"),
+    [
+        (b"[1, 2]", "body"),
+        (b'"just a string"', "body"),
+        (b"{}", "input"),
+        (b'{"input": 5}', "input"),
+        (b'{"input": "x", "speed": "fast"}', "speed"),
+    ],
+)
+def test_validation_param_is_a_field_name(client: httpx.Client, body: bytes, param: str) -> None:
+    response = client.post("/v1/audio/speech", content=body, headers=JSON)
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["param"] == param
+
+
+@pytest.mark.parametrize(
+    ("loc", "field"),
+    [
+        (("body", 0), "body"),
+        (("body",), "body"),
+        (("body", "input"), "input"),
+        (("body", "items", 0, "name"), "items.0.name"),
+        (("body", 3, "name"), "name"),
+        (("query", "limit"), "limit"),
+        (("body", "body"), "body"),  # a field that happens to be called body keeps its name
+        (("header", "x-api-key"), "x-api-key"),
+    ],
+)
+def test_error_location_becomes_a_field_name(loc: tuple[str | int, ...], field: str) -> None:
+    assert _field(loc) == field
