@@ -1,7 +1,10 @@
-"""Business hours: EventBridge Scheduler starts the fleet before opening and stops it at closing, every day.
+"""Business hours: EventBridge Scheduler starts the fleet before opening and stops it at closing, every day, and
+reconciles it every 15 minutes.
 
 The schedules fire daily in the environment's timezone; the scheduler Lambda decides whether the day is a workday
-(weekdays, holidays and make-up workdays from the config), so a make-up Saturday works without a new schedule.
+(weekdays, holidays and make-up workdays from the config), so a make-up Saturday works without a new schedule. The
+reconcile run brings the fleet to the state wanted now (manual override, workday, open window): an `on-until`
+override ends within 15 minutes of its time, and an override set mid-day takes effect without waiting for a daily run.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from infra.functions import METRIC_NAMESPACE, PythonFunction
 
 SIZE_TAG_KEY = "voicefleet:running-size"
 OVERRIDE_TAG_KEY = "voicefleet:override"
+# Every 15 minutes, at :00/:15/:30/:45 local time: an on-until override ends at most 15 minutes late.
+RECONCILE_MINUTES = 15
 
 
 def start_time(config: EnvironmentConfig) -> dt.time:
@@ -27,6 +32,11 @@ def start_time(config: EnvironmentConfig) -> dt.time:
     opening = config.schedule.start_time
     minutes = opening.hour * 60 + opening.minute - config.schedule.warmup_minutes
     return dt.time(minutes // 60, minutes % 60)
+
+
+def open_window(config: EnvironmentConfig) -> str:
+    """OPEN_WINDOW: "HH:MM-HH:MM" from opening minus warm-up to closing, when the fleet should be up on a workday."""
+    return f"{start_time(config):%H:%M}-{config.schedule.stop_time:%H:%M}"
 
 
 def scheduler_environment(config: EnvironmentConfig, asg_name: str) -> dict[str, str]:
@@ -38,6 +48,7 @@ def scheduler_environment(config: EnvironmentConfig, asg_name: str) -> dict[str,
         "WEEKDAYS": ",".join(config.schedule.weekdays),
         "HOLIDAYS": ",".join(day.isoformat() for day in config.schedule.holidays),
         "EXTRA_WORKDAYS": ",".join(day.isoformat() for day in config.schedule.extra_workdays),
+        "OPEN_WINDOW": open_window(config),
         "SIZE_TAG_KEY": SIZE_TAG_KEY,
         "DEFAULT_SIZE": f"{fleet.min_capacity}-{fleet.desired_capacity}-{fleet.max_capacity}",
         "OVERRIDE_TAG_KEY": OVERRIDE_TAG_KEY,
@@ -47,7 +58,7 @@ def scheduler_environment(config: EnvironmentConfig, asg_name: str) -> dict[str,
 
 
 class Schedule(Construct):
-    """Scheduler Lambda + daily start/stop schedules with retries and a dead-letter queue."""
+    """Scheduler Lambda + daily start/stop and 15-minute reconcile schedules, with retries and a dead-letter queue."""
 
     def __init__(
         self, scope: Construct, construct_id: str, *, config: EnvironmentConfig, asg_name: str, asg_arn: str
@@ -78,22 +89,37 @@ class Schedule(Construct):
             return
         tz = cdk.TimeZone.of(config.timezone)
         for action, at in (("start", start_time(config)), ("stop", config.schedule.stop_time)):
-            target = targets.LambdaInvoke(
-                self.function,
-                input=scheduler.ScheduleTargetInput.from_object({"action": action}),
-                dead_letter_queue=self.dead_letters,
-                retry_attempts=3,
-                max_event_age=cdk.Duration.hours(1),
+            self._add(
+                config,
+                action,
+                f"{action} at {at:%H:%M} {config.timezone}, every day",
+                scheduler.ScheduleExpression.cron(minute=str(at.minute), hour=str(at.hour), time_zone=tz),
             )
-            self.schedules.append(
-                scheduler.Schedule(
-                    self,
-                    f"{action.title()}Schedule",
-                    description=f"voicefleet {config.name}: {action} at {at:%H:%M} {config.timezone}, every day",
-                    schedule=scheduler.ScheduleExpression.cron(minute=str(at.minute), hour=str(at.hour), time_zone=tz),
-                    target=target,
-                )
+        self._add(
+            config,
+            "reconcile",
+            f"reconcile every {RECONCILE_MINUTES} minutes ({config.timezone}): override, workday, open window",
+            scheduler.ScheduleExpression.cron(minute=f"0/{RECONCILE_MINUTES}", time_zone=tz),
+        )
+
+    def _add(self, config: EnvironmentConfig, action: str, what: str, expression: scheduler.ScheduleExpression) -> None:
+        """One schedule invoking the function with {"action": action}: 3 retries within an hour, then the DLQ."""
+        target = targets.LambdaInvoke(
+            self.function,
+            input=scheduler.ScheduleTargetInput.from_object({"action": action}),
+            dead_letter_queue=self.dead_letters,
+            retry_attempts=3,
+            max_event_age=cdk.Duration.hours(1),
+        )
+        self.schedules.append(
+            scheduler.Schedule(
+                self,
+                f"{action.title()}Schedule",
+                description=f"voicefleet {config.name}: {what}",
+                schedule=expression,
+                target=target,
             )
+        )
 
     def _grant_group_access(self, asg_arn: str) -> None:
         """Exactly the Auto Scaling calls of lambdas/scheduler (groups.py), each on this environment's group only.

@@ -5,6 +5,7 @@ Each part is tested on its own; these tests fail when one side renames a variabl
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,13 @@ def test_scheduler_lambda_reads_what_infra_sets(name: str) -> None:
     assert env.env_name == name
     fleet = config.fleet
     assert env.default_size == RunningSize(fleet.min_capacity, fleet.desired_capacity, fleet.max_capacity)
+    # Reconcile's open window: opening minus warm-up to closing, the same times the daily schedules fire at.
+    schedule = config.schedule
+    opening = schedule.start_time.hour * 60 + schedule.start_time.minute - schedule.warmup_minutes
+    assert (env.open_window.start, env.open_window.end) == (
+        dt.time(opening // 60, opening % 60),
+        schedule.stop_time,
+    )
     # The Lambda's calendar and the config's agree on every day of the configured holiday year.
     days = [*config.schedule.holidays, *config.schedule.extra_workdays]
     for day in days:

@@ -98,17 +98,22 @@ class Fleet(Construct):
             retention=logs.RetentionDays.ONE_MONTH,
             removal_policy=cdk.RemovalPolicy.DESTROY if config.disposable else cdk.RemovalPolicy.RETAIN,
         )
+        # Clients hold these keys: a stack update that replaced a secret (or a delete) would otherwise destroy the
+        # only copy of them. Retained, the old secret's value can be put into a replacement. Disposable: deleted.
+        key_removal = cdk.RemovalPolicy.DESTROY if config.disposable else cdk.RemovalPolicy.RETAIN
         self.api_keys = secretsmanager.Secret(
             self,
             "ApiKeys",
             description=f"voicefleet {config.name}: comma-separated client API keys (TTS_API_KEYS)",
             generate_secret_string=secretsmanager.SecretStringGenerator(exclude_punctuation=True, password_length=40),
+            removal_policy=key_removal,
         )
         self.admin_key = secretsmanager.Secret(
             self,
             "AdminKey",
             description=f"voicefleet {config.name}: admin API key (TTS_ADMIN_KEY)",
             generate_secret_string=secretsmanager.SecretStringGenerator(exclude_punctuation=True, password_length=40),
+            removal_policy=key_removal,
         )
         source = s3_assets.Asset(self, "ServiceSource", path=str(stage_service_source()))
         self.role = self._role(config, models_bucket, outputs_bucket, source)

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from lambdas.common.env import MalformedEnvironmentVariableError, csv_list, current_environ, required
 from lambdas.scheduler.calendar import WEEKDAY_NAMES, WorkCalendar
+from lambdas.scheduler.hours import OpenWindow, WindowFormatError
 from lambdas.scheduler.sizing import RunningSize, SizeFormatError
 
 
@@ -17,6 +18,7 @@ class SchedulerEnvironment:
     asg_names: tuple[str, ...]
     timezone: ZoneInfo
     calendar: WorkCalendar
+    open_window: OpenWindow
     size_tag_key: str
     default_size: RunningSize
     override_tag_key: str
@@ -25,8 +27,9 @@ class SchedulerEnvironment:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> SchedulerEnvironment:
-        """Build from ASG_NAMES, TIMEZONE, WEEKDAYS, HOLIDAYS, EXTRA_WORKDAYS, SIZE_TAG_KEY, DEFAULT_SIZE,
-        OVERRIDE_TAG_KEY, METRIC_NAMESPACE, ENV_NAME; raises an EnvironmentVariableError naming the first bad one."""
+        """Build from ASG_NAMES, TIMEZONE, WEEKDAYS, HOLIDAYS, EXTRA_WORKDAYS, OPEN_WINDOW, SIZE_TAG_KEY,
+        DEFAULT_SIZE, OVERRIDE_TAG_KEY, METRIC_NAMESPACE, ENV_NAME; raises an EnvironmentVariableError naming the
+        first bad one."""
         env = current_environ() if environ is None else environ
         holidays = _dates(env, "HOLIDAYS")
         extra = _dates(env, "EXTRA_WORKDAYS")
@@ -39,6 +42,7 @@ class SchedulerEnvironment:
             asg_names=csv_list(env, "ASG_NAMES"),
             timezone=_timezone(env),
             calendar=WorkCalendar(weekdays=_weekdays(env), holidays=holidays, extra_workdays=extra),
+            open_window=_window(env),
             size_tag_key=required(env, "SIZE_TAG_KEY"),
             default_size=_size(env, "DEFAULT_SIZE"),
             override_tag_key=required(env, "OVERRIDE_TAG_KEY"),
@@ -80,6 +84,13 @@ def _dates(env: Mapping[str, str], name: str) -> frozenset[dt.date]:
         except ValueError as exc:
             raise MalformedEnvironmentVariableError(name, f"'{item}' is not an ISO date (YYYY-MM-DD)") from exc
     return frozenset(days)
+
+
+def _window(env: Mapping[str, str]) -> OpenWindow:
+    try:
+        return OpenWindow.parse(required(env, "OPEN_WINDOW"))
+    except WindowFormatError as exc:
+        raise MalformedEnvironmentVariableError("OPEN_WINDOW", str(exc)) from exc
 
 
 def _size(env: Mapping[str, str], name: str) -> RunningSize:

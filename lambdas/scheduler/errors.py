@@ -8,7 +8,7 @@ class SchedulerError(Exception):
 
 
 class InvalidEventError(SchedulerError):
-    """The event is not {"action": "start"} or {"action": "stop"}."""
+    """The event is not {"action": "start"}, {"action": "stop"} or {"action": "reconcile"}."""
 
 
 class GroupNotFoundError(SchedulerError):

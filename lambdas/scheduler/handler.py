@@ -1,6 +1,7 @@
-"""Entry point: `lambdas.scheduler.handler.handler`, invoked by EventBridge Scheduler with {"action": "start"|"stop"}.
+"""Entry point: `lambdas.scheduler.handler.handler`, invoked by EventBridge Scheduler with {"action": ACTION}.
 
-The schedules fire every day; this function decides whether today (in the configured timezone) is a workday.
+ACTION is "start" (daily, opening minus warm-up), "stop" (daily, closing) or "reconcile" (every 15 minutes). The
+schedules fire every day; this function decides whether today (in the configured timezone) is a workday.
 `run()` holds the logic and takes its clients and clock as arguments; `handler()` builds real ones.
 """
 
@@ -17,7 +18,7 @@ import boto3
 from lambdas.common.aws import CLIENT_CONFIG
 from lambdas.common.jsonlog import get_logger, log
 from lambdas.common.metrics import put_count
-from lambdas.scheduler.decisions import Action, decide
+from lambdas.scheduler.decisions import ACTIONS, Action, decide
 from lambdas.scheduler.environment import SchedulerEnvironment
 from lambdas.scheduler.errors import InvalidEventError, SchedulerError
 from lambdas.scheduler.groups import apply_plan, read_groups
@@ -37,19 +38,19 @@ class SchedulerClients:
 
 
 def parse_action(event: object) -> Action:
-    """The event's action; anything but {"action": "start"|"stop"} raises InvalidEventError."""
+    """The event's action; anything but {"action": "start"|"stop"|"reconcile"} raises InvalidEventError."""
     if not isinstance(event, Mapping):
         raise InvalidEventError(f'event must be an object like {{"action": "start"}}, got {type(event).__name__}')
     action = event.get("action")
-    if action not in ("start", "stop"):
-        raise InvalidEventError(f"event field 'action' must be 'start' or 'stop', got {action!r}")
+    if action not in ACTIONS:
+        raise InvalidEventError(f"event field 'action' must be one of {', '.join(ACTIONS)}, got {action!r}")
     return cast(Action, action)
 
 
 def run(
     event: object, env: SchedulerEnvironment, clients: SchedulerClients, now: dt.datetime | None = None
 ) -> dict[str, Any]:
-    """Decide and apply start/stop for every group; returns what was done and why, per group."""
+    """Decide and apply the action for every group; returns what was done and why, per group."""
     now = now or dt.datetime.now(tz=dt.UTC)
     local = now.astimezone(env.timezone)
     day = env.calendar.verdict(local.date())
@@ -68,7 +69,7 @@ def run(
         log(LOGGER, "schedule run refused", level=logging.ERROR, **base, error=str(exc), error_type=type(exc).__name__)
         raise
     # Decide for every group before changing any, so a bad tag on the second group leaves the first untouched.
-    plans = [(group, decide(action, group, day, now, env.default_size)) for group in groups]
+    plans = [(group, decide(action, group, day, local, env.default_size, env.open_window)) for group in groups]
     outcomes: list[dict[str, Any]] = []
     for group, plan in plans:
         apply_plan(
@@ -99,7 +100,7 @@ def run(
 
 def _raw_action(event: object) -> str:
     action = event.get("action") if isinstance(event, Mapping) else None
-    return action if action in ("start", "stop") else "invalid"
+    return action if action in ACTIONS else "invalid"
 
 
 def _record(
@@ -110,7 +111,7 @@ def _record(
 
 
 def handler(event: dict[str, Any], context: object) -> dict[str, Any]:
-    """Lambda entry point. Clients are built per invocation: two runs a day do not need a warm-client cache."""
+    """Lambda entry point. Clients are built per invocation: a run makes a handful of calls, no cache needed."""
     env = SchedulerEnvironment.from_env()
     clients = SchedulerClients(
         autoscaling=boto3.client("autoscaling", config=CLIENT_CONFIG),

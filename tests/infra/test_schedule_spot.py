@@ -1,4 +1,5 @@
-"""Schedules (daily, IANA timezone, retries + DLQ) and the Spot rule, wired to the lambdas/ handlers."""
+"""Schedules (daily start/stop, 15-minute reconcile, IANA timezone, retries + DLQ) and the Spot rule, wired to the
+lambdas/ handlers."""
 
 from __future__ import annotations
 
@@ -23,18 +24,26 @@ def _schedules(template: Template) -> dict[str, dict[str, Any]]:
 
 def test_daily_schedules_in_environment_timezone(prod: Template, dev: Template) -> None:
     schedules = _schedules(prod)
+    assert sorted(schedules) == ['{"action":"reconcile"}', '{"action":"start"}', '{"action":"stop"}']
     start = schedules['{"action":"start"}']
     stop = schedules['{"action":"stop"}']
+    reconcile = schedules['{"action":"reconcile"}']
     # 09:00 opening minus 15 min warm-up; the Lambda decides workdays, so the cron fires every day.
     assert start["ScheduleExpression"] == "cron(45 8 * * ? *)"
     assert stop["ScheduleExpression"] == "cron(0 18 * * ? *)"
-    assert start["ScheduleExpressionTimezone"] == "Asia/Shanghai"
-    assert _schedules(dev)['{"action":"start"}']["ScheduleExpressionTimezone"] == "America/New_York"
-    for schedule in (start, stop):
-        target = schedule["Target"]
-        assert target["RetryPolicy"]["MaximumRetryAttempts"] == 3
-        assert "DeadLetterConfig" in target
+    # Every 15 minutes, so an on-until override ends (and a mid-day override applies) within 15 minutes.
+    assert reconcile["ScheduleExpression"] == "cron(0/15 * * * ? *)"
+    for schedule in (start, stop, reconcile):
+        assert schedule["ScheduleExpressionTimezone"] == "Asia/Shanghai"
+    assert {s["ScheduleExpressionTimezone"] for s in _schedules(dev).values()} == {"America/New_York"}
+    targets = [schedule["Target"] for schedule in (start, stop, reconcile)]
+    for schedule, target in zip((start, stop, reconcile), targets, strict=True):
+        assert target["RetryPolicy"] == {"MaximumEventAgeInSeconds": 3600, "MaximumRetryAttempts": 3}
         assert schedule["State"] == "ENABLED"
+    # Same function, same dead-letter queue, same invoke role for all three.
+    for key in ("Arn", "DeadLetterConfig", "RoleArn"):
+        assert all(target[key] == targets[0][key] for target in targets), key
+    assert "DeadLetterConfig" in targets[0]
 
 
 def test_schedule_disabled_in_config_means_no_schedules(edge: Template) -> None:
@@ -50,6 +59,7 @@ def test_scheduler_function_contract_environment(prod: Template) -> None:
     assert env["WEEKDAYS"] == "mon,tue,wed,thu,fri"
     assert env["HOLIDAYS"].startswith("2026-01-01,2026-01-02,")
     assert "2026-02-14" in env["EXTRA_WORKDAYS"].split(",")
+    assert env["OPEN_WINDOW"] == "08:45-18:00"  # opening 09:00 minus 15 min warm-up, closing 18:00
     assert env["SIZE_TAG_KEY"] == "voicefleet:running-size"
     assert env["DEFAULT_SIZE"] == "1-1-4"
     assert env["OVERRIDE_TAG_KEY"] == "voicefleet:override"

@@ -27,12 +27,15 @@ IMAGE_ID = "ami-0123456789abcdef0"
 def scheduler_environ(cfg: EnvironmentConfig, asg_names: str) -> dict[str, str]:
     """The scheduler's environment variables for one environment of cdk.json (what the CDK stack sets)."""
     schedule, fleet = cfg.schedule, cfg.fleet
+    warmup = dt.timedelta(minutes=schedule.warmup_minutes)
+    opening = (dt.datetime.combine(dt.date(2026, 1, 1), schedule.start_time) - warmup).time()
     return {
         "ASG_NAMES": asg_names,
         "TIMEZONE": cfg.timezone,
         "WEEKDAYS": ",".join(schedule.weekdays),
         "HOLIDAYS": ",".join(day.isoformat() for day in schedule.holidays),
         "EXTRA_WORKDAYS": ",".join(day.isoformat() for day in schedule.extra_workdays),
+        "OPEN_WINDOW": f"{opening:%H:%M}-{schedule.stop_time:%H:%M}",
         "SIZE_TAG_KEY": SIZE_TAG,
         "DEFAULT_SIZE": f"{fleet.min_capacity}-{fleet.desired_capacity}-{fleet.max_capacity}",
         "OVERRIDE_TAG_KEY": OVERRIDE_TAG,

@@ -41,6 +41,7 @@ class Row:
 
 
 SAVED = {SIZE_TAG: "1-1-2"}
+UNTIL_21 = "on-until=2026-03-10T21:00"  # naive: read in the environment's timezone
 ROWS: dict[str, Row] = {
     # --- start, no override: the day decides -------------------------------------------------------------------
     "start weekday restores saved size": Row(
@@ -140,6 +141,80 @@ ROWS: dict[str, Row] = {
     "stop override off does not block the stop": Row(
         "dev", "2026-03-10 18:00", "stop", "1-1-2", {OVERRIDE_TAG: "OFF"}, "stopped", "closing", "0-0-0",
         {**SAVED, OVERRIDE_TAG: "OFF"},
+    ),
+    # --- reconcile (every 15 min): override, else workday and open window [08:45, 18:00) decide --------------------
+    "reconcile on-until 21:00 keeps the fleet up at 20:45": Row(
+        "dev", "2026-03-10 20:45", "reconcile", "1-1-2", {OVERRIDE_TAG: UNTIL_21}, "unchanged", "already-running",
+        "1-1-2", {OVERRIDE_TAG: UNTIL_21},
+    ),
+    "reconcile at on-until 21:00 removes the tag and stops": Row(
+        "dev", "2026-03-10 21:00", "reconcile", "1-1-2", {OVERRIDE_TAG: UNTIL_21}, "stopped", "outside-hours",
+        "0-0-0", SAVED,
+    ),
+    "reconcile expired on-until inside open hours: tag removed, fleet stays up": Row(
+        "dev", "2026-03-10 12:00", "reconcile", "1-1-2", {OVERRIDE_TAG: "on-until=2026-03-10T11:00"}, "unchanged",
+        "already-running", "1-1-2", {},
+    ),
+    "reconcile override off during open hours stops the fleet": Row(
+        "dev", "2026-03-10 11:00", "reconcile", "1-2-4", {**SAVED, OVERRIDE_TAG: "off"}, "stopped", "override-off",
+        "0-0-0", {SIZE_TAG: "1-2-4", OVERRIDE_TAG: "off"},
+    ),
+    "reconcile override on after hours starts the fleet": Row(
+        "dev", "2026-03-10 19:30", "reconcile", "0-0-0", {**SAVED, OVERRIDE_TAG: "on"}, "started", "override-on",
+        "1-1-2", {**SAVED, OVERRIDE_TAG: "on"},
+    ),
+    "reconcile override on at night on a Shanghai weekend starts the fleet": Row(
+        "prod", "2026-03-14 03:00", "reconcile", "0-0-0", {OVERRIDE_TAG: "ON"}, "started", "override-on", "1-1-4",
+        {OVERRIDE_TAG: "ON"},
+    ),
+    "reconcile 12:00 on a workday with the fleet up does nothing": Row(
+        "dev", "2026-03-10 12:00", "reconcile", "1-1-2", SAVED, "unchanged", "already-running", "1-1-2", SAVED
+    ),
+    "reconcile in open hours does not undo a scale-in below the saved size": Row(
+        "dev", "2026-03-10 12:00", "reconcile", "1-1-4", {SIZE_TAG: "1-2-4"}, "unchanged", "already-running",
+        "1-1-4", {SIZE_TAG: "1-2-4"},
+    ),
+    "reconcile in open hours starts a fleet the morning start missed": Row(
+        "dev", "2026-03-10 10:00", "reconcile", "0-0-0", SAVED, "started", "weekday", "1-1-2", SAVED
+    ),
+    "reconcile 08:30 is before the window (opening 09:00 minus 15 min warm-up)": Row(
+        "dev", "2026-03-10 08:30", "reconcile", "0-0-0", SAVED, "unchanged", "already-stopped", "0-0-0", SAVED
+    ),
+    "reconcile 08:45 opens the window": Row(
+        "dev", "2026-03-10 08:45", "reconcile", "0-0-0", {}, "started", "weekday", "0-1-1", {}
+    ),
+    "reconcile 17:45 is still inside the window": Row(
+        "dev", "2026-03-10 17:45", "reconcile", "1-1-2", {}, "unchanged", "already-running", "1-1-2", {}
+    ),
+    "reconcile 19:00 stops a fleet the 18:00 stop missed": Row(
+        "dev", "2026-03-10 19:00", "reconcile", "1-2-4", SAVED, "stopped", "outside-hours", "0-0-0",
+        {SIZE_TAG: "1-2-4"},
+    ),
+    "reconcile stopped fleet after hours stays down": Row(
+        "dev", "2026-03-10 23:15", "reconcile", "0-0-0", SAVED, "unchanged", "already-stopped", "0-0-0", SAVED
+    ),
+    "reconcile 10:00 on a Shanghai holiday keeps the fleet down": Row(
+        "prod", "2026-02-16 10:00", "reconcile", "0-0-0", {}, "unchanged", "already-stopped", "0-0-0", {}
+    ),
+    "reconcile 10:00 on a Shanghai holiday stops a fleet started without an override": Row(
+        "prod", "2026-02-16 10:00", "reconcile", "0-1-1", {}, "stopped", "holiday", "0-0-0", {SIZE_TAG: "0-1-1"}
+    ),
+    "reconcile 10:00 on a Shanghai make-up Saturday starts the fleet": Row(
+        "prod", "2026-02-28 10:00", "reconcile", "0-0-0", {}, "started", "extra-workday", "1-1-4", {}
+    ),
+    # A fixed UTC-5 would read 07:45 (before the window) on the first EDT day; a fixed UTC-4 would read 18:45 (after
+    # it) on the first EST day. The tz database gives the local wall-clock time.
+    "reconcile 08:45 EDT on spring-forward Sunday 2026-03-08 made a workday": Row(
+        "dev", "2026-03-08 08:45", "reconcile", "0-0-0", SAVED, "started", "extra-workday", "1-1-2", SAVED,
+        {"EXTRA_WORKDAYS": "2026-03-08,2026-11-01"},
+    ),
+    "reconcile 17:45 EST on fall-back Sunday 2026-11-01 made a workday": Row(
+        "dev", "2026-11-01 17:45", "reconcile", "1-1-2", SAVED, "unchanged", "already-running", "1-1-2", SAVED,
+        {"EXTRA_WORKDAYS": "2026-03-08,2026-11-01"},
+    ),
+    "reconcile 18:00 EST on fall-back Sunday 2026-11-01 made a workday": Row(
+        "dev", "2026-11-01 18:00", "reconcile", "1-1-2", {}, "stopped", "outside-hours", "0-0-0", SAVED,
+        {"EXTRA_WORKDAYS": "2026-03-08,2026-11-01"},
     ),
 }  # fmt: skip
 

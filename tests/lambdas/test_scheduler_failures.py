@@ -28,7 +28,10 @@ def environ(dev_config: EnvironmentConfig) -> dict[str, str]:
     return scheduler_environ(dev_config, "gpu-a,gpu-b")
 
 
-@pytest.mark.parametrize("event", [{"action": "restart"}, {"action": None}, {}, {"Action": "stop"}, "stop", None, []])
+@pytest.mark.parametrize(
+    "event",
+    [{"action": "restart"}, {"action": None}, {}, {"Action": "stop"}, {"action": "Reconcile"}, "stop", None, []],
+)
 def test_bad_event_raises_and_changes_nothing(event: object, fleet: Fleet, environ: dict[str, str]) -> None:
     fleet.group("gpu-a", "1-1-2")
     fleet.group("gpu-b", "1-1-2")
@@ -38,6 +41,7 @@ def test_bad_event_raises_and_changes_nothing(event: object, fleet: Fleet, envir
     assert fleet.metric_count("ScheduleRun", {"Environment": "dev", "Action": "invalid", "Result": "error"}) == 1
 
 
+@pytest.mark.parametrize("action", ["stop", "reconcile"])
 @pytest.mark.parametrize(
     ("tags_b", "error", "message"),
     [
@@ -49,6 +53,7 @@ def test_bad_event_raises_and_changes_nothing(event: object, fleet: Fleet, envir
     ],
 )
 def test_second_group_bad_leaves_the_first_untouched(
+    action: str,
     tags_b: dict[str, str] | None,
     error: type[SchedulerError],
     message: str,
@@ -60,11 +65,11 @@ def test_second_group_bad_leaves_the_first_untouched(
     if tags_b is not None:
         fleet.group("gpu-b", "1-1-2", tags_b)
     with freeze_time(STOP_TIME), pytest.raises(error, match=message):
-        run({"action": "stop"}, SchedulerEnvironment.from_env(environ), fleet.scheduler_clients())
+        run({"action": action}, SchedulerEnvironment.from_env(environ), fleet.scheduler_clients())
     assert fleet.state("gpu-a") == {"gpu-a": ("1-2-3", expired)}
     if tags_b is not None:
         assert fleet.state("gpu-b") == {"gpu-b": ("1-1-2", tags_b)}
-    assert fleet.metric_count("ScheduleRun", {"Environment": "dev", "Action": "stop", "Result": "error"}) == 1
+    assert fleet.metric_count("ScheduleRun", {"Environment": "dev", "Action": action, "Result": "error"}) == 1
 
 
 REQUIRED = [
@@ -73,6 +78,7 @@ REQUIRED = [
     "WEEKDAYS",
     "HOLIDAYS",
     "EXTRA_WORKDAYS",
+    "OPEN_WINDOW",
     "SIZE_TAG_KEY",
     "DEFAULT_SIZE",
     "OVERRIDE_TAG_KEY",
@@ -101,6 +107,12 @@ def test_missing_variable_is_named(name: str, environ: dict[str, str]) -> None:
         ("WEEKDAYS", "", "is empty"),
         ("HOLIDAYS", "2026-13-01", "'2026-13-01' is not an ISO date"),
         ("EXTRA_WORKDAYS", "2026-02-28,", "has an empty item"),
+        ("OPEN_WINDOW", "", "is empty"),
+        ("OPEN_WINDOW", "08:45", "'08:45' is not 'HH:MM-HH:MM'"),
+        ("OPEN_WINDOW", "8:45-18:00", "is not 'HH:MM-HH:MM'"),
+        ("OPEN_WINDOW", "08:45-24:00", "holds a time that does not exist"),
+        ("OPEN_WINDOW", "18:00-08:45", "does not end after it starts"),
+        ("OPEN_WINDOW", "09:00-09:00", "does not end after it starts"),
         ("DEFAULT_SIZE", "1-1", "is not 'min-desired-max'"),
         ("DEFAULT_SIZE", "2-1-4", "breaks min <= desired <= max"),
         ("ENV_NAME", "  ", "is empty"),

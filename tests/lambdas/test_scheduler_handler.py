@@ -54,6 +54,22 @@ def test_handler_start_on_make_up_saturday_then_stop(fleet: Fleet, capsys: pytes
 
 
 @pytest.mark.usefixtures("lambda_env")
+def test_handler_reconcile_ends_an_on_until_override_on_time(fleet: Fleet) -> None:
+    """Shanghai: a fleet kept up until 20:00 on a holiday goes down at the 20:00 reconcile, not the next day."""
+    until = {"voicefleet:override": "on-until=2026-02-16T20:00", SIZE_TAG: "1-2-4"}
+    fleet.group("voicefleet-prod-gpu", "1-2-4", until)
+    with freeze_time(dt.datetime(2026, 2, 16, 19, 45, tzinfo=SHANGHAI)):
+        kept = handler({"action": "reconcile"}, None)
+    with freeze_time(dt.datetime(2026, 2, 16, 20, 0, tzinfo=SHANGHAI)):
+        ended = handler({"action": "reconcile"}, None)
+    assert (kept["groups"][0]["result"], kept["groups"][0]["reason"]) == ("unchanged", "already-running")
+    assert (ended["groups"][0]["result"], ended["groups"][0]["reason"]) == ("stopped", "holiday")
+    assert ended["groups"][0]["override_removed"] is True
+    assert fleet.state("voicefleet-prod-gpu") == {"voicefleet-prod-gpu": ("0-0-0", {SIZE_TAG: "1-2-4"})}
+    assert fleet.metric_count("ScheduleRun", {"Environment": "prod", "Action": "reconcile", "Result": "stopped"}) == 1
+
+
+@pytest.mark.usefixtures("lambda_env")
 def test_handler_missing_variable_fails_before_any_call(monkeypatch: pytest.MonkeyPatch, fleet: Fleet) -> None:
     fleet.group("voicefleet-prod-gpu", "1-1-4")
     monkeypatch.delenv("DEFAULT_SIZE")

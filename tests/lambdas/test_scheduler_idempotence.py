@@ -1,4 +1,4 @@
-"""Repeated, retried and interleaved start/stop invocations end in the same state (moto over HTTP)."""
+"""Repeated, retried and interleaved start/stop/reconcile invocations end in the same state (moto over HTTP)."""
 
 from __future__ import annotations
 
@@ -21,6 +21,10 @@ NEW_YORK = ZoneInfo("America/New_York")
 TUESDAY_START = dt.datetime(2026, 3, 10, 8, 45, tzinfo=NEW_YORK)
 TUESDAY_STOP = dt.datetime(2026, 3, 10, 18, 0, tzinfo=NEW_YORK)
 WEDNESDAY_START = dt.datetime(2026, 3, 11, 8, 45, tzinfo=NEW_YORK)
+TUESDAY_NOON = dt.datetime(2026, 3, 10, 12, 0, tzinfo=NEW_YORK)
+TUESDAY_EVENING = dt.datetime(2026, 3, 10, 19, 0, tzinfo=NEW_YORK)
+STARTED = {"gpu-a": ("1-1-2", {SIZE_TAG: "1-1-2"}), "gpu-b": ("0-1-1", {})}
+STOPPED = {"gpu-a": ("0-0-0", {SIZE_TAG: "1-1-2"}), "gpu-b": ("0-0-0", {SIZE_TAG: "2-2-2"})}
 
 
 @pytest.fixture
@@ -37,18 +41,10 @@ def _invoke(action: str, at: dt.datetime, env: SchedulerEnvironment, clients: Sc
 @pytest.mark.parametrize(
     ("action", "at", "first", "final"),
     [
-        (
-            "start",
-            TUESDAY_START,
-            ["started", "started"],
-            {"gpu-a": ("1-1-2", {SIZE_TAG: "1-1-2"}), "gpu-b": ("0-1-1", {})},
-        ),
-        (
-            "stop",
-            TUESDAY_STOP,
-            ["unchanged", "stopped"],
-            {"gpu-a": ("0-0-0", {SIZE_TAG: "1-1-2"}), "gpu-b": ("0-0-0", {SIZE_TAG: "2-2-2"})},
-        ),
+        ("start", TUESDAY_START, ["started", "started"], STARTED),
+        ("stop", TUESDAY_STOP, ["unchanged", "stopped"], STOPPED),
+        ("reconcile", TUESDAY_NOON, ["started", "started"], STARTED),
+        ("reconcile", TUESDAY_EVENING, ["unchanged", "stopped"], STOPPED),
     ],
 )
 def test_same_event_three_times(
@@ -60,7 +56,7 @@ def test_same_event_three_times(
     env: SchedulerEnvironment,
 ) -> None:
     fleet.group("gpu-a", "0-0-0", {SIZE_TAG: "1-1-2"})
-    fleet.group("gpu-b", "0-0-0" if action == "start" else "2-2-2")
+    fleet.group("gpu-b", "0-0-0" if "started" in first else "2-2-2")
     results = [_invoke(action, at, env, fleet.scheduler_clients()) for _ in range(3)]
     assert results == [first, ["unchanged", "unchanged"], ["unchanged", "unchanged"]]
     assert fleet.state("gpu-a", "gpu-b") == final
@@ -107,9 +103,10 @@ def test_throttling_absorbed_by_client_retries(fleet: Fleet, env: SchedulerEnvir
     }
 
 
+@pytest.mark.parametrize("action", ["stop", "reconcile"])
 @pytest.mark.parametrize("operation", ["CreateOrUpdateTags", "UpdateAutoScalingGroup", "DeleteTags"])
 def test_invocation_retried_after_throttling_reaches_the_clean_run_state(
-    operation: str, fleet: Fleet, env: SchedulerEnvironment, moto_endpoint: str
+    operation: str, action: str, fleet: Fleet, env: SchedulerEnvironment, moto_endpoint: str
 ) -> None:
     """Throttling that escapes the client fails the invocation midway; Scheduler's retry finishes the same way a
     clean run would have, whichever call was refused (gpu-a already done, gpu-b half done)."""
@@ -120,11 +117,11 @@ def test_invocation_retried_after_throttling_reaches_the_clean_run_state(
     # Let gpu-a's call through, refuse gpu-b's: the first invocation dies with one group changed.
     hook = throttle(clients.autoscaling, operation, times=1, after=1)
     with pytest.raises(ClientError, match="Throttling"):
-        _invoke("stop", TUESDAY_STOP, env, clients)
+        _invoke(action, TUESDAY_STOP, env, clients)
     assert fleet.size("gpu-a") == "0-0-0"
     assert fleet.size("gpu-b") == "1-1-2"
     assert hook.seen == 1
-    retried = _invoke("stop", TUESDAY_STOP, env, clients)
+    retried = _invoke(action, TUESDAY_STOP, env, clients)
     assert retried == ["unchanged", "stopped"]
     assert fleet.state("gpu-a", "gpu-b") == {
         "gpu-a": ("0-0-0", {SIZE_TAG: "1-2-4"}),
