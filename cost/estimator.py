@@ -16,6 +16,10 @@ from infra.config.model import EnvironmentConfig
 
 Purchase = Literal["on-demand", "spot", "mix"]
 
+# Scheduler Lambda runs per day as infra/schedule.py deploys them: daily start and stop, plus a reconcile every
+# RECONCILE_MINUTES (15) minutes (tests/test_contracts.py keeps the two in step).
+SCHEDULER_RUNS_PER_DAY = 2 + 24 * 60 // 15
+
 
 @dataclass(frozen=True)
 class Deployment:
@@ -176,8 +180,9 @@ def _fixed_costs(scenario: Scenario, instance_hours: float, instances: int) -> d
         instance_hours=instance_hours,
     )
     alarms = dep.alarms if dep.alarms is not None else int(model_value("cloudwatch_alarms"))
-    # Two schedules (start, stop) fire daily.
-    other = bill.operations(requests=outputs, alarms=alarms, scheduler_invocations=2 * bill.DAYS_PER_MONTH)
+    other = bill.operations(
+        requests=outputs, alarms=alarms, scheduler_invocations=SCHEDULER_RUNS_PER_DAY * bill.DAYS_PER_MONTH
+    )
     return {"storage": ebs + s3.storage + s3.requests, "egress": egress, "network": net.total, "other": other}
 
 
