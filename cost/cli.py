@@ -109,7 +109,10 @@ def estimate(
     output_format: Annotated[str | None, typer.Option(help="wav | mp3 | opus | flac | pcm")] = None,
     fmt: Annotated[str, typer.Option("--format", help="table | json | csv | markdown")] = "table",
     chart: Annotated[Path | None, typer.Option(help="Write a stacked bar chart (.png or .svg)")] = None,
-    live: Annotated[bool, typer.Option("--live", help="Refresh EC2 prices from AWS (needs credentials)")] = False,
+    live: Annotated[
+        bool,
+        typer.Option("--live", help="Refresh EC2 prices (needs credentials) and Spot Instance Advisor buckets"),
+    ] = False,
     month: Annotated[str | None, typer.Option(help="Exact calendar month YYYY-MM (default: typical month)")] = None,
     profile: Annotated[Path | None, typer.Option(help="Measured throughput profile JSON")] = None,
     template: Annotated[Path | None, typer.Option(help="Synthesized CloudFormation template to price")] = None,
@@ -316,6 +319,7 @@ def _scenario(env: EnvironmentConfig, locals_: dict[str, Any]) -> Scenario:
     profiles = [a["profile"]] if a["profile"] is not None else []
 
     overlay: dict[str, Any] = {}
+    interruption: dict[str, Any] = {}
     source = as_of = ""
     if a["live"]:
         from cost import live
@@ -326,6 +330,7 @@ def _scenario(env: EnvironmentConfig, locals_: dict[str, Any]) -> Scenario:
         if prices.on_demand or prices.spot:
             overlay = prices.as_overlay()
             source, as_of = f"{live.PRICING_SOURCE} + {live.SPOT_SOURCE}", prices.fetched_at
+        interruption = prices.interruption
     fp16 = env.service.fp16 if a["fp16"] is None else a["fp16"]
     return Scenario(
         env=env,
@@ -337,6 +342,7 @@ def _scenario(env: EnvironmentConfig, locals_: dict[str, Any]) -> Scenario:
         bundled_profiles=tuple(bundled_profiles()),
         deployment=deployment,
         prices=overlay,
+        interruption=interruption,
         catalog_source=source,
         catalog_as_of=as_of,
     )

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from cost import bill
-from cost.catalog import Price, instance, model_value, service_price, snapshot_meta
+from cost.catalog import Interruption, Price, instance, model_value, service_price, snapshot_meta
 from cost.profiles import Profile
 from cost.recommend import recommend
 from cost.schedule import ALWAYS_ON_HOURS, MonthHours
+from cost.spot import basis, fallback_share, interruption, interruption_source, mix_counts, spot_effective
 from cost.throughput import pick
 from cost.workload import Capacity, Demand, capacity, demand
 from infra.config.model import EnvironmentConfig
@@ -44,6 +45,7 @@ class Scenario:
     prices: dict[str, dict[str, Price]] = field(
         default_factory=dict
     )  # live overlay: {"on_demand"/"spot": {type: Price}}
+    interruption: dict[str, Interruption] = field(default_factory=dict)  # live overlay: Spot Instance Advisor buckets
     catalog_source: str = ""
     catalog_as_of: str = ""
 
@@ -71,6 +73,8 @@ class Option:
     cost_per_audio_hour: float | None
     throughput_source: str
     price_source: str
+    interruption_bucket: str | None = None  # Spot and mix options with a price only
+    interruption_source: str | None = None
 
     @property
     def priced(self) -> bool:
@@ -107,6 +111,8 @@ class Option:
             "cost_per_audio_hour": _money(self.cost_per_audio_hour, 4),
             "throughput_source": self.throughput_source,
             "price_source": self.price_source,
+            "interruption_bucket": self.interruption_bucket,
+            "interruption_source": self.interruption_source,
         }
 
 
@@ -118,40 +124,38 @@ def _price(scenario: Scenario, kind: str, itype: str) -> Price | None:
     return table.get(scenario.env.region)
 
 
-def spot_effective(spot: float, on_demand: float, fallback_share: float) -> float:
-    """Expected hourly cost of a Spot instance that runs on on-demand for `fallback_share` of its hours."""
-    return (1 - fallback_share) * spot + fallback_share * on_demand
+class _Hourly(NamedTuple):
+    price: float | None
+    why_not: str
+    source: str
+    bucket: str | None = None
+    interruption_source: str | None = None
 
 
-def fallback_share() -> float:
-    spot = model_value("spot")
-    return float(spot["interruption_buckets"][spot["default_bucket"]])
-
-
-def mix_counts(instances: int, base: int, pct_above_base: int) -> tuple[float, float]:
-    """(on-demand, spot) instance counts of an ASG mixed-instances policy for `instances` running."""
-    on_demand = min(instances, base) + max(0, instances - base) * pct_above_base / 100
-    return on_demand, instances - on_demand
-
-
-def _hourly(scenario: Scenario, itype: str, purchase: Purchase, count: int) -> tuple[float | None, str, str]:
-    """Average $/h per instance for `purchase`, its source, or (None, reason) when it cannot be priced."""
+def _hourly(scenario: Scenario, itype: str, purchase: Purchase, count: int) -> _Hourly:
+    """Average $/h per instance for `purchase` and its source, or (None, reason) when it cannot be priced."""
     region = scenario.env.region
     od = _price(scenario, "on_demand", itype)
     if od is None:
-        return None, f"{itype} is not offered in {region} in the price snapshot (try --live)", ""
+        return _Hourly(None, f"{itype} is not offered in {region} in the price snapshot (try --live)", "")
     if purchase == "on-demand":
-        return od.usd_per_hour, "", f"{od.source} ({od.as_of})"
+        return _Hourly(od.usd_per_hour, "", f"{od.source} ({od.as_of})")
     sp = _price(scenario, "spot", itype)
     if sp is None:
-        return None, f"no Spot price for {itype} in {region} in the snapshot (try --live)", ""
-    eff = spot_effective(sp.usd_per_hour, od.usd_per_hour, fallback_share())
-    source = f"{sp.source} ({sp.as_of}); expected cost with {fallback_share():.1%} on-demand fallback (assumption)"
+        return _Hourly(None, f"no Spot price for {itype} in {region} in the snapshot (try --live)", "")
+    risk = interruption(scenario.interruption, itype, region)
+    share = fallback_share(risk.bucket)
+    eff = spot_effective(sp.usd_per_hour, od.usd_per_hour, share)
+    source = (
+        f"{sp.source} ({sp.as_of}); expected cost with {share:.1%} on-demand fallback "
+        f"(midpoint of the {risk.bucket} interruption bucket: {basis(risk)})"
+    )
+    why = interruption_source(risk, sp.usd_per_hour, od.usd_per_hour)
     if purchase == "spot":
-        return eff, "", source
+        return _Hourly(eff, "", source, risk.bucket, why)
     fleet = scenario.env.fleet
     n_od, n_spot = mix_counts(count, fleet.on_demand_base_capacity, fleet.on_demand_percentage_above_base)
-    return (n_od * od.usd_per_hour + n_spot * eff) / count, "", source
+    return _Hourly((n_od * od.usd_per_hour + n_spot * eff) / count, "", source, risk.bucket, why)
 
 
 def requests_per_month(scenario: Scenario) -> float:
@@ -210,7 +214,8 @@ def price_option(
     )
     reasons = list(cap.reasons)
     count = cap.instances if cap.feasible else max(env.fleet.min_capacity, 1)
-    hourly, why_not, price_source = _hourly(scenario, itype, purchase, count)
+    priced = _hourly(scenario, itype, purchase, count)
+    hourly, why_not = priced.price, priced.why_not
     if hourly is None:
         reasons.append(why_not)
     run_hours = scenario.hours.hours if hours is None else hours
@@ -235,7 +240,9 @@ def price_option(
         cost_per_1k_requests=None if total is None else (total / (reqs / 1000) if reqs else 0.0),
         cost_per_audio_hour=None if total is None else (total / audio_hours if audio_hours else 0.0),
         throughput_source=model.source,
-        price_source=price_source,
+        price_source=priced.source,
+        interruption_bucket=priced.bucket,
+        interruption_source=priced.interruption_source,
     )
 
 

@@ -1,7 +1,9 @@
-"""--live: refresh EC2 prices from the AWS Price List API and Spot price history, cached per region.
+"""--live: refresh EC2 prices (Price List API, Spot price history) and Spot interruption buckets, cached per region.
 
-Imported only when --live is given (boto3 is slow to import). Without credentials the snapshot is used, with a
-warning. Cache: $VOICEFLEET_CACHE_DIR or ~/.cache/voicefleet, one JSON file per region with its fetch time.
+Imported only when --live is given (boto3 is slow to import). Without credentials the price snapshot is used, with a
+warning; the Spot Instance Advisor file needs none (`cost.spot_advisor`) and on any error the catalog's buckets are
+used, with a warning. Cache: $VOICEFLEET_CACHE_DIR or ~/.cache/voicefleet, one JSON file per region; prices and
+advisor buckets each carry their own fetch time and expire after 24 h independently.
 """
 
 from __future__ import annotations
@@ -10,11 +12,12 @@ import datetime as dt
 import json
 import os
 import statistics
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cost.catalog import Price
+from cost import spot_advisor
+from cost.catalog import Interruption, Price
 
 if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
@@ -31,6 +34,8 @@ class LivePrices:
     spot: dict[str, Price] = field(default_factory=dict)
     fetched_at: str = ""
     warnings: list[str] = field(default_factory=list)
+    interruption: dict[str, Interruption] = field(default_factory=dict)  # Spot Instance Advisor, by type
+    advisor_fetched_at: str = ""
 
     def as_overlay(self) -> dict[str, dict[str, Price]]:
         return {"on_demand": self.on_demand, "spot": self.spot}
@@ -53,30 +58,49 @@ def _from_json(raw: dict[str, Any]) -> Price:
     return Price(float(raw["usd_per_hour"]), str(raw["source"]), str(raw["as_of"]), bool(raw["verified"]))
 
 
+def _fresh(stamp: Any, now: dt.datetime) -> bool:
+    return isinstance(stamp, str) and bool(stamp) and now - dt.datetime.fromisoformat(stamp) <= CACHE_TTL
+
+
 def read_cache(region: str, now: dt.datetime) -> LivePrices | None:
-    path = _cache_file(region)
+    """The cached sections still fresh at `now` (prices, advisor buckets), or None when neither is."""
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-        fetched = dt.datetime.fromisoformat(raw["fetched_at"])
-    except (OSError, ValueError, KeyError):
+        raw = json.loads(_cache_file(region).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
         return None
-    if now - fetched > CACHE_TTL:
+    if not isinstance(raw, dict):
         return None
-    return LivePrices(
-        {k: _from_json(v) for k, v in raw["on_demand"].items()},
-        {k: _from_json(v) for k, v in raw["spot"].items()},
-        raw["fetched_at"],
-    )
+    found = LivePrices()
+    try:
+        if _fresh(raw.get("fetched_at"), now):
+            found.on_demand = {k: _from_json(v) for k, v in raw["on_demand"].items()}
+            found.spot = {k: _from_json(v) for k, v in raw["spot"].items()}
+            found.fetched_at = raw["fetched_at"]
+    except (KeyError, TypeError, ValueError, AttributeError):
+        found = LivePrices()
+    advisor = raw.get("spot_advisor")
+    try:
+        if isinstance(advisor, dict) and _fresh(advisor.get("fetched_at"), now):
+            found.interruption = {k: Interruption(**v) for k, v in advisor["interruption"].items()}
+            found.advisor_fetched_at = advisor["fetched_at"]
+    except (KeyError, TypeError, ValueError, AttributeError):
+        found.interruption, found.advisor_fetched_at = {}, ""
+    return found if found.fetched_at or found.advisor_fetched_at else None
 
 
 def write_cache(region: str, prices: LivePrices) -> None:
     path = _cache_file(region)
     path.parent.mkdir(parents=True, exist_ok=True)
-    body = {
+    body: dict[str, Any] = {
         "fetched_at": prices.fetched_at,
         "on_demand": {k: _to_json(v) for k, v in prices.on_demand.items()},
         "spot": {k: _to_json(v) for k, v in prices.spot.items()},
     }
+    if prices.advisor_fetched_at:
+        body["spot_advisor"] = {
+            "fetched_at": prices.advisor_fetched_at,
+            "interruption": {k: asdict(v) for k, v in prices.interruption.items()},
+        }
     path.write_text(json.dumps(body, indent=1), encoding="utf-8")
 
 
@@ -128,11 +152,32 @@ def fetch(
     pricing: PricingClient | None = None,
     ec2: EC2Client | None = None,
     use_cache: bool = True,
+    advisor_url: str | None = None,
 ) -> LivePrices:
-    """Live prices for `types` in `region` (cache first); empty with a warning when no credentials are found."""
+    """Live prices for `types` and Spot interruption buckets in `region`, each from the cache while fresh; what
+    cannot be fetched is left empty with a one-line warning (the caller then uses the snapshot)."""
     now = now or dt.datetime.now(dt.UTC)
-    if use_cache and (cached := read_cache(region, now)) is not None:
-        return cached
+    result = (read_cache(region, now) if use_cache else None) or LivePrices()
+    fetched = False
+    if not result.fetched_at:
+        got = _fetch_prices(region, types, now, pricing, ec2)
+        result.on_demand, result.spot, result.fetched_at = got.on_demand, got.spot, got.fetched_at
+        result.warnings += got.warnings
+        fetched = bool(got.fetched_at)
+    if not result.advisor_fetched_at:
+        buckets, warnings = spot_advisor.fetch(region, as_of=now.date().isoformat(), url=advisor_url)
+        result.warnings += warnings
+        if buckets:
+            result.interruption, result.advisor_fetched_at = buckets, now.isoformat()
+            fetched = True
+    if fetched:
+        write_cache(region, result)
+    return result
+
+
+def _fetch_prices(
+    region: str, types: tuple[str, ...], now: dt.datetime, pricing: PricingClient | None, ec2: EC2Client | None
+) -> LivePrices:
     import boto3
     import botocore.exceptions
 
@@ -144,10 +189,8 @@ def fetch(
         ec2 = ec2 or session.client("ec2", region_name=region)
     as_of = now.date().isoformat()
     try:
-        prices = LivePrices(
+        return LivePrices(
             on_demand_prices(pricing, region, types, as_of), spot_prices(ec2, types, now, as_of), now.isoformat()
         )
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
         return LivePrices(warnings=[f"--live: AWS call failed ({exc}); using the price snapshot"])
-    write_cache(region, prices)
-    return prices

@@ -56,6 +56,23 @@ def _row(option: dict[str, Any]) -> list[Any]:
     ]
 
 
+def interruption_notes(report: dict[str, Any]) -> list[str]:
+    """One footnote per (bucket, source) saying which interruption bucket each priced Spot option's expected cost
+    used, and whether it is a per-type figure or the default assumption."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for option in report["options"]:
+        if option.get("interruption_bucket") is None:
+            continue
+        key = (option["interruption_bucket"], option["interruption_source"])
+        label = option["instance_type"] + (" (mix)" if option["purchase"] == "mix" else "")
+        if label not in groups.setdefault(key, []):
+            groups[key].append(label)
+    return [
+        f"† Spot interruption bucket {bucket} for {', '.join(types)}: {source}"
+        for (bucket, source), types in groups.items()
+    ]
+
+
 def to_json(reports: list[dict[str, Any]]) -> str:
     """One report object, or {"environments": {name: report}} when several environments were priced."""
     if len(reports) == 1:
@@ -66,10 +83,18 @@ def to_json(reports: list[dict[str, Any]]) -> str:
 def to_csv(reports: list[dict[str, Any]]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(("environment", *COLUMNS, "reasons"))
+    writer.writerow(("environment", *COLUMNS, "reasons", "interruption_bucket", "interruption_source"))
     for report in reports:
         for option in report["options"]:
-            writer.writerow((report["environment"], *_row(option), "; ".join(option["reasons"])))
+            writer.writerow(
+                (
+                    report["environment"],
+                    *_row(option),
+                    "; ".join(option["reasons"]),
+                    option.get("interruption_bucket") or "",
+                    option.get("interruption_source") or "",
+                )
+            )
     return out.getvalue()
 
 
@@ -112,7 +137,8 @@ def to_markdown(reports: list[dict[str, Any]]) -> str:
         lines.append("|" + "---|" * len(COLUMNS))
         for option in report["options"]:
             lines.append("| " + " | ".join(str(v) for v in _row(option)) + " |")
-        lines += ["", f"Prices: {cat['source']} ({cat['as_of']})", ""]
+        notes = interruption_notes(report)
+        lines += ["", *notes, *([""] if notes else []), f"Prices: {cat['source']} ({cat['as_of']})", ""]
     return "\n".join(lines)
 
 
@@ -156,7 +182,7 @@ def print_tables(reports: list[dict[str, Any]]) -> None:
             table.add_row(
                 o["instance_type"],
                 o["gpu"],
-                o["purchase"],
+                o["purchase"] + ("†" if o.get("interruption_bucket") else ""),
                 str(o["instances"]),
                 _fmt(o["hourly_price"], ".4f"),
                 _fmt(m["compute"], ",.2f"),
@@ -174,6 +200,8 @@ def print_tables(reports: list[dict[str, Any]]) -> None:
         for o in report["options"]:
             if o["reasons"]:
                 console.print(f"* {o['instance_type']} {o['purchase']}: {'; '.join(o['reasons'])}")
+        for line in interruption_notes(report):
+            console.print(line, markup=False, highlight=False)
         for note in report["notes"]:
             console.print(f"note: {note}")
         console.print(f"prices: {cat['source']} ({cat['as_of']})\n")

@@ -1,6 +1,7 @@
 """Price and hardware catalog: data files + loader + pure query functions.
 
-The data is a dated snapshot (every figure carries `source` and `as_of`); `cost.live` can overlay fresher EC2 prices.
+The data is a dated snapshot (every figure carries `source` and `as_of`); `cost.live` can overlay fresher EC2 prices
+and the Spot Instance Advisor's interruption buckets.
 """
 
 from __future__ import annotations
@@ -65,6 +66,18 @@ class Price:
 
 
 @dataclass(frozen=True)
+class Interruption:
+    """Spot interruption-frequency bucket of one instance type in one region (a Spot Instance Advisor label)."""
+
+    bucket: str
+    source: str
+    as_of: str
+    verified: bool
+    savings_pct: float | None = None  # the advisor's published saving against on-demand: a cross-check only
+    measured: bool = True  # False only for the default assumption
+
+
+@dataclass(frozen=True)
 class Gpu:
     name: str
     memory_gib: float
@@ -88,16 +101,54 @@ class Instance:
     on_demand: dict[str, Price]
     spot: dict[str, Price]
     note: str | None
+    interruption: dict[str, Interruption]  # region -> bucket; absent: the default assumption applies
 
 
 def _price(raw: dict[str, Any]) -> Price:
     return Price(float(raw["usd_per_hour"]), str(raw["source"]), str(raw["as_of"]), bool(raw.get("verified", False)))
 
 
-@cache
-def instance(name: str) -> Instance:
-    """One instance type's specs and prices; KeyError for unknown names (validate with known_instance_types())."""
-    raw = _instances_file()["instances"][name]
+def interruption_buckets() -> dict[str, float]:
+    """Spot Instance Advisor bucket label -> on-demand fallback share assumed for it (the bucket's midpoint)."""
+    return {str(k): float(v) for k, v in model_file()["spot"]["interruption_buckets"].items()}
+
+
+DEFAULT_INTERRUPTION_SOURCE = (
+    "default assumption (model.json spot.default_bucket), not measured: no Spot Instance Advisor figure for the "
+    "type in this region (catalog or --live)"
+)
+
+
+def default_interruption() -> Interruption:
+    """The bucket every type falls back to when no figure is known; never presented as measured."""
+    return Interruption(
+        bucket=str(model_file()["spot"]["default_bucket"]),
+        source=DEFAULT_INTERRUPTION_SOURCE,
+        as_of="",
+        verified=False,
+        measured=False,
+    )
+
+
+def _interruption(raw: dict[str, Any], where: str) -> Interruption:
+    bucket = raw.get("bucket")
+    if bucket not in interruption_buckets():
+        raise ValueError(f"{where}.bucket: {bucket!r} is not one of {', '.join(interruption_buckets())}")
+    for key in ("source", "as_of"):
+        if not isinstance(raw.get(key), str) or not raw[key]:
+            raise ValueError(f"{where}.{key}: required (where the bucket comes from and when)")
+    savings = raw.get("savings_pct")
+    return Interruption(
+        bucket=str(bucket),
+        source=str(raw["source"]),
+        as_of=str(raw["as_of"]),
+        verified=bool(raw.get("verified", False)),
+        savings_pct=None if savings is None else float(savings),
+    )
+
+
+def parse_instance(name: str, raw: dict[str, Any]) -> Instance:
+    """One `instances.json` entry; ValueError naming the key for a bad interruption bucket."""
     return Instance(
         name=name,
         gpu=str(raw["gpu"]),
@@ -108,7 +159,17 @@ def instance(name: str) -> Instance:
         on_demand={region: _price(p) for region, p in raw["on_demand"].items()},
         spot={region: _price(p) for region, p in raw["spot"].items()},
         note=raw.get("note"),
+        interruption={
+            region: _interruption(entry, f"instances.{name}.interruption.{region}")
+            for region, entry in raw.get("interruption", {}).items()
+        },
     )
+
+
+@cache
+def instance(name: str) -> Instance:
+    """One instance type's specs and prices; KeyError for unknown names (validate with known_instance_types())."""
+    return parse_instance(name, _instances_file()["instances"][name])
 
 
 @cache

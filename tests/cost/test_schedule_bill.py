@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from cost import bill
-from cost.estimator import mix_counts, spot_effective
 from cost.schedule import ALWAYS_ON_HOURS, always_on_hours, month_hours, parse_month, typical_month_hours
+from cost.spot import mix_counts, spot_effective
 from infra.config import StorageConfig, load_environment
 
 

@@ -1,0 +1,50 @@
+"""Spot purchase maths: expected cost with on-demand fallback, the interruption bucket that sets it, ASG mixes.
+
+The bucket for a type comes, first match wins, from --live's Spot Instance Advisor file, from the catalog
+(`instances.json` `interruption`, per region), or from model.json's default bucket. The default is an assumption and
+is always reported as one (`Interruption.measured` is False), never as a measured figure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from cost.catalog import Interruption, default_interruption, instance, interruption_buckets
+
+
+def spot_effective(spot: float, on_demand: float, fallback_share: float) -> float:
+    """Expected hourly cost of a Spot instance that runs on on-demand for `fallback_share` of its hours."""
+    return (1 - fallback_share) * spot + fallback_share * on_demand
+
+
+def fallback_share(bucket: str | None = None) -> float:
+    """On-demand fallback share of an interruption bucket (default: the default bucket, an assumption)."""
+    return interruption_buckets()[bucket or default_interruption().bucket]
+
+
+def mix_counts(instances: int, base: int, pct_above_base: int) -> tuple[float, float]:
+    """(on-demand, spot) instance counts of an ASG mixed-instances policy for `instances` running."""
+    on_demand = min(instances, base) + max(0, instances - base) * pct_above_base / 100
+    return on_demand, instances - on_demand
+
+
+def interruption(live: Mapping[str, Interruption], itype: str, region: str) -> Interruption:
+    """`itype`'s bucket in `region`: the live (Spot Instance Advisor) figure, else the catalog's, else the default."""
+    found = live.get(itype)
+    if found is not None:
+        return found
+    return instance(itype).interruption.get(region) or default_interruption()
+
+
+def interruption_source(risk: Interruption, spot: float, on_demand: float) -> str:
+    """Where the bucket comes from; for an advisor figure, its savings next to the discount actually priced."""
+    if not risk.measured:
+        return risk.source
+    text = f"{risk.source} ({risk.as_of})" + ("" if risk.verified else ", unverified")
+    if risk.savings_pct is not None and on_demand > 0:
+        text += f"; advisor savings {risk.savings_pct:.0f}% vs the {1 - spot / on_demand:.0%} discount priced here"
+    return text
+
+
+def basis(risk: Interruption) -> str:
+    return "per-type figure" if risk.measured else "default assumption, not measured"
