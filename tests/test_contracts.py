@@ -13,27 +13,17 @@ from typing import Any
 import pytest
 
 from infra.config import load_environments
-from infra.fleet.user_data import BootNames, service_env
+from infra.fleet.user_data import service_env
 from infra.schedule import scheduler_environment
 from lambdas.scheduler.environment import SchedulerEnvironment
 from lambdas.scheduler.sizing import RunningSize
 from lambdas.spot.environment import SpotEnvironment
 from service.settings import Settings
+from tests.infra.test_user_data import NAMES
 from tests.synth import Synth
 
 ENVS = load_environments()
 USER_DATA_SH = Path(__file__).resolve().parents[1] / "infra" / "fleet" / "user_data.sh"
-NAMES = BootNames(
-    asg_name="voicefleet-x-gpu",
-    models_bucket="models-bucket",
-    outputs_bucket="outputs-bucket",
-    cdn_domain="d111111abcdef8.cloudfront.net",
-    source_asset_url="s3://assets/source.zip",
-    api_keys_secret="arn:aws:secretsmanager:us-east-1:123456789012:secret:keys",
-    admin_key_secret="arn:aws:secretsmanager:us-east-1:123456789012:secret:admin",
-    log_group="/voicefleet/x",
-    drain_hook="voicefleet-drain",
-)
 
 
 @pytest.mark.parametrize("name", sorted(ENVS))
