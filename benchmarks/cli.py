@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 
 from benchmarks.common import BenchError, BenchFailedError, default_out, parse_concurrencies
+from benchmarks.http_driver import HttpTarget
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 
@@ -35,15 +36,17 @@ ModelDir = Annotated[Path | None, typer.Option(help="CosyVoice3 weights director
 
 
 @contextlib.contextmanager
-def _target(url: str | None, env: dict[str, str] | None = None) -> Iterator[tuple[str, int | None]]:
-    """(base URL, server pid when we started it): the given URL, or a local tts-serve for this run."""
+def _target(
+    url: str | None, model: str, voice: str, timeout_s: float, api_key: str | None, env: dict[str, str] | None = None
+) -> Iterator[tuple[HttpTarget, int | None]]:
+    """(target, server pid when we started it): the given URL, or a local tts-serve for this run."""
     if url:
-        yield url.rstrip("/"), None
+        yield HttpTarget(url.rstrip("/"), model, voice, timeout_s, api_key), None
         return
     from benchmarks.local import local_service
 
     with local_service(env) as serve:
-        yield serve.url, serve.pid
+        yield HttpTarget(serve.url, model, voice, timeout_s, api_key), serve.pid
 
 
 @app.command()
@@ -61,18 +64,8 @@ def load(
     """Throughput (req/s, audio-s/s), latency p50/p95/p99, errors and 429/503 at each concurrency."""
     from benchmarks.load import run_load
 
-    with _target(url) as (target, _):
-        run_load(
-            target,
-            parse_concurrencies(concurrency),
-            requests,
-            model=model,
-            voice=voice,
-            timeout_s=timeout,
-            warmup=warmup,
-            out=out or default_out("load"),
-            api_key=api_key,
-        )
+    with _target(url, model, voice, timeout, api_key) as (target, _):
+        run_load(target, parse_concurrencies(concurrency), requests, warmup=warmup, out=out or default_out("load"))
 
 
 @app.command()
@@ -94,7 +87,8 @@ def overhead(
     """Added latency of HTTP over in-process (p50, p99) and throughput ratio; the server must run the same engine."""
     from benchmarks.overhead import run_overhead
 
-    with _target(url, _server_env(engine, preset, device, fp16, model_dir)) as (target, _):
+    server_env = _server_env(engine, preset, device, fp16, model_dir)
+    with _target(url, model, voice, timeout, api_key, server_env) as (target, _):
         run_overhead(
             target,
             engine_name=engine,
@@ -104,11 +98,7 @@ def overhead(
             model_dir=model_dir,
             repeats=repeats,
             concurrency=concurrency,
-            model=model,
-            voice=voice,
-            timeout_s=timeout,
             out=out or default_out("overhead"),
-            api_key=api_key,
         )
 
 
@@ -137,18 +127,8 @@ def soak(
     """N requests at fixed concurrency; RSS/GPU memory growth first->last tenth; exit 1 if any request was lost."""
     from benchmarks.soak import run_soak
 
-    with _target(url) as (target, local_pid):
-        run_soak(
-            target,
-            requests,
-            concurrency,
-            pid=pid or local_pid,
-            model=model,
-            voice=voice,
-            timeout_s=timeout,
-            out=out or default_out("soak"),
-            api_key=api_key,
-        )
+    with _target(url, model, voice, timeout, api_key) as (target, local_pid):
+        run_soak(target, requests, concurrency, pid=pid or local_pid, out=out or default_out("soak"))
 
 
 @app.command()

@@ -15,7 +15,18 @@ from typing import Any
 
 import httpx
 
-from benchmarks.common import percentiles_ms, wav_seconds
+from benchmarks.common import SENTENCES, percentiles_ms, wav_seconds
+
+
+@dataclass(frozen=True)
+class HttpTarget:
+    """The service the HTTP benchmarks drive and the request fields they send it."""
+
+    url: str
+    model: str
+    voice: str
+    timeout_s: float
+    api_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -95,19 +106,15 @@ async def post_speech(client: httpx.AsyncClient, url: str, payload: dict[str, st
 
 
 async def run_closed_loop(
-    url: str,
+    target: HttpTarget,
     texts: Sequence[str],
     *,
     concurrency: int,
     total: int,
-    model: str,
-    voice: str,
-    timeout_s: float,
     on_done: Callable[[int], None] | None = None,
-    api_key: str | None = None,
 ) -> RunStats:
     """Send `total` requests with `concurrency` in flight; `on_done(n_finished)` runs after each one."""
-    url = url.rstrip("/")
+    url = target.url.rstrip("/")
     next_index = 0
     stats = RunStats(sent=0, wall_s=0.0)
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
@@ -118,13 +125,22 @@ async def run_closed_loop(
             i = next_index
             next_index += 1
             stats.sent += 1
-            outcome = await post_speech(client, url, speech_payload(texts[i % len(texts)], model, voice))
+            payload = speech_payload(texts[i % len(texts)], target.model, target.voice)
+            outcome = await post_speech(client, url, payload)
             stats.outcomes.append(outcome)
             if on_done is not None:
                 on_done(len(stats.outcomes))
 
-    async with httpx.AsyncClient(timeout=timeout_s, limits=limits, headers=auth_headers(api_key)) as client:
+    headers = auth_headers(target.api_key)
+    async with httpx.AsyncClient(timeout=target.timeout_s, limits=limits, headers=headers) as client:
         start = time.perf_counter()
         await asyncio.gather(*(worker(client) for _ in range(concurrency)))
         stats.wall_s = time.perf_counter() - start
     return stats
+
+
+def drive_sentences(
+    target: HttpTarget, *, concurrency: int, total: int, on_done: Callable[[int], None] | None = None
+) -> RunStats:
+    """`run_closed_loop` over the benchmark sentences, from synchronous code."""
+    return asyncio.run(run_closed_loop(target, SENTENCES, concurrency=concurrency, total=total, on_done=on_done))

@@ -2,43 +2,25 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import SENTENCES, command_line, machine_facts, print_header, write_json
-from benchmarks.http_driver import run_closed_loop
+from benchmarks.common import command_line, machine_facts, print_header, write_json
+from benchmarks.http_driver import HttpTarget, drive_sentences
 
 
 def run_load(
-    url: str,
-    concurrencies: list[int],
-    requests_per_level: int,
-    *,
-    model: str,
-    voice: str,
-    timeout_s: float,
-    warmup: int,
-    out: Path,
-    api_key: str | None = None,
+    target: HttpTarget, concurrencies: list[int], requests_per_level: int, *, warmup: int, out: Path
 ) -> dict[str, Any]:
     facts = machine_facts()
     print_header("load", facts)
-    print(f"target: {url}; {requests_per_level} requests per level after {warmup} warm-up; model={model} voice={voice}")
+    print(
+        f"target: {target.url}; {requests_per_level} requests per level after {warmup} warm-up; "
+        f"model={target.model} voice={target.voice}"
+    )
     if warmup:
-        asyncio.run(
-            run_closed_loop(
-                url,
-                SENTENCES,
-                concurrency=1,
-                total=warmup,
-                model=model,
-                voice=voice,
-                timeout_s=timeout_s,
-                api_key=api_key,
-            )
-        )
+        drive_sentences(target, concurrency=1, total=warmup)
     levels = []
     print(
         f"{'conc':>5} {'ok':>6} {'req/s':>8} {'audio-s/s':>10} {'p50 ms':>9} {'p95 ms':>9} {'p99 ms':>9} "
@@ -46,18 +28,7 @@ def run_load(
     )
     for concurrency in concurrencies:
         total = max(requests_per_level, concurrency)
-        stats = asyncio.run(
-            run_closed_loop(
-                url,
-                SENTENCES,
-                concurrency=concurrency,
-                total=total,
-                model=model,
-                voice=voice,
-                timeout_s=timeout_s,
-                api_key=api_key,
-            )
-        )
+        stats = drive_sentences(target, concurrency=concurrency, total=total)
         row = {"concurrency": concurrency, **stats.summary()}
         levels.append(row)
         print(
@@ -71,7 +42,7 @@ def run_load(
         "kind": "load",
         "command": command_line(),
         "date": dt.date.today().isoformat(),
-        "url": url,
+        "url": target.url,
         "machine": facts,
         "requests_per_level": requests_per_level,
         "levels": levels,

@@ -3,7 +3,7 @@ the added latency per request (p50, p99) and the throughput ratio (HTTP / in-pro
 
 from __future__ import annotations
 
-import asyncio
+import dataclasses
 import datetime as dt
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -23,7 +23,7 @@ from benchmarks.common import (
     write_json,
 )
 from benchmarks.engines import build_engine
-from benchmarks.http_driver import auth_headers, run_closed_loop, speech_payload
+from benchmarks.http_driver import HttpTarget, auth_headers, drive_sentences, speech_payload
 from service.engines.base import Engine, SynthesisRequest
 
 
@@ -33,9 +33,9 @@ def _inproc(engine: Engine, text: str) -> float:
     return time.perf_counter() - start
 
 
-def _http(client: httpx.Client, url: str, text: str, model: str, voice: str) -> float:
+def _http(client: httpx.Client, target: HttpTarget, text: str) -> float:
     start = time.perf_counter()
-    response = client.post(f"{url}/v1/audio/speech", json=speech_payload(text, model, voice))
+    response = client.post(f"{target.url}/v1/audio/speech", json=speech_payload(text, target.model, target.voice))
     elapsed = time.perf_counter() - start
     if response.status_code != 200:
         raise BenchFailedError(f"HTTP {response.status_code} for {text!r}: {response.text[:200]}")
@@ -44,7 +44,7 @@ def _http(client: httpx.Client, url: str, text: str, model: str, voice: str) -> 
 
 
 def run_overhead(
-    url: str,
+    target: HttpTarget,
     *,
     engine_name: str,
     preset: str,
@@ -53,27 +53,23 @@ def run_overhead(
     model_dir: Path | None,
     repeats: int,
     concurrency: int,
-    model: str,
-    voice: str,
-    timeout_s: float,
     out: Path,
-    api_key: str | None = None,
 ) -> dict[str, Any]:
-    url = url.rstrip("/")
+    target = dataclasses.replace(target, url=target.url.rstrip("/"))
     facts = machine_facts()
     print_header("overhead", facts)
     engine = build_engine(engine_name, preset=preset, device=device, fp16=fp16, model_dir=model_dir)
-    print(f"target: {url}; in-process engine: {engine_name}; {len(SENTENCES)} sentences x {repeats} repeats")
+    print(f"target: {target.url}; in-process engine: {engine_name}; {len(SENTENCES)} sentences x {repeats} repeats")
     added: list[float] = []
     inproc_s: list[float] = []
     http_s: list[float] = []
-    with httpx.Client(timeout=timeout_s, headers=auth_headers(api_key)) as client:
+    with httpx.Client(timeout=target.timeout_s, headers=auth_headers(target.api_key)) as client:
         _inproc(engine, SENTENCES[0])  # warm-up both paths (first-call allocations, connection setup)
-        _http(client, url, SENTENCES[0], model, voice)
+        _http(client, target, SENTENCES[0])
         for _ in range(repeats):
             for text in SENTENCES:
                 a = _inproc(engine, text)
-                b = _http(client, url, text, model, voice)
+                b = _http(client, target, text)
                 inproc_s.append(a)
                 http_s.append(b)
                 added.append(b - a)
@@ -84,18 +80,7 @@ def run_overhead(
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
         list(pool.map(lambda text: _inproc(engine, text), requests))
     inproc_rps = total / (time.perf_counter() - start)
-    stats = asyncio.run(
-        run_closed_loop(
-            url,
-            SENTENCES,
-            concurrency=concurrency,
-            total=total,
-            model=model,
-            voice=voice,
-            timeout_s=timeout_s,
-            api_key=api_key,
-        )
-    )
+    stats = drive_sentences(target, concurrency=concurrency, total=total)
     summary = stats.summary()
     if summary["ok"] != total:
         raise BenchFailedError(f"only {summary['ok']} of {total} HTTP requests succeeded: {summary['first_errors']}")
@@ -103,7 +88,7 @@ def run_overhead(
         "kind": "overhead",
         "command": command_line(),
         "date": dt.date.today().isoformat(),
-        "url": url,
+        "url": target.url,
         "machine": facts,
         "engine": engine_name,
         "pairs": len(added),

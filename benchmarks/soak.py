@@ -3,23 +3,14 @@ growth from the first to the last tenth; a loud failure when any request was los
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from benchmarks.common import (
-    SENTENCES,
-    BenchError,
-    BenchFailedError,
-    command_line,
-    machine_facts,
-    print_header,
-    write_json,
-)
-from benchmarks.http_driver import run_closed_loop
+from benchmarks.common import BenchError, BenchFailedError, command_line, machine_facts, print_header, write_json
+from benchmarks.http_driver import HttpTarget, drive_sentences
 from benchmarks.probes import gpu_memory_bytes, pid_listening_on, rss_bytes
 
 SAMPLES = 100  # memory samples over the run (RSS); GPU memory every 10th (nvidia-smi is slow)
@@ -46,22 +37,12 @@ def growth_pct(samples: list[tuple[int, int]], total: int) -> float | None:
     return round((sum(last) / len(last) - base) / base * 100.0, 2) if base else None
 
 
-def run_soak(
-    url: str,
-    total: int,
-    concurrency: int,
-    *,
-    pid: int | None,
-    model: str,
-    voice: str,
-    timeout_s: float,
-    out: Path,
-    api_key: str | None = None,
-) -> dict[str, Any]:
+def run_soak(target: HttpTarget, total: int, concurrency: int, *, pid: int | None, out: Path) -> dict[str, Any]:
     if total < 10:
         raise BenchError(f"--requests: {total} is too few to compare tenths (use at least 10)")
     facts = machine_facts()
     print_header("soak", facts)
+    url = target.url
     server_pid = resolve_pid(url, pid)
     where = f"pid {server_pid}" if server_pid else "not sampled (remote URL or pid not found; pass --pid)"
     print(f"target: {url}; {total} requests at concurrency {concurrency}; server memory: {where}")
@@ -84,19 +65,7 @@ def run_soak(
             last_rss = f", RSS {rss[-1][1] / 2**20:.1f} MiB" if rss else ""
             print(f"  {n}/{total} done in {time.perf_counter() - started:.1f} s{last_rss}")
 
-    stats = asyncio.run(
-        run_closed_loop(
-            url,
-            SENTENCES,
-            concurrency=concurrency,
-            total=total,
-            model=model,
-            voice=voice,
-            timeout_s=timeout_s,
-            on_done=on_done,
-            api_key=api_key,
-        )
-    )
+    stats = drive_sentences(target, concurrency=concurrency, total=total, on_done=on_done)
     summary = stats.summary()
     result: dict[str, Any] = {
         "kind": "soak",

@@ -76,18 +76,13 @@ class Monitoring(Construct):
         gpu_memory = cw.MathExpression(
             expression="100 * used / total",
             using_metrics={
-                "used": cw.Metric(
+                name: cw.Metric(
                     namespace=GPU_NAMESPACE,
-                    metric_name="nvidia_smi_memory_used",
+                    metric_name=f"nvidia_smi_memory_{name}",
                     dimensions_map=asg_dim,
                     statistic="Maximum",
-                ),
-                "total": cw.Metric(
-                    namespace=GPU_NAMESPACE,
-                    metric_name="nvidia_smi_memory_total",
-                    dimensions_map=asg_dim,
-                    statistic="Maximum",
-                ),
+                )
+                for name in ("used", "total")
             },
             label="GPU memory used % (max over instances)",
             period=ONE_MIN,
@@ -155,51 +150,70 @@ class Monitoring(Construct):
         )
 
         action = cw_actions.SnsAction(topic)
+
+        def page(
+            metric: cw.Metric | cw.MathExpression,
+            alarm_id: str,
+            why: str,
+            *,
+            threshold: float,
+            periods: int,
+            comparison: cw.ComparisonOperator,
+        ) -> cw.Alarm:
+            """An alarm on `metric` for the topic; missing data counts as not breaching."""
+            return metric.create_alarm(
+                self,
+                alarm_id,
+                alarm_description=f"voicefleet {env_name}: {why}",
+                threshold=threshold,
+                evaluation_periods=periods,
+                comparison_operator=comparison,
+                treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
+            )
+
+        above = cw.ComparisonOperator.GREATER_THAN_THRESHOLD
+        at_least = cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD
+        unhealthy = target_group.metrics.unhealthy_host_count(period=FIVE_MIN, statistic="Minimum")
         self.alarms = [
-            error_rate.create_alarm(
-                self,
+            page(
+                error_rate,
                 "Error5xxRate",
-                alarm_description=f"voicefleet {env_name}: more than {ERROR_RATE_PERCENT}% of requests end in 5xx",
+                f"more than {ERROR_RATE_PERCENT}% of requests end in 5xx",
                 threshold=ERROR_RATE_PERCENT,
-                evaluation_periods=3,
-                comparison_operator=cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
-                treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
+                periods=3,
+                comparison=above,
             ),
-            target_group.metrics.unhealthy_host_count(period=FIVE_MIN, statistic="Minimum").create_alarm(
-                self,
+            page(
+                unhealthy,
                 "UnhealthyHosts",
-                alarm_description=f"voicefleet {env_name}: a target stayed unhealthy longer than a boot takes",
+                "a target stayed unhealthy longer than a boot takes",
                 threshold=1,
-                evaluation_periods=UNHEALTHY_PERIODS,
-                comparison_operator=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-                treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
+                periods=UNHEALTHY_PERIODS,
+                comparison=at_least,
             ),
-            gpu_memory.create_alarm(
-                self,
+            page(
+                gpu_memory,
                 "GpuMemory",
-                alarm_description=f"voicefleet {env_name}: GPU memory above {GPU_MEMORY_PERCENT}% (OOM risk)",
+                f"GPU memory above {GPU_MEMORY_PERCENT}% (OOM risk)",
                 threshold=GPU_MEMORY_PERCENT,
-                evaluation_periods=5,
-                comparison_operator=cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
-                treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
+                periods=5,
+                comparison=above,
             ),
-            scheduler_errors.create_alarm(
-                self,
+            page(
+                scheduler_errors,
                 "ScheduleFailures",
-                alarm_description=f"voicefleet {env_name}: the start/stop Lambda failed",
+                "the start/stop Lambda failed",
                 threshold=1,
-                evaluation_periods=1,
-                comparison_operator=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-                treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
+                periods=1,
+                comparison=at_least,
             ),
-            dead_letters.create_alarm(
-                self,
+            page(
+                dead_letters,
                 "ScheduleDeadLetters",
-                alarm_description=f"voicefleet {env_name}: a start/stop invocation landed in the dead-letter queue",
+                "a start/stop invocation landed in the dead-letter queue",
                 threshold=1,
-                evaluation_periods=1,
-                comparison_operator=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-                treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
+                periods=1,
+                comparison=at_least,
             ),
         ]
         for alarm in self.alarms:

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from benchmarks.cli import app
 from benchmarks.common import BenchFailedError
-from benchmarks.http_driver import Outcome, RunStats
+from benchmarks.http_driver import HttpTarget, Outcome, RunStats
 from benchmarks.probes import pid_listening_on
 from benchmarks.soak import growth_pct, run_soak
 from tests.service.conftest import LiveServer, live_server, make_settings
@@ -41,9 +41,8 @@ def test_load_sweep_reports_each_level(espeak_server: LiveServer, out: Path) -> 
 def test_soak_samples_the_server_process(espeak_server: LiveServer, tmp_path: Path) -> None:
     port = int(espeak_server.url.rsplit(":", 1)[1])
     assert pid_listening_on(port) == os.getpid()  # uvicorn runs in this test process
-    result = run_soak(
-        espeak_server.url, 40, 4, pid=None, model="tts-1", voice="alloy", timeout_s=30, out=tmp_path / "s.json"
-    )
+    target = HttpTarget(espeak_server.url, model="tts-1", voice="alloy", timeout_s=30)
+    result = run_soak(target, 40, 4, pid=None, out=tmp_path / "s.json")
     assert result["ok"] == 40
     assert result["lost"] == result["errors"] == 0
     assert result["server_pid"] == os.getpid()
@@ -56,7 +55,7 @@ def test_soak_fails_loudly_when_requests_are_lost(tmp_path: Path) -> None:
         sock.bind(("127.0.0.1", 0))
         url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     with pytest.raises(BenchFailedError, match="10 request\\(s\\) LOST"):
-        run_soak(url, 10, 2, pid=None, model="tts-1", voice="alloy", timeout_s=5, out=tmp_path / "s.json")
+        run_soak(HttpTarget(url, model="tts-1", voice="alloy", timeout_s=5), 10, 2, pid=None, out=tmp_path / "s.json")
 
 
 def test_overhead_pairs_inprocess_and_http(espeak_server: LiveServer, out: Path) -> None:
