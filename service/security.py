@@ -90,11 +90,19 @@ class ApiKeyAuth:
             raise _error(401, "invalid_api_key", "the API key is not valid")
 
     async def require_admin(self, request: Request) -> None:
-        """Admin routes: only the admin key; disabled (403) when none is configured."""
+        """Admin routes: only the admin key; 401 for no or an unknown key, 403 for a client key or when no admin key
+        is configured."""
         if not self.admin_key:
             raise _error(403, "admin_disabled", "admin routes are disabled: TTS_ADMIN_KEY is not set")
         key = presented_key(request)
         if key is None:
-            raise _error(401, "missing_api_key", "admin routes need the admin key as 'Authorization: Bearer <key>'")
-        if not _matches(key, (self.admin_key,)):
-            raise _error(403, "not_admin", "this key may not use admin routes")
+            raise _error(
+                401,
+                "missing_api_key",
+                "admin routes need the admin key as 'Authorization: Bearer <key>' or 'x-api-key'",
+            )
+        if _matches(key, (self.admin_key,)):
+            return
+        if _matches(key, self.api_keys):  # a real client key: authenticated, but not allowed here
+            raise _error(403, "not_admin", "this client key may not use admin routes; send the admin key")
+        raise _error(401, "invalid_api_key", "the API key is not valid")

@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535)
     # Prompt clips are 3-30 s; 10 MiB holds 30 s of 48 kHz stereo 24-bit WAV (8.6 MB) with room to spare.
     max_upload_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, le=200 * 1024 * 1024)
+    # JSON bodies carry text, not audio: 64 KiB holds 10,000 characters even \u-escaped (6 bytes each), far over
+    # the 200-character default; refused with 413 before (or while) reading, so a huge body never fills memory.
+    max_json_bytes: int = Field(default=64 * 1024, ge=1024, le=16 * 1024 * 1024)
     api_keys: Annotated[list[str], NoDecode] = Field(default_factory=list)
     admin_key: str | None = None
     environment: str = "local"

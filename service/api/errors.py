@@ -3,9 +3,11 @@ where `param` names the request field at fault, so OpenAI clients show our messa
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import unquote_plus
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -45,11 +47,12 @@ _ERROR_DESCRIPTIONS = {
     403: "Key not allowed here (a client key on an admin route, or admin routes disabled)",
     404: "No such voice or model",
     409: "Name taken by a built-in or saved voice",
-    413: "Text over the character limit, or upload over the size limit",
+    413: "Text over the character limit, or a body, upload or form field over its size limit",
     415: "Wrong Content-Type",
     422: "Invalid field (named in error.param)",
     429: "Queue full; retry after Retry-After",
     503: "Loading, draining or out of GPU memory; retry after Retry-After",
+    500: "Unexpected server failure (code internal_error; the message carries the request id)",
     504: "Past the per-request deadline",
 }
 
@@ -76,8 +79,42 @@ def error_body(
     return {"error": {"message": message, "type": kind, "param": param, "code": code, **extra}}
 
 
+class SafeJSONResponse(JSONResponse):
+    """JSON that always renders: a message echoing text UTF-8 cannot encode (a lone surrogate from a path or a
+    header) falls back to ASCII escapes instead of failing inside the error handler."""
+
+    def render(self, content: Any) -> bytes:
+        try:
+            return super().render(content)
+        except UnicodeEncodeError:
+            return json.dumps(content, ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode("ascii")
+
+
 def _json(status: int, body: dict[str, Any], headers: Mapping[str, str] | None = None) -> JSONResponse:
-    return JSONResponse(status_code=status, content=body, headers=headers)
+    return SafeJSONResponse(status_code=status, content=body, headers=headers)
+
+
+class BodyTooLargeError(StarletteHTTPException):
+    """413 for a body over its cap (raised while reading, so FastAPI's body parsing passes it through)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(status_code=413, detail=message)
+
+
+def _oversized_form_field(exc: BaseException) -> str | None:
+    """The form field Starlette was reading when it refused an oversized text part. Its MultiPartException names
+    no field, so the parser's frame is looked up in the traceback; None when it cannot be found."""
+    tb = exc.__context__.__traceback__ if exc.__context__ is not None else None
+    while tb is not None:
+        parser = tb.tb_frame.f_locals.get("self")
+        name = getattr(getattr(parser, "_current_part", None), "field_name", None)  # multipart/form-data
+        if isinstance(name, str) and name:
+            return name
+        raw = getattr(parser, "_field_name", None)  # application/x-www-form-urlencoded
+        if isinstance(raw, bytearray) and raw:
+            return unquote_plus(raw.decode("latin-1"))
+        tb = tb.tb_next
+    return None
 
 
 # Where FastAPI says a value came from; the first item of an error's `loc`, never a field name.
@@ -180,6 +217,13 @@ async def _http(_: Request, exc: Exception) -> JSONResponse:
         bad = exc.__cause__
         message = f"request body is not valid JSON: not UTF-8 text (byte 0x{bad.object[bad.start]:02x} at {bad.start})"
         return _json(400, error_body(message, param="body", code="invalid_json"))
+    if isinstance(exc, BodyTooLargeError):
+        return _json(413, error_body(str(exc.detail), param="body", code="body_too_large"))
+    if exc.status_code == 400 and str(exc.detail).startswith(("Part exceeded maximum size", "Field exceeded maximum")):
+        # Starlette's per-field cap (1 MiB) on form text; far above any real field, so it is an oversized upload.
+        field = _oversized_form_field(exc) or "body"
+        message = f"{field} is too large ({exc.detail})"
+        return _json(413, error_body(message, param=field, code="field_too_large"))
     return _json(exc.status_code, error_body(str(exc.detail), param=None, code=f"http_{exc.status_code}"), exc.headers)
 
 

@@ -9,6 +9,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from service.api.errors import ApiError, error_responses
+from service.api.fields import Utf8Str
 from service.api.state import ServiceState, get_state
 from service.api.synthesis import Job, require_content_type, resolve_voice, synthesize_response
 from service.audio.encode import MEDIA_TYPES, AudioFormat
@@ -27,18 +28,20 @@ class SpeechRequest(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    model: str = Field(
+    model: Utf8Str = Field(
         default="tts-1", description="The engine name, or an OpenAI name (tts-1, tts-1-hd, gpt-4o-mini-tts)."
     )
-    input: str = Field(description="Text to say; pronunciation tags such as [M][AY0][N][UW1][T] or [j][ǐ] allowed.")
-    voice: str = Field(default="default", description="A built-in voice or a saved voice (GET /v1/voices).")
+    input: Utf8Str = Field(description="Text to say; pronunciation tags such as [M][AY0][N][UW1][T] or [j][ǐ] allowed.")
+    voice: Utf8Str = Field(default="default", description="A built-in voice or a saved voice (GET /v1/voices).")
     response_format: AudioFormat = "mp3"
     speed: float = Field(default=1.0, ge=0.25, le=4.0)
-    instructions: str | None = Field(
+    instructions: Utf8Str | None = Field(
         default=None, max_length=500, description="Style or dialect, e.g. '请用广东话表达'."
     )
     stream: bool = Field(default=False, description="Chunked audio as segments finish (wav or pcm).")
-    language: str | None = Field(default=None, description="zh, yue, en, ja, ...; detected from the text when absent.")
+    language: Utf8Str | None = Field(
+        default=None, description="zh, yue, en, ja, ...; detected from the text when absent."
+    )
     sample_rate: int | None = Field(default=None, ge=8000, le=48000, description="Resample the output to this rate.")
 
 

@@ -11,6 +11,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 
 from service.api.errors import ApiError, error_responses
+from service.api.fields import Utf8Str
 from service.api.state import ServiceState, get_state
 from service.api.synthesis import Job, require_content_type, resolve_voice, synthesize_response
 from service.audio.encode import MEDIA_TYPES, AudioFormat
@@ -74,12 +75,12 @@ async def read_upload(upload: UploadFile, *, limit: int, field: str) -> bytes:
 )
 async def tts(
     state: Annotated[ServiceState, Depends(get_state)],
-    text: Annotated[str, Form(description="Text to say; pronunciation tags allowed.")],
+    text: Annotated[Utf8Str, Form(description="Text to say; pronunciation tags allowed.")],
     prompt_audio: Annotated[UploadFile | None, File(description="Voice to clone: 3-30 s, >= 16 kHz.")] = None,
-    prompt_text: Annotated[str | None, Form(max_length=500, description="Transcript of prompt_audio.")] = None,
-    instruct: Annotated[str | None, Form(max_length=500, description="Style or dialect instruction.")] = None,
-    voice: Annotated[str | None, Form(description="A built-in or saved voice (instead of prompt_audio).")] = None,
-    language: Annotated[str | None, Form()] = None,
+    prompt_text: Annotated[Utf8Str | None, Form(max_length=500, description="Transcript of prompt_audio.")] = None,
+    instruct: Annotated[Utf8Str | None, Form(max_length=500, description="Style or dialect instruction.")] = None,
+    voice: Annotated[Utf8Str | None, Form(description="A built-in or saved voice (instead of prompt_audio).")] = None,
+    language: Annotated[Utf8Str | None, Form()] = None,
     format: Annotated[AudioFormat, Form()] = "wav",
     speed: Annotated[float, Form(ge=0.25, le=4.0)] = 1.0,
     stream: Annotated[bool, Form()] = False,

@@ -11,6 +11,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 
 from service.api.errors import ApiError, error_responses
+from service.api.fields import Utf8Str
 from service.api.state import ServiceState, get_state
 from service.api.tts import form_body, read_upload
 from service.audio.prompt import decode_prompt
@@ -63,20 +64,20 @@ async def get_voice(name: str, state: Annotated[ServiceState, Depends(get_state)
 )
 async def create_voice(
     state: Annotated[ServiceState, Depends(get_state)],
-    name: Annotated[str, Form(description="1-64 of a-z 0-9 - _")],
+    name: Annotated[Utf8Str, Form(description="1-64 of a-z 0-9 - _")],
     audio: Annotated[
         UploadFile | None,
         File(description="The clip to clone: 3-30 s, >= 16 kHz, wav/flac/mp3/ogg. Give this or prompt_audio."),
     ] = None,
     text: Annotated[
-        str | None, Form(max_length=500, description="What the clip says (improves cloning). Or prompt_text.")
+        Utf8Str | None, Form(max_length=500, description="What the clip says (improves cloning). Or prompt_text.")
     ] = None,
-    language: Annotated[str | None, Form()] = None,
+    language: Annotated[Utf8Str | None, Form()] = None,
     prompt_audio: Annotated[
         UploadFile | None, File(description="Same as audio, under the name POST /v1/tts uses; give one of the two.")
     ] = None,
     prompt_text: Annotated[
-        str | None, Form(max_length=500, description="Same as text, under the name POST /v1/tts uses.")
+        Utf8Str | None, Form(max_length=500, description="Same as text, under the name POST /v1/tts uses.")
     ] = None,
 ) -> VoicePublic:
     """Save a voice prompt (audio + transcript) under a name."""

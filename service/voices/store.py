@@ -23,7 +23,7 @@ import soundfile as sf
 
 from service.engines.base import Audio, VoicePrompt
 
-VOICE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+VOICE_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")  # used with fullmatch: `$` would let "anna\n" through
 
 
 class VoiceNameError(ValueError):
@@ -68,7 +68,7 @@ def prompt_flac(audio: Audio, sample_rate: int) -> bytes:
 
 
 def check_name(name: str) -> str:
-    if not VOICE_NAME.match(name):
+    if not VOICE_NAME.fullmatch(name):
         raise VoiceNameError(
             f"voice name '{name}' is invalid: use 1-64 lowercase letters, digits, '-' or '_' (e.g. 'anna-zh')"
         )
@@ -106,8 +106,8 @@ class LocalVoiceStore:
         for meta in sorted(self.root.glob("*/voice.json")):
             try:
                 voices.append(SavedVoice(**json.loads(meta.read_text(encoding="utf-8"))))
-            except (ValueError, TypeError):
-                continue  # a damaged sidecar hides one voice, it does not break the listing
+            except (OSError, ValueError, TypeError):
+                continue  # deleted meanwhile, or a damaged sidecar: hides one voice, does not break the listing
         return voices
 
     def get(self, name: str) -> SavedVoice:
@@ -118,8 +118,13 @@ class LocalVoiceStore:
             raise VoiceNotFoundError(name) from exc
 
     def load_prompt(self, name: str) -> VoicePrompt:
-        voice = self.get(name)
-        audio, rate = sf.read(self._dir(name) / "prompt.flac", dtype="float32")
+        # Under the lock: a DELETE (rmtree) must not land between reading the sidecar and reading the clip.
+        with self._lock:
+            voice = self.get(name)
+            try:
+                audio, rate = sf.read(self._dir(name) / "prompt.flac", dtype="float32")
+            except (OSError, sf.LibsndfileError) as exc:
+                raise VoiceNotFoundError(name) from exc
         return VoicePrompt(audio=np.asarray(audio, dtype=np.float32), sample_rate=int(rate), text=voice.text, name=name)
 
     def save(self, name: str, audio: Audio, sample_rate: int, *, text: str, language: str | None) -> SavedVoice:

@@ -75,10 +75,24 @@ def test_every_synthesis_and_voice_route_is_protected(
         assert allowed.headers["content-type"] == "audio/wav"
 
 
-@pytest.mark.parametrize(("headers", "status"), [({}, 401), ({"Authorization": f"Bearer {CLIENT_KEY}"}, 403)])
-def test_admin_routes_need_the_admin_key(keyed: LiveServer, headers: dict[str, str], status: int) -> None:
+@pytest.mark.parametrize(
+    ("headers", "status", "code"),
+    [
+        ({}, 401, "missing_api_key"),
+        ({"Authorization": f"Bearer {CLIENT_KEY}"}, 403, "not_admin"),
+        ({"x-api-key": SECOND_KEY}, 403, "not_admin"),
+        # Regression (audit): a key configured nowhere is unauthenticated (401), not a client without rights (403).
+        ({"Authorization": "Bearer wrong-key-0123456789"}, 401, "invalid_api_key"),
+        ({"x-api-key": "wrong-key-0123456789"}, 401, "invalid_api_key"),
+    ],
+)
+def test_admin_routes_need_the_admin_key(keyed: LiveServer, headers: dict[str, str], status: int, code: str) -> None:
     # The admin key itself is accepted in test_memory_e2e (it recycles the process).
-    assert httpx.post(f"{keyed.url}/admin/restart", headers=headers).status_code == status
+    response = httpx.post(f"{keyed.url}/admin/restart", headers=headers)
+    assert response.status_code == status
+    assert response.json()["error"]["code"] == code
+    if code == "missing_api_key":
+        assert "x-api-key" in response.json()["error"]["message"]
 
 
 @pytest.mark.parametrize("path", ["/healthz", "/readyz", "/metrics", "/docs", "/"])
