@@ -89,11 +89,13 @@ def run_soak(target: HttpTarget, total: int, concurrency: int, *, pid: int | Non
         f"errors {summary['errors']}, lost {summary['lost']}; {summary['requests_per_s']} req/s, "
         f"p50 {summary['p50_ms']} ms, p99 {summary['p99_ms']} ms"
     )
-    print(
-        f"memory growth first->last tenth: RSS {result['rss_growth_pct_first_to_last_tenth']} % "
-        f"({result['rss_first_mib']} -> {result['rss_last_mib']} MiB), "
-        f"GPU {result['gpu_growth_pct_first_to_last_tenth']} %"
+    rss = result["rss_growth_pct_first_to_last_tenth"]
+    rss_text = (
+        f"RSS {rss} % ({result['rss_first_mib']} -> {result['rss_last_mib']} MiB)"
+        if rss is not None
+        else "RSS not sampled (server pid unknown)"
     )
+    print(f"memory growth first->last tenth: {rss_text}, " + _gpu_growth(result["gpu_growth_pct_first_to_last_tenth"]))
     print(f"wrote {out}")
     if summary["lost"] or summary["errors"]:
         raise BenchFailedError(
@@ -101,3 +103,8 @@ def run_soak(target: HttpTarget, total: int, concurrency: int, *, pid: int | Non
             f"(e.g. {summary['first_errors'][:1]})"
         )
     return result
+
+
+def _gpu_growth(pct: float | None) -> str:
+    """'GPU x %', or why there is no figure (no GPU, or nvidia-smi gave no samples) instead of 'GPU None %'."""
+    return f"GPU {pct} %" if pct is not None else "GPU not sampled (no nvidia-smi readings)"
