@@ -46,9 +46,10 @@ _ASG_ARN = (
 _IAM5_INSTANCE = (
     "Instance role wildcards, each scoped: s3:GetObject*/GetBucket*/List*/DeleteObject*/Abort* come from CDK's "
     "bucket grant helpers and are limited to the models bucket's model prefix and code key, the outputs bucket's "
-    "audio/ and voices/ prefixes, and the CDK asset bucket's objects; the Auto Scaling ARN has '*' only in place of "
-    "the group's random id (name fixed); cloudwatch:PutMetricData has no resource type and is conditioned on the "
-    "CWAgent/VoiceFleet namespaces; ec2:DescribeTags and logs:DescribeLogGroups support no resource-level scoping."
+    "audio/ and voices/ prefixes (the source bundle is granted by its exact key); the Auto Scaling ARN has '*' "
+    "only in place of the group's random id (name fixed); cloudwatch:PutMetricData has no resource type and is "
+    "conditioned on the CWAgent/VoiceFleet namespaces; ec2:DescribeTags and logs:DescribeLogGroups support no "
+    "resource-level scoping."
 )
 _IAM5_LAMBDA = (
     "Lambda role wildcards: its own log group's streams (':*'), the Auto Scaling group ARN with '*' only in place "
@@ -71,7 +72,6 @@ ACKNOWLEDGEMENTS: tuple[Ack, ...] = (
             "Resource::<{ref:Storage/Models}.Arn>/{model_prefix}*",
             "Resource::<{ref:Storage/Outputs}.Arn>/audio/*",
             "Resource::<{ref:Storage/Outputs}.Arn>/voices/*",
-            "Resource::arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-{account}-{region}/*",
             _ASG_ARN,
         ),
     ),

@@ -243,7 +243,8 @@ class Fleet(Construct):
         models_bucket.grant_read(role, COSYVOICE_CODE_KEY)
         outputs_bucket.grant_put(role, f"{OUTPUTS_PREFIX}*")
         outputs_bucket.grant_read_write(role, f"{VOICES_PREFIX}*")
-        source.grant_read(role)
+        # Only this deployment's source bundle, not every object in the CDK assets bucket.
+        source.bucket.grant_read(role, source.s3_object_key)
         self.api_keys.grant_read(role)
         self.admin_key.grant_read(role)
         self.log_group.grant_write(role)

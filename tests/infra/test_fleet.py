@@ -110,6 +110,15 @@ def test_instance_role_least_privilege(prod: Template) -> None:
     hook = next(s for s in policy if s["Action"] == "autoscaling:CompleteLifecycleAction")
     assert "autoScalingGroupName/voicefleet-prod-gpu" in str(hook["Resource"])
     assert not any(s["Action"] in ("s3:*", "*") for s in policy)
+    # The CDK assets bucket holds every asset of the account: only this deployment's source bundle is readable.
+    asset_objects = [r for s in policy for r in _resources(s) if "cdk-hnb659fds-assets" in str(r) and "/" in str(r)]
+    assert asset_objects, "the instance cannot read its source bundle"
+    assert all(str(r).rstrip("']}").endswith(".zip") for r in asset_objects), asset_objects
+
+
+def _resources(statement: dict[str, Any]) -> list[Any]:
+    resource = statement["Resource"]
+    return resource if isinstance(resource, list) else [resource]
 
 
 def test_user_data_installs_and_supervises_the_service(prod: Template) -> None:
