@@ -9,6 +9,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.assets import stage_lambda_package
@@ -77,3 +78,14 @@ class PythonFunction(Construct):
                 conditions={"StringEquals": {"cloudwatch:namespace": METRIC_NAMESPACE}},
             )
         )
+
+
+def dead_letter_queue(scope: Construct) -> sqs.Queue:
+    """The encrypted, TLS-only dead-letter queue (14 days) behind a schedule's or rule's Lambda target."""
+    return sqs.Queue(
+        scope,
+        "DeadLetters",
+        encryption=sqs.QueueEncryption.SQS_MANAGED,
+        enforce_ssl=True,
+        retention_period=cdk.Duration.days(14),
+    )

@@ -15,11 +15,10 @@ import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_scheduler_targets as targets
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.config import EnvironmentConfig
-from infra.functions import METRIC_NAMESPACE, PythonFunction
+from infra.functions import METRIC_NAMESPACE, PythonFunction, dead_letter_queue
 
 SIZE_TAG_KEY = "voicefleet:running-size"
 OVERRIDE_TAG_KEY = "voicefleet:override"
@@ -77,13 +76,7 @@ class Schedule(Construct):
         self.function = self.handler.function
         self.handler.allow_metrics()
         self._grant_group_access(asg_arn)
-        self.dead_letters = sqs.Queue(
-            self,
-            "DeadLetters",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=cdk.Duration.days(14),
-        )
+        self.dead_letters = dead_letter_queue(self)
         self.schedules: list[scheduler.Schedule] = []
         if not config.schedule.enabled:
             return

@@ -7,11 +7,10 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as events_targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sns as sns
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.config import EnvironmentConfig
-from infra.functions import METRIC_NAMESPACE, PythonFunction
+from infra.functions import METRIC_NAMESPACE, PythonFunction, dead_letter_queue
 
 DETAIL_TYPES = ("EC2 Spot Instance Interruption Warning", "EC2 Instance Rebalance Recommendation")
 
@@ -56,13 +55,7 @@ class SpotEvents(Construct):
         )
         role.add_to_policy(iam.PolicyStatement(actions=["autoscaling:DetachInstances"], resources=[asg_arn]))
         topic.grant_publish(role)
-        self.dead_letters = sqs.Queue(
-            self,
-            "DeadLetters",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=cdk.Duration.days(14),
-        )
+        self.dead_letters = dead_letter_queue(self)
         self.rule = events.Rule(
             self,
             "Rule",
