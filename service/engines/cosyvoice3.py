@@ -24,7 +24,7 @@ import os
 import tempfile
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -229,7 +229,7 @@ class CosyVoice3Engine(Engine):
         *,
         stream: bool,
         speed: float,
-    ) -> Iterator[dict[str, Any]]:
+    ) -> Generator[dict[str, Any], None, None]:
         common: dict[str, Any] = {"stream": stream, "speed": speed, "text_frontend": False}
         if request.instruct:
             # No cached speaker here: upstream's instruct2 with a zero_shot_spk_id would use the cached prompt text
@@ -245,7 +245,7 @@ class CosyVoice3Engine(Engine):
             f"{SYSTEM_PREFIX}{END_OF_PROMPT}{segment}", wav_path, zero_shot_spk_id=spk_id, **common
         )
 
-    def _run(self, outputs: Iterator[dict[str, Any]], model: Any, fp16: bool | None) -> Iterator[Audio]:
+    def _run(self, outputs: Generator[dict[str, Any], None, None], model: Any, fp16: bool | None) -> Iterator[Audio]:
         scope = new_scope(model.model, fp16=fp16)
         try:
             for output in scope.run(outputs):

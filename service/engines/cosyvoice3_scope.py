@@ -20,7 +20,7 @@ which also makes the LLM thread stop at its next token.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,7 +41,7 @@ class RequestScope:
     cancelled: threading.Event = field(default_factory=threading.Event)
     model: Any = None
 
-    def run(self, generator: Iterator[Any]) -> Iterator[Any]:
+    def run(self, generator: Generator[Any, None, None]) -> Iterator[Any]:
         """Step `generator` with this scope installed on the stepping thread (whichever it is), one step at a time."""
         try:
             while True:
@@ -116,7 +116,7 @@ class _Scoped:
                 if scope is not None and scope.cancelled.is_set():
                     with model.lock:  # upstream's last line re-added this after RequestScope.close() dropped it
                         model.llm_end_dict.pop(uuid, None)
-            except BaseException as exc:  # noqa: BLE001 - every failure must reach the request, none the console
+            except BaseException as exc:
                 if scope is not None and not scope.cancelled.is_set():
                     scope.error = exc
                 with model.lock:

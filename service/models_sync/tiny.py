@@ -7,10 +7,11 @@ sound are meaningless; behaviour is real. What is built, from the importable `co
 - `cosyvoice3.yaml`: upstream's `examples/libritts/cosyvoice3/conf/cosyvoice3.yaml` with the widths and depths
   shrunk (`SHRINK` below; every edit must match upstream's text exactly once, so an upstream change fails loudly),
   its seeds set to `--seed`, and the training-only `hifigan` block (GAN discriminators) dropped.
-- `CosyVoice-BlankEN/`: a small Qwen2 config and weights, and a byte-level BPE tokenizer (256 byte tokens, no
-  merges, unreachable fillers up to Qwen2's vocabulary size) whose base special tokens sit at Qwen2's ids (`<|endoftext|>` 151643 ... `<|im_end|>` 151645), so the
-  special tokens upstream's CosyVoice3Tokenizer adds itself land where upstream's LLM expects them
-  (`<|endofprompt|>` is 151646, asserted in `cosyvoice/llm/llm.py`).
+- `CosyVoice-BlankEN/`: a small Qwen2 config and weights, and a byte-level BPE tokenizer (256 byte tokens, merges
+  that make each CJK character one token, unreachable fillers up to Qwen2's vocabulary size) whose base special
+  tokens sit at Qwen2's ids (`<|endoftext|>` 151643 ... `<|im_end|>` 151645), so the special tokens upstream's
+  CosyVoice3Tokenizer adds itself land where upstream's LLM expects them (`<|endofprompt|>` is 151646, asserted in
+  `cosyvoice/llm/llm.py`).
 - `llm.pt`, `flow.pt`, `hift.pt`: state dicts of the real classes the yaml builds (fp16 on disk, loaded as fp32);
   the LLM's decoder is arranged so that it never stops early (`_never_stop_early`): every request yields upstream's
   maximum of 20 speech tokens per text token, 40 ms of audio each.
