@@ -75,7 +75,12 @@ def load(
     from benchmarks.load import run_load
 
     levels = parse_concurrencies(concurrency)
-    env = None if url else _server_env(engine, "tiny", device, False, model_dir)
+    # The local server's deadline follows the client's --timeout, so a slow engine is measured, not cut off at 60 s.
+    env = (
+        None
+        if url
+        else {**_server_env(engine, "tiny", device, False, model_dir), "TTS_REQUEST_TIMEOUT_S": str(timeout)}
+    )
     if engine == "cosyvoice3" and not url and model_dir is None:
         raise BenchError("--engine cosyvoice3 needs --model-dir (e.g. a tiny checkpoint: voicefleet-models tiny)")
     with _target(url, model, voice, timeout, api_key, env) as (target, _):
