@@ -29,7 +29,7 @@ RECONCILE_MINUTES = 15
 def start_time(config: EnvironmentConfig) -> dt.time:
     """Opening minus warm-up (the config refuses a warm-up that reaches back before midnight)."""
     opening = config.schedule.start_time
-    minutes = opening.hour * 60 + opening.minute - config.schedule.warmup_minutes
+    minutes = opening.hour * 60 + opening.minute - config.schedule.warmup
     return dt.time(minutes // 60, minutes % 60)
 
 

@@ -21,6 +21,13 @@ WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 
 NonNegInt = Annotated[int, Field(ge=0)]
+# Launch -> ready (the launch gate passed: /readyz 200 and one synthesis), minutes: one figure for the warm-up before
+# opening, the launch lifecycle hook's timeout and the cost model's warm-up hours. An estimate, not a measurement:
+# docs/infra.md's boot-time budget table puts a golden-image boot at about 2-4 minutes (weights baked or pulled);
+# 15 (the warm-up this project always had) leaves room for what is not measured yet, above all the image's volume
+# loading lazily from its snapshot. Every instance publishes its own figure (VoiceFleet/BootSeconds): lower this to
+# the measured p95 plus a margin.
+DEFAULT_BOOT_MINUTES = 15
 
 
 def did_you_mean(value: str, choices: tuple[str, ...] | list[str]) -> str:
@@ -53,7 +60,8 @@ class ScheduleConfig(_Frozen):
     start: str = "09:00"
     stop: str = "18:00"
     weekdays: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri")
-    warmup_minutes: NonNegInt = 15
+    # None: the fleet's boot time (fleet.boot_minutes), so the fleet is ready at opening. The environment fills it in.
+    warmup_minutes: NonNegInt | None = None
     holidays: tuple[dt.date, ...] = ()
     extra_workdays: tuple[dt.date, ...] = ()
     # Where the holiday and make-up-day dates come from (an official calendar), so they can be checked and renewed.
@@ -83,14 +91,17 @@ class ScheduleConfig(_Frozen):
         if stop <= start:
             raise ValueError(f"stop '{self.stop}' is not after start '{self.start}'")
         start_minutes = start.hour * 60 + start.minute
-        if self.warmup_minutes > start_minutes:
-            raise ValueError(
-                f"warmup_minutes {self.warmup_minutes} reaches back before midnight of start '{self.start}'"
-            )
+        if self.warmup > start_minutes:
+            raise ValueError(f"warmup_minutes {self.warmup} reaches back before midnight of start '{self.start}'")
         both = sorted(set(self.holidays) & set(self.extra_workdays))
         if both:
             raise ValueError(f"{both[0].isoformat()} is both a holiday and an extra workday")
         return self
+
+    @property
+    def warmup(self) -> int:
+        """Minutes the fleet starts before opening (the environment sets it to the boot time when not given)."""
+        return DEFAULT_BOOT_MINUTES if self.warmup_minutes is None else self.warmup_minutes
 
     @property
     def start_time(self) -> dt.time:
@@ -139,6 +150,8 @@ class FleetConfig(_Frozen):
     warm_pool: bool = False
     root_volume_gib: Annotated[int, Field(ge=30, le=2000)] = 100
     service_port: Annotated[int, Field(ge=1024, le=65535)] = 8000
+    # Launch -> ready, minutes (see DEFAULT_BOOT_MINUTES for the source of the default).
+    boot_minutes: Annotated[int, Field(ge=1, le=180)] = DEFAULT_BOOT_MINUTES
 
     @field_validator("instance_types")
     @classmethod
@@ -319,6 +332,24 @@ class EnvironmentConfig(_Frozen):
             raise ValueError(
                 f"workload.p95_chars {p95:g} exceeds service.max_text_chars {limit} (the service refuses longer "
                 "requests): lower workload.p95_chars or raise service.max_text_chars"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _schedule_fits_the_boot(self) -> EnvironmentConfig:
+        """Warm-up defaults to the boot time; the open window must leave time to boot before closing."""
+        schedule, fleet = self.schedule, self.fleet
+        if schedule.warmup_minutes is None:
+            schedule = ScheduleConfig.model_validate({**schedule.model_dump(), "warmup_minutes": fleet.boot_minutes})
+            object.__setattr__(self, "schedule", schedule)  # frozen: filled once, inside its own validation
+        if not schedule.enabled:
+            return self
+        window = schedule.open_hours * 60 + schedule.warmup
+        if window <= fleet.boot_minutes:
+            raise ValueError(
+                f"schedule: the open window ({schedule.warmup} min warm-up + {schedule.open_hours * 60:g} min open) "
+                f"is not longer than fleet.boot_minutes {fleet.boot_minutes}: no start could be ready before closing "
+                "(lower fleet.boot_minutes or widen schedule.start/stop)"
             )
         return self
 

@@ -27,7 +27,7 @@ IMAGE_ID = "ami-0123456789abcdef0"
 def scheduler_environ(cfg: EnvironmentConfig, asg_names: str) -> dict[str, str]:
     """The scheduler's environment variables for one environment of cdk.json (what the CDK stack sets)."""
     schedule, fleet = cfg.schedule, cfg.fleet
-    warmup = dt.timedelta(minutes=schedule.warmup_minutes)
+    warmup = dt.timedelta(minutes=schedule.warmup)
     opening = (dt.datetime.combine(dt.date(2026, 1, 1), schedule.start_time) - warmup).time()
     return {
         "ASG_NAMES": asg_names,
