@@ -12,6 +12,10 @@ SERVICE_NAMESPACE = "VoiceFleet"
 PURCHASE_OPTION_PLACEHOLDER = "__PURCHASE_OPTION__"
 SERVICE_LOG = "/var/log/voicefleet/service.log"
 BOOT_LOG = "/var/log/voicefleet-boot.log"
+AGENT_DIR = "/opt/aws/amazon-cloudwatch-agent"
+AGENT_CTL = f"{AGENT_DIR}/bin/amazon-cloudwatch-agent-ctl"
+AGENT_CONFIG_PATH = f"{AGENT_DIR}/etc/voicefleet.json"
+PROMETHEUS_CONFIG_PATH = f"{AGENT_DIR}/etc/prometheus.yaml"
 # The Prometheus gauge the service exposes on /metrics for requests waiting for the GPU (the contract with
 # service/; re-published as VoiceFleet/QueueDepth).
 QUEUE_DEPTH_METRIC = "voicefleet_queue_depth"
@@ -52,8 +56,12 @@ def agent_config(*, log_group: str) -> dict[str, Any]:
                         {"file_path": BOOT_LOG, "log_group_name": log_group, "log_stream_name": "{instance_id}/boot"},
                     ]
                 },
+            },
+            # The agent's schema allows `prometheus` only here (logs.metrics_collected), never under logs_collected:
+            # there its translator stops with "Invalid Json input schema" and the control script exits non-zero.
+            "metrics_collected": {
                 "prometheus": {
-                    "prometheus_config_path": "/opt/aws/amazon-cloudwatch-agent/etc/prometheus.yaml",
+                    "prometheus_config_path": PROMETHEUS_CONFIG_PATH,
                     "log_group_name": log_group,
                     "emf_processor": {
                         "metric_namespace": SERVICE_NAMESPACE,
@@ -67,7 +75,7 @@ def agent_config(*, log_group: str) -> dict[str, Any]:
                         ],
                     },
                 },
-            }
+            },
         },
     }
 
