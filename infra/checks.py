@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from infra.config import ConfigError, EnvironmentConfig
+from infra.image.pipeline import IMAGE_ROOT_GIB
 
 # Instance families the Deep Learning Base GPU AMI (Ubuntu 24.04) lists under supported_ec2_instances
 # (DLAMI release notes, 2026-07: G4dn, G5, G6, Gr6, G6e, G7, P4d, P4de, P5, P5e, P5en, P6). P3 is not listed.
@@ -33,4 +34,9 @@ def check_deployable(config: EnvironmentConfig) -> None:
         raise ConfigError(
             f"environment '{config.name}': fleet.warm_pool: the warm pool is sized from fleet.desired_capacity, "
             "which is 0"
+        )
+    if fleet.root_volume_gib < IMAGE_ROOT_GIB:
+        raise ConfigError(
+            f"environment '{config.name}': fleet.root_volume_gib: {fleet.root_volume_gib} GiB is smaller than the "
+            f"image's root volume ({IMAGE_ROOT_GIB} GiB, infra/image/pipeline.py); use at least {IMAGE_ROOT_GIB}"
         )

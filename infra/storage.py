@@ -8,10 +8,9 @@ from constructs import Construct
 
 from infra.config import StorageConfig
 
-OUTPUTS_PREFIX = "audio/"
-VOICES_PREFIX = "voices/"
-# The CosyVoice source tree (a tarball of a pinned commit) sits next to the weights; see docs/infra.md.
-COSYVOICE_CODE_KEY = "code/cosyvoice.tar.gz"
+from infra.names import OUTPUTS_PREFIX, VOICES_PREFIX
+
+__all__ = ["OUTPUTS_PREFIX", "VOICES_PREFIX", "Storage"]
 
 _GLACIER: dict[str, s3.StorageClass] = {
     "GLACIER_IR": s3.StorageClass.GLACIER_INSTANT_RETRIEVAL,

@@ -6,6 +6,7 @@ instead of serving badly (the fastapi full-stack template's habit of refusing de
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -20,6 +21,14 @@ LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 OPEN_ENVIRONMENTS = frozenset({"local", "dev", "test", "ci"})
 # Keys that appear in examples and must never protect a real deployment.
 _WEAK_KEYS = frozenset({"changeme", "change-me", "secret", "password", "test", "admin", "key", "apikey"})
+
+
+def default_spool_dir() -> Path:
+    """`spool/` in the state directory systemd made for the service (StateDirectory= sets $STATE_DIRECTORY, owned by
+    the unit's user), else /var/spool/voicefleet (a root run). The service user cannot create anything in /var/spool
+    itself (issue 13, fault 4: tts-serve exited 2 at once and systemd restarted it every 5 s)."""
+    state = os.environ.get("STATE_DIRECTORY", "").split(":")[0]
+    return Path(state) / "spool" if state else Path("/var/spool/voicefleet")
 
 
 def _split_csv(value: object) -> object:
@@ -91,7 +100,7 @@ class Settings(BaseSettings):
     """CloudFront domain serving /audio/* from the outputs bucket; without it URLs are presigned S3 GETs."""
     store_default: bool = False
     """Store every (non-streamed) result in the outputs bucket, unless a native request says store=false."""
-    spool_dir: Path = Path("/var/spool/voicefleet")
+    spool_dir: Path = Field(default_factory=default_spool_dir)
     """Audio waiting for S3 when it is unreachable; must be on the instance's disk (it survives a restart)."""
     spool_retry_base_s: float = Field(default=1.0, gt=0, le=60)
     spool_retry_max_s: float = Field(default=60.0, gt=0, le=3600)

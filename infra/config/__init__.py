@@ -1,5 +1,6 @@
 """The typed per-environment configuration (no aws_cdk import: the cost CLI and service read it fast)."""
 
+from infra.config.image import ImageConfig
 from infra.config.loader import (
     DEFAULT_CDK_JSON,
     ConfigError,
@@ -29,6 +30,7 @@ __all__ = [
     "ConfigError",
     "EnvironmentConfig",
     "FleetConfig",
+    "ImageConfig",
     "NetworkConfig",
     "ScheduleConfig",
     "ServiceConfig",

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from cost.catalog import known_instance_types
+from infra.config.image import ImageConfig
 
 WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
@@ -294,6 +295,7 @@ class EnvironmentConfig(_Frozen):
     network: NetworkConfig = NetworkConfig()
     alerting: AlertingConfig = AlertingConfig()
     workload: WorkloadConfig = WorkloadConfig()
+    image: ImageConfig = ImageConfig()
 
     @field_validator("name")
     @classmethod

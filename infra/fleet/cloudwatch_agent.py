@@ -5,17 +5,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from instance.paths import BOOT_LOG, PROMETHEUS_CONFIG, PURCHASE_OPTION_PLACEHOLDER, SERVICE_LOG
+
+__all__ = ["GPU_NAMESPACE", "PURCHASE_OPTION_PLACEHOLDER", "QUEUE_DEPTH_METRIC", "SERVICE_NAMESPACE", "agent_config"]
+
 GPU_NAMESPACE = "CWAgent"
 SERVICE_NAMESPACE = "VoiceFleet"
-# Filled in at boot from IMDS `instance-life-cycle` ("spot" / "on-demand"): lets the dashboard count instances
-# by purchase option, which no built-in Auto Scaling metric does.
-PURCHASE_OPTION_PLACEHOLDER = "__PURCHASE_OPTION__"
-SERVICE_LOG = "/var/log/voicefleet/service.log"
-BOOT_LOG = "/var/log/voicefleet-boot.log"
-AGENT_DIR = "/opt/aws/amazon-cloudwatch-agent"
-AGENT_CTL = f"{AGENT_DIR}/bin/amazon-cloudwatch-agent-ctl"
-AGENT_CONFIG_PATH = f"{AGENT_DIR}/etc/voicefleet.json"
-PROMETHEUS_CONFIG_PATH = f"{AGENT_DIR}/etc/prometheus.yaml"
 # The Prometheus gauge the service exposes on /metrics for requests waiting for the GPU (the contract with
 # service/; re-published as VoiceFleet/QueueDepth).
 QUEUE_DEPTH_METRIC = "voicefleet_queue_depth"
@@ -49,11 +44,11 @@ def agent_config(*, log_group: str) -> dict[str, Any]:
                 "files": {
                     "collect_list": [
                         {
-                            "file_path": SERVICE_LOG,
+                            "file_path": str(SERVICE_LOG),
                             "log_group_name": log_group,
                             "log_stream_name": "{instance_id}/service",
                         },
-                        {"file_path": BOOT_LOG, "log_group_name": log_group, "log_stream_name": "{instance_id}/boot"},
+                        {"file_path": str(BOOT_LOG), "log_group_name": log_group, "log_stream_name": "{instance_id}/boot"},
                     ]
                 },
             },
@@ -61,7 +56,7 @@ def agent_config(*, log_group: str) -> dict[str, Any]:
             # there its translator stops with "Invalid Json input schema" and the control script exits non-zero.
             "metrics_collected": {
                 "prometheus": {
-                    "prometheus_config_path": PROMETHEUS_CONFIG_PATH,
+                    "prometheus_config_path": str(PROMETHEUS_CONFIG),
                     "log_group_name": log_group,
                     "emf_processor": {
                         "metric_namespace": SERVICE_NAMESPACE,
