@@ -6,3 +6,5 @@ from __future__ import annotations
 OUTPUTS_PREFIX = "audio/"
 VOICES_PREFIX = "voices/"
 METRIC_NAMESPACE = "VoiceFleet"
+# The tag every resource of an environment carries; Budgets filter on it once it is an active cost-allocation tag.
+ENV_TAG_KEY = "voicefleet:env"

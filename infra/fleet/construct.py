@@ -16,7 +16,7 @@ from infra.config import EnvironmentConfig
 from infra.entry import drain_seconds
 from infra.fleet.cloudwatch_agent import GPU_NAMESPACE, SERVICE_NAMESPACE
 from infra.fleet.user_data import DRAIN_HOOK, LAUNCH_HOOK, BootNames, render
-from infra.image.components import RUNTIME_PARAMETER, weights_parameter
+from infra.image import components
 from infra.storage import OUTPUTS_PREFIX, VOICES_PREFIX
 
 # Target share of one instance's request capacity kept busy before scaling out.
@@ -32,7 +32,7 @@ _SPOT_STRATEGY = {
 
 def image_parameter(config: EnvironmentConfig) -> str:
     """The SSM parameter holding the AMI this environment launches (its own when it bakes its weights)."""
-    return weights_parameter(config.name) if config.image.weights == "baked" else RUNTIME_PARAMETER
+    return components.image_parameter(config.name, config.image.weights)
 
 
 def boot_budget(config: EnvironmentConfig) -> cdk.Duration:

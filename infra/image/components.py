@@ -25,8 +25,18 @@ BOOTSTRAP = PREFIX / "bootstrap"
 STRICT = "set -euo pipefail"  # every ExecuteBash step stops at its first failing command
 
 
+def image_stack_name(region: str) -> str:
+    """The region's runtime-image stack (infra/image/stack.py)."""
+    return f"VoiceFleet-image-{region}"
+
+
 def weights_parameter(env_name: str) -> str:
     return f"/voicefleet/{env_name}/image/ami-id"
+
+
+def image_parameter(env_name: str, weights: str) -> str:
+    """The SSM parameter holding the AMI an environment launches (its own when it bakes its weights)."""
+    return weights_parameter(env_name) if weights == "baked" else RUNTIME_PARAMETER
 
 
 def _bash(name: str, *commands: str) -> dict[str, Any]:

@@ -17,14 +17,11 @@ from constructs import Construct
 
 from infra.assets import stage_service_source
 from infra.image.acknowledgements import acknowledge_image
-from infra.image.components import DLAMI_PARAMETER, RUNTIME_PARAMETER, runtime_document
+from infra.image.components import DLAMI_PARAMETER, RUNTIME_PARAMETER, image_stack_name, runtime_document
 from infra.image.pipeline import ImagePipeline, cloudwatch_agent_component
 
 RUNTIME_IMAGE = "voicefleet-runtime"
-
-
-def image_stack_name(region: str) -> str:
-    return f"VoiceFleet-image-{region}"
+__all__ = ["RUNTIME_IMAGE", "ImageStack", "image_stack_name"]
 
 
 class ImageStack(cdk.Stack):
