@@ -50,7 +50,7 @@ class ImageStack(cdk.Stack):
             "Runtime",
             name=RUNTIME_IMAGE,
             description="voicefleet instance runtime on the Deep Learning Base GPU AMI (Ubuntu 24.04)",
-            document=runtime_document(source.s3_object_url),
+            document=runtime_document(f"s3://{source.s3_bucket_name}/{source.s3_object_key}"),
             identity=runtime_document(f"s3://<cdk-assets>/{source.asset_hash}.zip"),
             parent_image=f"ssm:{DLAMI_PARAMETER}",
             parameter_name=RUNTIME_PARAMETER,

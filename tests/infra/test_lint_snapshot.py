@@ -15,9 +15,9 @@ from tests.infra.conftest import Synth
 _HASH = re.compile(r"[0-9a-f]{64}")
 
 
-@pytest.mark.parametrize("env", ["dev", "prod", "edge"])
+@pytest.mark.parametrize("env", ["dev", "prod", "edge", "image-us-east-1", "image-eu-west-1"])
 def test_cfn_lint_has_no_errors(synth: Synth, env: str) -> None:
-    region = "eu-west-1" if env == "edge" else "us-east-1"
+    region = "eu-west-1" if env in ("edge", "image-eu-west-1") else "us-east-1"
     matches = lint(json.dumps(synth.raw[env]), config=ManualArgs(regions=[region]))
     errors = [str(m) for m in matches if m.rule.id.startswith("E")]
     assert errors == []
@@ -28,6 +28,6 @@ def _masked(template: dict[str, Any]) -> Any:
     return json.loads(_HASH.sub("<hash>", json.dumps(template, sort_keys=True)))
 
 
-@pytest.mark.parametrize("env", ["dev", "prod"])
+@pytest.mark.parametrize("env", ["dev", "prod", "image-us-east-1"])
 def test_snapshot(synth: Synth, env: str, snapshot: SnapshotAssertion) -> None:
     assert _masked(synth.raw[env]) == snapshot
