@@ -26,6 +26,8 @@ class CommandFailed(RuntimeError):
 class Host:
     root: Path = Path("/")
     runner: Runner = field(default=run_command)
+    # Give root-and-group files to their group (unit tests under a temporary root have no such group).
+    set_owners: bool = True
 
     def path(self, path: PurePosixPath | str) -> Path:
         return self.root / PurePosixPath(path).relative_to("/")
@@ -44,7 +46,7 @@ class Host:
         fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
-        if os.geteuid() == 0:
+        if self.set_owners and os.geteuid() == 0:
             os.chown(target, 0, grp.getgrnam(group).gr_gid)
         os.chmod(target, mode)
 
