@@ -60,6 +60,9 @@ def selftest(device: str, *, ready_timeout_s: float = 600) -> float:
         root.chmod(0o755)
         model, home = root / "model", root / "home"
         build_tiny(model, seed=0)
+        # The service user reads it, as it reads pulled weights (0644); safetensors writes its file 0600.
+        for path in model.rglob("*"):
+            path.chmod(0o755 if path.is_dir() else 0o644)
         home.mkdir()
         if os.geteuid() == 0:
             try:
@@ -92,10 +95,15 @@ def selftest(device: str, *, ready_timeout_s: float = 600) -> float:
                     if process.poll() is not None:
                         raise SelftestFailed(f"tts-serve exited {process.returncode}: {_tail(root / 'service.log')}")
                     try:
-                        if http.get("/readyz", timeout=5).status_code == 200:
-                            break
+                        ready = http.get("/readyz", timeout=5)
                     except httpx.HTTPError:
                         pass
+                    else:
+                        if ready.status_code == 200:
+                            break
+                        body = ready.json()
+                        if body.get("status") == "failed" or body.get("error"):
+                            raise SelftestFailed(f"the model did not load: {body.get('error') or body}")
                     if time.monotonic() > deadline:
                         raise SelftestFailed(f"not ready in {ready_timeout_s:.0f} s: {_tail(root / 'service.log')}")
                     time.sleep(1)

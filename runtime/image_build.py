@@ -20,6 +20,7 @@ import json
 import os
 import shutil
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,14 +46,25 @@ def venv_of(prefix: Path) -> Path:
     return prefix / "venv"
 
 
+def _step(name: str, started: float) -> float:
+    now = time.monotonic()
+    print(f"image build: {name} in {now - started:.1f} s", flush=True)
+    return now
+
+
 def build(prefix: Path, uv: str) -> dict[str, object]:
     venv = venv_of(prefix)
     if venv.exists():
         shutil.rmtree(venv)
+    started = time.monotonic()
     create_venv(uv, venv, PYTHON, python_install_dir=prefix / "python")
+    started = _step("Python 3.11 venv", started)
     sync_lock(uv, venv)
+    started = _step(f"{LOCK.name} installed", started)
     source = install_upstream(venv, prefix / "src" / "CosyVoice", os.environ.get("COSYVOICE_SRC"))
+    started = _step("upstream CosyVoice placed and checked", started)
     install_project(uv, venv, ROOT, editable=False)
+    _step("voicefleet installed (no dependencies)", started)
     shutil.copy2(LOCK, prefix / LOCK.name)
     pinned = pins()
     facts: dict[str, object] = {

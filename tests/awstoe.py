@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import subprocess
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import Any
 
 # Action modules named in the AWSTOE guide (Linux-relevant ones; the Windows-only ones are not needed here).
@@ -129,26 +128,33 @@ def problems(document: Mapping[str, Any]) -> list[str]:
     return found
 
 
-S3Fetch = Callable[[str, Path], None]
+S3Fetch = Callable[[str, str], None]
+Execute = Callable[[list[str]], "subprocess.CompletedProcess[str]"]
 
 
-def run_phase(document: Mapping[str, Any], phase: str, *, env: Mapping[str, str], s3_download: S3Fetch,
-              prefix: list[str] | None = None, rewrite: Callable[[str], str] = lambda c: c) -> list[str]:  # fmt: skip
-    """Run one phase's steps in order, as AWSTOE would: ExecuteBash commands as one bash script, S3Download through
-    `s3_download(url, destination)`. `prefix` wraps each script (the rehearsal's mount namespace); `rewrite` edits a
-    command for what cannot exist here (named where used). Returns the names of the steps run; raises on failure."""
+def run_phase(
+    document: Mapping[str, Any],
+    phase: str,
+    *,
+    execute: Execute,
+    s3_download: S3Fetch,
+    rewrite: Callable[[str], str] = lambda command: command,
+) -> list[str]:
+    """Run one phase's steps in order, as AWSTOE would: an ExecuteBash step's commands as one bash script (through
+    `execute`, e.g. inside the rehearsal's sandbox), S3Download through `s3_download(url, destination)`. `rewrite`
+    edits a command for what cannot exist here (its caller names why). Returns the names of the steps run."""
     done = []
     for step in next(p for p in document["phases"] if p["name"] == phase)["steps"]:
         if step["action"] == "ExecuteBash":
             script = "\n".join(rewrite(c) for c in step["inputs"]["commands"])
-            result = subprocess.run([*(prefix or []), "bash", "-c", script], env=dict(env), capture_output=True,
-                                    text=True, check=False)  # fmt: skip
+            result = execute(["bash", "-c", script])
             if result.returncode != 0:
-                raise StepFailed(f"{phase}/{step['name']} exited {result.returncode}:\n{result.stdout[-3000:]}\n"
-                                 f"{result.stderr[-3000:]}")  # fmt: skip
+                raise StepFailed(
+                    f"{phase}/{step['name']} exited {result.returncode}:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+                )
         elif step["action"] == "S3Download":
             for item in step["inputs"]:
-                s3_download(item["source"], Path(item["destination"]))
+                s3_download(item["source"], item["destination"])
         else:
             raise StepFailed(f"{phase}/{step['name']}: action {step['action']} is not run by this rehearsal")
         done.append(step["name"])
