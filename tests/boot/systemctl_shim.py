@@ -214,7 +214,8 @@ def main(argv: list[str]) -> int:
         raise UnitError("usage: systemctl COMMAND [UNIT...]")
     verb, names = argv[0], argv[1:]
     if verb == "daemon-reload":
-        for path in sorted(UNITS.glob("*.service")):
+        # Checks ours only: the sandbox sees this host's own units too, which are not the rehearsal's business.
+        for path in sorted(UNITS.glob("voicefleet*.service")):
             parse(path.name)
         return 0
     if verb == "enable":
