@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cost.catalog import model_value, service_price, services_file
-from infra.config.model import StorageConfig
+from voicefleet_config import StorageConfig
 
 DAYS_PER_MONTH = 365.25 / 12
 _GLACIER_PRICE = {

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from cost.errors import CostInputError
-from infra.config.model import WEEKDAYS
+from cost.estimator import Deployment
+from voicefleet_config import INSTANCE_TYPES, WEEKDAYS
 
 _CRON = re.compile(r"^cron\((\S+) (\S+) (\S+) (\S+) (\S+) (\S+)\)$")
 # The tag the CDK app puts on every resource (infra/budget.py's ENV_TAG_KEY; not imported: that module pulls in
@@ -260,3 +261,59 @@ def load(path: Path) -> TemplateFacts:
     if not isinstance(raw, dict):
         raise CostInputError(f"--template '{path}': expected a JSON object")
     return parse(raw)
+
+
+@dataclass(frozen=True)
+class ConfigChanges:
+    """What a template fixes in its environment's config for pricing, by cdk.json section (absent keys, and None
+    values, keep the environment's), and what is deployed around the fleet."""
+
+    schedule: dict[str, Any]
+    fleet: dict[str, Any]
+    storage: dict[str, Any]
+    timezone: str | None
+    price_class: str | None
+    deployment: Deployment
+
+
+def config_changes(facts: TemplateFacts, *, env_given: bool) -> ConfigChanges:
+    """The config a template deploys. `env_given`: --env named the environment, whose calendar then stands in for
+    a scheduler calendar the template does not carry (instead of the cron's weekdays)."""
+    unknown_types = [t for t in facts.instance_types if t not in INSTANCE_TYPES]
+    if unknown_types:
+        raise CostInputError(f"--template: instance type '{unknown_types[0]}' is not in the catalog")
+    schedule: dict[str, Any] = {}
+    if facts.start and facts.stop:
+        # The template's start time already includes the warm-up.
+        schedule.update(start=facts.start, stop=facts.stop, warmup_minutes=0)
+        # Real schedules fire daily and the scheduler Lambda decides workdays from its own calendar, which the
+        # template carries; without it, the environment's calendar (--env) or else the cron's weekdays.
+        if facts.calendar_weekdays:
+            schedule.update(
+                weekdays=tuple(facts.calendar_weekdays),
+                holidays=tuple(facts.holidays),
+                extra_workdays=tuple(facts.extra_workdays),
+            )
+        elif not env_given and facts.weekdays:
+            schedule["weekdays"] = tuple(facts.weekdays)
+    return ConfigChanges(
+        schedule=schedule,
+        fleet={
+            "instance_types": tuple(facts.instance_types) or None,
+            "min_capacity": facts.min_size,
+            "max_capacity": facts.max_size,
+            "desired_capacity": facts.desired,
+            "on_demand_base_capacity": facts.on_demand_base,
+            "on_demand_percentage_above_base": facts.on_demand_pct,
+        },
+        storage={
+            "glacier_after_days": facts.glacier_after_days,
+            "glacier_class": facts.glacier_class,
+            "expire_after_days": facts.expire_after_days,
+        },
+        timezone=facts.timezone if facts.start and facts.stop else None,
+        price_class=facts.price_class,
+        deployment=Deployment(
+            albs=facts.albs, nat_gateways=facts.nat_gateways, alarms=facts.alarms, notes=tuple(facts.unknown)
+        ),
+    )

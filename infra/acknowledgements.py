@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import aws_cdk as cdk
 from constructs import IConstruct
 
-from infra.config import EnvironmentConfig
+from voicefleet_config import EnvironmentConfig
 
 _REF = re.compile(r"\{ref:([^}]+)\}")
 # The singleton Lambda behind every AwsCustomResource (a fixed id in aws-cdk-lib).

@@ -12,9 +12,9 @@ from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from infra.config import CdnConfig, ServiceConfig
 from infra.load_balancer import ORIGIN_HEADER
 from infra.storage import OUTPUTS_PREFIX
+from voicefleet_config import CdnConfig, ServiceConfig
 
 _PRICE_CLASS = {
     "PriceClass_100": cloudfront.PriceClass.PRICE_CLASS_100,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from infra.config import ConfigError, EnvironmentConfig
+from voicefleet_config import ConfigError, EnvironmentConfig
 
 # Instance families the Deep Learning Base GPU AMI (Ubuntu 24.04) lists under supported_ec2_instances
 # (DLAMI release notes, 2026-07: G4dn, G5, G6, Gr6, G6e, G7, P4d, P4de, P5, P5e, P5en, P6). P3 is not listed.

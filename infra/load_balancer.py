@@ -12,7 +12,7 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
-from infra.config import EnvironmentConfig
+from voicefleet_config import EnvironmentConfig
 
 ORIGIN_HEADER = "X-Origin-Verify"
 CLOUDFRONT_PREFIX_LIST = "com.amazonaws.global.cloudfront.origin-facing"

@@ -13,9 +13,9 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from infra.config import AlertingConfig
 from infra.fleet.cloudwatch_agent import GPU_NAMESPACE, QUEUE_DEPTH_METRIC
 from infra.functions import METRIC_NAMESPACE
+from voicefleet_config import AlertingConfig
 
 FIVE_MIN = cdk.Duration.minutes(5)
 ONE_MIN = cdk.Duration.minutes(1)

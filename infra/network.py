@@ -7,7 +7,7 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from infra.config import NetworkConfig
+from voicefleet_config import NetworkConfig
 
 
 class Network(Construct):

@@ -17,8 +17,8 @@ from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_scheduler_targets as targets
 from constructs import Construct
 
-from infra.config import EnvironmentConfig
 from infra.functions import METRIC_NAMESPACE, PythonFunction, dead_letter_queue
+from voicefleet_config import EnvironmentConfig
 
 SIZE_TAG_KEY = "voicefleet:running-size"
 OVERRIDE_TAG_KEY = "voicefleet:override"

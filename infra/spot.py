@@ -9,8 +9,8 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from infra.config import EnvironmentConfig
 from infra.functions import METRIC_NAMESPACE, PythonFunction, dead_letter_queue
+from voicefleet_config import EnvironmentConfig
 
 DETAIL_TYPES = ("EC2 Spot Instance Interruption Warning", "EC2 Instance Rebalance Recommendation")
 

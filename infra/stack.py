@@ -11,7 +11,6 @@ from infra.acknowledgements import acknowledge
 from infra.budget import ENV_TAG_KEY, Budget, BudgetLimit
 from infra.cdn import Cdn
 from infra.checks import check_deployable
-from infra.config import EnvironmentConfig
 from infra.fleet import Fleet
 from infra.load_balancer import LoadBalancer
 from infra.monitoring import Alerts, Monitoring
@@ -19,6 +18,7 @@ from infra.network import Network
 from infra.schedule import Schedule
 from infra.spot import SpotEvents
 from infra.storage import Storage
+from voicefleet_config import EnvironmentConfig
 
 
 class VoiceFleetStack(cdk.Stack):

@@ -6,7 +6,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from infra.config import StorageConfig
+from voicefleet_config import StorageConfig
 
 OUTPUTS_PREFIX = "audio/"
 VOICES_PREFIX = "voices/"

@@ -29,17 +29,6 @@ from service.voices.store import LocalVoiceStore, VoiceStore
 log = logging.getLogger(__name__)
 
 
-def admission_settings(settings: Settings) -> AdmissionSettings:
-    return AdmissionSettings(
-        max_queue=settings.max_queue,
-        max_concurrency=settings.max_concurrency,
-        max_batch=settings.max_batch,
-        max_wait_ms=settings.max_wait_ms,
-        request_timeout_s=settings.request_timeout_s,
-        oom_retry_alone=settings.oom_retry_alone,
-    )
-
-
 def builtin_voice_names(engine: Engine) -> tuple[str, ...]:
     if engine.capabilities.name == "espeak":
         from service.engines.espeak import BUILTIN_VARIANTS
@@ -93,7 +82,7 @@ def build_state(
     # get up to max_batch requests per call.
     admission = AdmissionController(
         engine,
-        admission_settings(settings),
+        AdmissionSettings.from_limits(settings, oom_retry_alone=settings.oom_retry_alone),
         observer=metrics,
         after_batch=hygiene.after_batch,
         on_recycle=on_recycle,

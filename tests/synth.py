@@ -15,7 +15,7 @@ import aws_cdk as cdk
 from aws_cdk.assertions import Template
 
 from infra.app import add_nag, build_app
-from infra.config.loader import read_context
+from voicefleet_config import read_context
 
 # A variant that takes the branches cdk.json's environments do not: NAT, warm pool (on-demand only), custom domain,
 # no schedule, no budget.

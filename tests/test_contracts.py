@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 
-from infra.config import load_environments
 from infra.fleet.user_data import service_env
 from infra.schedule import scheduler_environment
 from lambdas.scheduler.environment import SchedulerEnvironment
@@ -21,6 +20,7 @@ from lambdas.spot.environment import SpotEnvironment
 from service.settings import Settings
 from tests.infra.test_user_data import NAMES
 from tests.synth import Synth
+from voicefleet_config import load_environments
 
 ENVS = load_environments()
 USER_DATA_SH = Path(__file__).resolve().parents[1] / "infra" / "fleet" / "user_data.sh"

@@ -7,9 +7,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from infra.config import EnvironmentConfig
 from infra.fleet.cloudwatch_agent import PURCHASE_OPTION_PLACEHOLDER, agent_config, prometheus_config
 from infra.storage import COSYVOICE_CODE_KEY, OUTPUTS_PREFIX, VOICES_PREFIX
+from voicefleet_config import EnvironmentConfig
 
 TEMPLATE = Path(__file__).with_name("user_data.sh")
 _PLACEHOLDER = re.compile(r"@@([A-Z_]+)@@")

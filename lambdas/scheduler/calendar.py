@@ -27,7 +27,7 @@ class DayVerdict:
 
 @dataclass(frozen=True)
 class WorkCalendar:
-    """The same rule as infra.config's ScheduleConfig.is_workday, restated here because Lambdas ship boto3 only."""
+    """The same rule as voicefleet_config's ScheduleConfig.is_workday, restated here because Lambdas ship boto3 only."""
 
     weekdays: frozenset[int]  # date.weekday() numbers, Monday = 0
     holidays: frozenset[dt.date]

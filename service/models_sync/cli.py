@@ -34,7 +34,7 @@ log = logging.getLogger("voicefleet.models")
 
 def resolve_env(name: str, region: str | None) -> tuple[str, str, str]:
     """(bucket, prefix, region) of a deployed environment: config from cdk.json, bucket from the stack outputs."""
-    from infra.config import ConfigError, load_environment
+    from voicefleet_config import ConfigError, load_environment
 
     try:
         config = load_environment(name)

@@ -7,7 +7,7 @@ import pytest
 from cost import bill
 from cost.schedule import ALWAYS_ON_HOURS, always_on_hours, month_hours, parse_month, typical_month_hours
 from cost.spot import mix_counts, spot_effective
-from infra.config import StorageConfig, load_environment
+from voicefleet_config import StorageConfig, load_environment
 
 
 def test_may_2026_prod_hours_with_holidays_and_make_up_day() -> None:

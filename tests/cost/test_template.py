@@ -10,9 +10,8 @@ import pytest
 
 from cost.cli import main
 from cost.template import ENV_TAG_KEY, parse
-from infra.config import load_environment
-from infra.config.loader import DEFAULT_CDK_JSON
 from tests.synth import Synth
+from voicefleet_config import DEFAULT_CDK_JSON, load_environment
 
 
 def template(*, env_tag: str | None = None, **asg_extra: Any) -> dict[str, Any]:

@@ -10,8 +10,7 @@ import aws_cdk as cdk
 import pytest
 
 from infra.app import build_app
-from infra.config import ConfigError
-from infra.config.loader import read_context
+from voicefleet_config import ConfigError, read_context
 
 
 def _build(tmp_path: Path, env: str, patch: dict[str, Any]) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from cost.catalog import known_instance_types
-from infra.config import (
+from voicefleet_config import (
     DEFAULT_CDK_JSON,
     ConfigError,
     EnvironmentConfig,

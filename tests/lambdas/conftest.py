@@ -13,9 +13,9 @@ from botocore.awsrequest import AWSResponse
 from botocore.compat import HTTPHeaders
 from botocore.config import Config
 
-from infra.config import EnvironmentConfig, load_environment
 from lambdas.scheduler.handler import SchedulerClients
 from lambdas.spot.handler import SpotClients
+from voicefleet_config import EnvironmentConfig, load_environment
 
 SIZE_TAG = "voicefleet:running-size"
 OVERRIDE_TAG = "voicefleet:override"

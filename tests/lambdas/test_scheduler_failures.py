@@ -8,7 +8,6 @@ from zoneinfo import ZoneInfo
 import pytest
 from freezegun import freeze_time
 
-from infra.config import EnvironmentConfig
 from lambdas.common.env import (
     EnvironmentVariableError,
     MalformedEnvironmentVariableError,
@@ -17,6 +16,7 @@ from lambdas.common.env import (
 from lambdas.scheduler.environment import SchedulerEnvironment
 from lambdas.scheduler.errors import GroupNotFoundError, InvalidEventError, MalformedTagError, SchedulerError
 from lambdas.scheduler.handler import run
+from voicefleet_config import EnvironmentConfig
 
 from .conftest import OVERRIDE_TAG, SIZE_TAG, Fleet, scheduler_environ
 

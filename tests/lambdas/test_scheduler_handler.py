@@ -9,11 +9,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from freezegun import freeze_time
 
-from infra.config import EnvironmentConfig
 from lambdas.common.env import MissingEnvironmentVariableError
 from lambdas.scheduler.calendar import WorkCalendar
 from lambdas.scheduler.environment import SchedulerEnvironment
 from lambdas.scheduler.handler import handler
+from voicefleet_config import EnvironmentConfig
 
 from .conftest import SIZE_TAG, Fleet, scheduler_environ
 

@@ -10,10 +10,10 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 from freezegun import freeze_time
 
-from infra.config import EnvironmentConfig
 from lambdas.common.aws import CLIENT_CONFIG
 from lambdas.scheduler.environment import SchedulerEnvironment
 from lambdas.scheduler.handler import SchedulerClients, run
+from voicefleet_config import EnvironmentConfig
 
 from .conftest import OVERRIDE_TAG, SIZE_TAG, Fleet, client_with, scheduler_environ, throttle
 

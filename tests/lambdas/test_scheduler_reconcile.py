@@ -12,9 +12,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from freezegun import freeze_time
 
-from infra.config import EnvironmentConfig
 from lambdas.scheduler.environment import SchedulerEnvironment
 from lambdas.scheduler.handler import run
+from voicefleet_config import EnvironmentConfig
 
 from .conftest import OVERRIDE_TAG, SIZE_TAG, Fleet, scheduler_environ
 

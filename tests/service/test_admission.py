@@ -362,12 +362,13 @@ def test_an_engine_crash_costs_its_requests_only() -> None:
 
 
 def test_settings_refuse_nonsense_and_follow_the_environment_config() -> None:
-    from infra.config import load_environment
+    from voicefleet_config import load_environment
 
-    with pytest.raises(ValueError, match="max_queue must be >= 1"):
+    with pytest.raises(ValueError, match="max_queue"):
         AdmissionSettings(max_queue=0)
     prod = load_environment("prod")
-    settings = AdmissionSettings.from_service_config(prod.service)
+    settings = AdmissionSettings.from_limits(prod.service, oom_retry_alone=False)
+    assert settings.oom_retry_alone is False
     assert settings.max_batch == prod.service.max_batch
     assert settings.max_queue == prod.service.max_queue
 

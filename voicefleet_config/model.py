@@ -1,7 +1,8 @@
 """The typed configuration of one voicefleet environment (one entry of cdk.json `context.environments`).
 
-Pure pydantic: no aws_cdk import, so the cost CLI and the service can read it quickly. Every model is frozen and
-refuses unknown keys, so a typo in cdk.json fails at synth time instead of being silently ignored.
+Pure pydantic, and no import of another voicefleet package: infra, cost, service and benchmarks all read it, and the
+service installs without the CDK. Every model is frozen and refuses unknown keys, so a typo in cdk.json fails at synth
+time instead of being silently ignored.
 """
 
 from __future__ import annotations
@@ -15,10 +16,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from cost.catalog import known_instance_types
+from voicefleet_config.instance_types import INSTANCE_TYPES
+from voicefleet_config.service import ServiceConfig
 
 WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+# An AWS region name, e.g. 'us-east-1', 'us-gov-west-1'.
+AWS_REGION = re.compile(r"[a-z]{2}(-gov)?-[a-z]+-\d")
 
 NonNegInt = Annotated[int, Field(ge=0)]
 
@@ -145,7 +149,7 @@ class FleetConfig(_Frozen):
     def _known(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         if not value:
             raise ValueError("at least one instance type is needed (e.g. ['g6.xlarge', 'g5.xlarge'])")
-        known = known_instance_types()
+        known = INSTANCE_TYPES
         for name in value:
             if name not in known:
                 hint = did_you_mean(name, known) or f" (supported: {', '.join(known)})"
@@ -167,38 +171,6 @@ class FleetConfig(_Frozen):
             base = self.on_demand_base_capacity
             raise ValueError(f"on_demand_base_capacity {base} is greater than max_capacity {self.max_capacity}")
         return self
-
-
-class ServiceConfig(_Frozen):
-    """Settings the synthesis service on each instance receives (as TTS_* environment variables)."""
-
-    engine: Literal["espeak", "cosyvoice3"] = "cosyvoice3"
-    fp16: bool = True
-    gpu_id: NonNegInt = 0
-    # <= 200 characters per request, as the deployment guidance recommends against OOM from long input.
-    max_text_chars: Annotated[int, Field(ge=1, le=5000)] = 200
-    max_batch: Annotated[int, Field(ge=1, le=64)] = 8
-    max_wait_ms: Annotated[int, Field(ge=0, le=1000)] = 20
-    max_queue: Annotated[int, Field(ge=1, le=10000)] = 64
-    max_concurrency: Annotated[int, Field(ge=1, le=256)] = 8
-    request_timeout_s: Annotated[float, Field(gt=0, le=600)] = 60.0
-    recycle_after_requests: NonNegInt = 0
-    model_prefix: str = "cosyvoice3/"
-
-    def to_env(self) -> dict[str, str]:
-        """The service's TTS_* environment variables for these settings."""
-        return {
-            "TTS_ENGINE": self.engine,
-            "TTS_FP16": "true" if self.fp16 else "false",
-            "TTS_GPU_ID": str(self.gpu_id),
-            "TTS_MAX_TEXT_CHARS": str(self.max_text_chars),
-            "TTS_MAX_BATCH": str(self.max_batch),
-            "TTS_MAX_WAIT_MS": str(self.max_wait_ms),
-            "TTS_MAX_QUEUE": str(self.max_queue),
-            "TTS_MAX_CONCURRENCY": str(self.max_concurrency),
-            "TTS_REQUEST_TIMEOUT_S": str(self.request_timeout_s),
-            "TTS_RECYCLE_AFTER_REQUESTS": str(self.recycle_after_requests),
-        }
 
 
 GlacierClass = Literal["GLACIER_IR", "GLACIER", "DEEP_ARCHIVE"]
@@ -299,7 +271,7 @@ class EnvironmentConfig(_Frozen):
     @field_validator("region")
     @classmethod
     def _region(cls, value: str) -> str:
-        if not re.fullmatch(r"[a-z]{2}(-gov)?-[a-z]+-\d", value):
+        if not AWS_REGION.fullmatch(value):
             raise ValueError(f"'{value}' is not an AWS region name (e.g. 'us-east-1')")
         return value
 
