@@ -23,8 +23,9 @@ from service.metrics import Metrics
 from service.settings import Settings
 from service.spot import SpotNotice, SpotWatcher
 from service.storage import AudioStore, Spool, s3_client
-from service.storage.voices import S3VoiceStore
-from service.voices.store import LocalVoiceStore, VoiceStore
+from service.voices.local import LocalVoiceStore
+from service.voices.s3 import S3VoiceStore
+from service.voices.store import VoiceStore
 
 log = logging.getLogger(__name__)
 

@@ -17,18 +17,18 @@ import httpx
 import pytest
 import soundfile as sf
 
+from benchmarks.http_driver import Tally, send, speech
 from tests.service.conftest import LiveServer, live_server, make_settings
 from tests.service.fakes.batch_engine import SAMPLE_RATE, BatchEngine
-from tests.service.fakes.load import LoadResult, one, speech
 
 KEY = "k-client-0123456789abcdef"
 AUTH = {"Authorization": f"Bearer {KEY}"}
 
 
-async def burst(url: str, n: int, prefix: str = "burst") -> LoadResult:
-    result = LoadResult()
+async def burst(url: str, n: int, prefix: str = "burst") -> Tally:
+    result = Tally()
     async with httpx.AsyncClient(base_url=url, timeout=60) as client:
-        await asyncio.gather(*(one(client, result, speech(f"{prefix} number {i}."), AUTH) for i in range(n)))
+        await asyncio.gather(*(send(client, result, speech(f"{prefix} number {i}."), headers=AUTH) for i in range(n)))
     return result
 
 
@@ -46,11 +46,11 @@ def test_queue_full_gives_429_with_retry_after_while_every_admitted_request_succ
     )
     with live_server(settings) as live:
         result = asyncio.run(burst(live.url, 20))
-        print(f"\n429 burst (espeak, queue 4): {result.summary}")
+        print(f"\n429 burst (espeak, queue 4): {result.describe()}")
         assert result.lost == 0, result.errors
         assert result.rejected[429] > 0
-        assert result.ok + result.rejected[429] == 20
-        assert result.ok == live.state.admission.stats.completed
+        assert result.served + result.rejected[429] == 20
+        assert result.served == live.state.admission.stats.completed
         for response in result.responses:
             if response.status_code == 429:
                 assert int(response.headers["retry-after"]) >= 1
@@ -80,7 +80,7 @@ def test_concurrent_load_is_batched_and_health_answers_while_the_engine_is_busy(
     live, engine = batching
     engine.gate.clear()
 
-    async def scenario() -> LoadResult:
+    async def scenario() -> Tally:
         task = asyncio.create_task(burst(live.url, 24, prefix="hello"))
         deadline = time.monotonic() + 60
         while engine.active != 1:
@@ -96,7 +96,7 @@ def test_concurrent_load_is_batched_and_health_answers_while_the_engine_is_busy(
         return await task
 
     result = asyncio.run(scenario())
-    assert result.ok == 24, result.summary
+    assert result.served == 24, result.describe()
     sizes = [len(batch) for batch in engine.batches]
     print(f"\nbatch sizes under 24 concurrent requests: {sizes}")
     assert max(sizes) > 1
@@ -135,7 +135,7 @@ def test_streams_are_gated_on_queue_depth_and_drain_and_count_as_in_flight(
             async with httpx.AsyncClient(base_url=live.url, timeout=30) as client:
                 refused = await client.post("/v1/audio/speech", json=speech("stream me.", stream=True), headers=AUTH)
             engine.gate.set()
-            return refused, (await first).ok + (await rest).ok
+            return refused, (await first).served + (await rest).served
 
         refused, served = asyncio.run(full_queue())
         assert refused.status_code == 429
