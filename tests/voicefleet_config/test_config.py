@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from cost.catalog import known_instance_types
 from voicefleet_config import (
     DEFAULT_CDK_JSON,
+    INSTANCE_TYPES,
     ConfigError,
     EnvironmentConfig,
     load_environment,
@@ -105,7 +105,7 @@ def test_invalid_values_name_environment_key_value_and_fix(raw: dict[str, Any], 
 
 
 def test_unknown_instance_type_without_close_match_lists_supported() -> None:
-    supported = ", ".join(known_instance_types())
+    supported = ", ".join(INSTANCE_TYPES)
     assert "g5.xlarge" in supported
     assert _error({"fleet": {"instance_types": ["t2.micro"]}}) == (
         f"environment 'prod': fleet.instance_types: unknown instance type 't2.micro' (supported: {supported})"
