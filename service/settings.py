@@ -70,7 +70,10 @@ def key_problem(environment: str, api_keys: list[str], admin_key: str | None) ->
 class Settings(ServiceLimits, BaseSettings):
     """Everything the service reads at startup (docs/service.md lists every variable); the limits are inherited."""
 
-    model_config = SettingsConfigDict(env_prefix="TTS_", extra="ignore", frozen=True)
+    # protected_namespaces: `model_dir` is a field; older pydantic-settings reserve all of "model_" and warn.
+    model_config = SettingsConfigDict(
+        env_prefix="TTS_", extra="ignore", frozen=True, protected_namespaces=("settings_customise_sources",)
+    )
 
     engine: EngineName = "espeak"
     model_dir: Path | None = None
