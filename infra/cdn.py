@@ -13,7 +13,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from infra.config import CdnConfig, ServiceConfig
-from infra.entry import ORIGIN_HEADER
+from infra.load_balancer import ORIGIN_HEADER
 from infra.storage import OUTPUTS_PREFIX
 
 _PRICE_CLASS = {

@@ -12,8 +12,8 @@ from infra.budget import ENV_TAG_KEY, Budget, BudgetLimit
 from infra.cdn import Cdn
 from infra.checks import check_deployable
 from infra.config import EnvironmentConfig
-from infra.entry import Entry
 from infra.fleet import Fleet
+from infra.load_balancer import LoadBalancer
 from infra.monitoring import Alerts, Monitoring
 from infra.network import Network
 from infra.schedule import Schedule
@@ -41,7 +41,9 @@ class VoiceFleetStack(cdk.Stack):
 
         self.network = Network(self, "Network", config=config.network, retain=not config.disposable)
         self.storage = Storage(self, "Storage", config=config.storage, disposable=config.disposable)
-        self.entry = Entry(self, "Entry", config=config, vpc=self.network.vpc, logs_bucket=self.storage.logs_bucket)
+        self.entry = LoadBalancer(
+            self, "Entry", config=config, vpc=self.network.vpc, logs_bucket=self.storage.logs_bucket
+        )
         self.cdn = Cdn(
             self,
             "Cdn",

@@ -26,7 +26,7 @@ def drain_seconds(config: EnvironmentConfig) -> int:
     return math.ceil(config.service.request_timeout_s) + DRAIN_MARGIN_S
 
 
-class Entry(Construct):
+class LoadBalancer(Construct):
     """Internet-facing ALB on HTTP:80 that forwards to the fleet's target group only with CloudFront's secret header.
 
     The origin leg is HTTP because the default deployment has no domain of its own to put a certificate on; it is
