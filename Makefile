@@ -19,11 +19,19 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $@
 
+# checkov in a venv of its own: its exact pins (boto3==1.35.49, ...) conflict with this project's (see pyproject.toml).
+CHECKOV_VENV := .venv-checkov
+$(CHECKOV_VENV)/.installed: pyproject.toml
+	$(PY) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install -q --upgrade pip
+	$(CHECKOV_VENV)/bin/pip install -q --group checkov
+	touch $@
+
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-install: $(VENV)/.installed node_modules/.installed
+install: $(VENV)/.installed node_modules/.installed $(CHECKOV_VENV)/.installed
 
 # Headless Chromium for the web-page test (Debian's package; the test skips, saying why, where none can be installed).
 browser:
@@ -39,7 +47,7 @@ demo: install
 	$(BIN)/python app.py
 	@echo "templates:"; ls -1 cdk.out/*.template.json
 
-# The whole test suite (unit, moto-on-loopback, real uvicorn, CDK assertions + cdk-nag + cfn-lint, browser).
+# The whole test suite (unit, moto-on-loopback, real uvicorn, CDK assertions + cdk-nag + cfn-lint + checkov, browser).
 test: install browser
 	$(BIN)/python -m pytest
 

@@ -74,6 +74,13 @@ CHECKOV_ACKS: tuple[CheckovAck, ...] = (
         applies=lambda config: not config.cdn.waf.enabled,
     ),
     CheckovAck(
+        "CKV_AWS_192",
+        ("Firewall/WebAcl",),
+        "The check wants AWS's Known Bad Inputs rule group for Log4j (CVE-2021-44228) lookups; no Java runs behind "
+        "this ACL (Python service, Python Lambdas), and each rule group is another monthly rule charge.",
+        applies=lambda config: config.cdn.waf.enabled,
+    ),
+    CheckovAck(
         "CKV_AWS_21",
         ("Storage/Outputs",),
         "Versioning would keep every expired audio file and every deleted voice prompt as a noncurrent version: the "
