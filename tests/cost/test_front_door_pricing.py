@@ -42,8 +42,8 @@ def test_waf_prices_acl_rules_and_requests() -> None:
 
 
 def test_internal_alb_has_no_public_ipv4_charge() -> None:
-    args = {"albs": 1, "alb_gb": 0.0, "nat_gateways": 0, "azs": 2, "instance_hours": 100.0}
-    internal, public = bill.network(**args), bill.network(**args, public_albs=1)
+    internal = bill.network(albs=1, alb_gb=0.0, nat_gateways=0, azs=2, instance_hours=100.0)
+    public = bill.network(albs=1, alb_gb=0.0, nat_gateways=0, azs=2, instance_hours=100.0, public_albs=1)
     assert internal.ipv4 == pytest.approx(100 * service_price("public_ipv4_hour"))  # the instances' addresses only
     assert public.ipv4 - internal.ipv4 == pytest.approx(2 * 730 * service_price("public_ipv4_hour"))
 
