@@ -212,6 +212,29 @@ def test_defaults_are_safe() -> None:
     assert env.fleet.spot_allocation_strategy == "price-capacity-optimized"
     assert env.network.nat is False
     assert env.schedule.open_hours == 9.0
+    # The front door: only the API, no WAF charge, the default certificate.
+    assert (env.cdn.try_it_page, env.cdn.waf.enabled, env.cdn.waf.rules, env.cdn.domain_name) == (False, False, 0, None)
+
+
+@pytest.mark.parametrize(
+    "cdn",
+    [
+        {"domain_name": "example.com", "hosted_zone": {"id": "Z0123", "name": "example.com."}},  # the zone apex
+        {"domain_name": "tts.example.com", "hosted_zone": {"id": "Z0123", "name": "example.com"}},
+        {"domain_name": "tts.example.com", "certificate_arn": "arn:aws:acm:us-east-1:123456789012:certificate/x"},
+        {
+            "domain_name": "a.tts.example.com",
+            "certificate_arn": "arn:aws:acm:us-east-1:123456789012:certificate/x",
+            "hosted_zone": {"id": "Z0123", "name": "example.com"},
+        },
+        {"try_it_page": True, "waf": {"enabled": True, "rate_limit": 10, "window_s": 60}},
+    ],
+)
+def test_front_door_options_accepted(cdn: dict[str, Any]) -> None:
+    env = parse_environment("prod", {"cdn": cdn})
+    assert env.cdn.waf.rules == (2 if cdn.get("waf", {}).get("enabled") else 0)
+    if env.cdn.hosted_zone:
+        assert not env.cdn.hosted_zone.name.endswith(".")
 
 
 def test_bad_cdk_json_is_a_config_error(tmp_path: Path) -> None:
