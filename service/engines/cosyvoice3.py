@@ -132,6 +132,8 @@ class CosyVoice3Engine(Engine):
             raise EngineNotReadyError(f"model dir {self.model_dir} holds no cosyvoice3.yaml (not a CosyVoice3 export)")
 
     def load(self) -> None:
+        if self._model is not None:
+            return
         self.check()
         prepare_environment(self.device)  # before torch starts: CUDA visibility, tqdm off
         import torch  # heavy: imported only when the engine loads

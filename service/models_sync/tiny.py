@@ -11,7 +11,9 @@ sound are meaningless; behaviour is real. What is built, from the importable `co
   merges, unreachable fillers up to Qwen2's vocabulary size) whose base special tokens sit at Qwen2's ids (`<|endoftext|>` 151643 ... `<|im_end|>` 151645), so the
   special tokens upstream's CosyVoice3Tokenizer adds itself land where upstream's LLM expects them
   (`<|endofprompt|>` is 151646, asserted in `cosyvoice/llm/llm.py`).
-- `llm.pt`, `flow.pt`, `hift.pt`: state dicts of the real classes the yaml builds (fp16 on disk, loaded as fp32).
+- `llm.pt`, `flow.pt`, `hift.pt`: state dicts of the real classes the yaml builds (fp16 on disk, loaded as fp32);
+  the LLM's decoder is arranged so that it never stops early (`_never_stop_early`): every request yields upstream's
+  maximum of 20 speech tokens per text token, 40 ms of audio each.
 - `campplus.onnx` and `speech_tokenizer_v3.onnx`: small ONNX graphs with the signatures upstream's frontend calls:
   fbank `[1, T, 80]` float32 -> embedding `[1, 192]`; whisper log-mel `[1, 128, T]` float32 plus its length `[1]`
   int32 -> speech tokens `[1, T/4]` int32 in [0, 6561) (25 tokens per second).
@@ -34,6 +36,7 @@ QWEN_SPECIALS = {"<|endoftext|>": 151643, "<|im_start|>": 151644, "<|im_end|>": 
 END_OF_PROMPT_ID = 151646
 SPEECH_TOKENS = 6561  # FSQ codebook size of speech_tokenizer_v3 (cosyvoice3.yaml: speech_token_size / vocab_size)
 SPK_DIM = 192  # CAM++ embedding size (cosyvoice3.yaml: spk_embed_dim)
+SHARPEN = 20.0  # LLM decoder logits ~N(0, 12): a stop token's logit of 0 is never within reach of sampling
 UPSTREAM_YAML = "examples/libritts/cosyvoice3/conf/cosyvoice3.yaml"
 
 # (upstream text, replacement, expected number of occurrences). Dimensions tied to audio (80 mels, 24 kHz,
@@ -83,17 +86,47 @@ def tiny_yaml(upstream_text: str, seed: int) -> str:
     return f"# Tiny random CosyVoice3 (voicefleet-models tiny --seed {seed}): upstream's architecture, shrunk.\n{text}"
 
 
+def _cjk_merges() -> list[tuple[str, str]]:
+    """Byte-level merges that make each CJK ideograph (U+4E00-U+9FFF) and CJK/full-width punctuation one token, as
+    Qwen2's real vocabulary roughly does: three byte tokens per character would triple every Chinese request's
+    speech tokens (upstream decodes up to 20 per text token)."""
+    from tokenizers import pre_tokenizers
+
+    byte_char = dict(enumerate(sorted(pre_tokenizers.ByteLevel.alphabet(), key=_byte_order)))
+    chars = [*range(0x4E00, 0xA000), *range(0x3000, 0x3040), *range(0xFF00, 0xFF66)]
+    pairs: dict[tuple[str, str], None] = {}
+    triples: list[tuple[str, str]] = []
+    for code in chars:
+        b1, b2, b3 = (byte_char[b] for b in chr(code).encode("utf-8"))
+        pairs[(b1, b2)] = None
+        triples.append((b1 + b2, b3))
+    return [*pairs, *triples]
+
+
+def _byte_order(char: str) -> int:
+    """The byte a byte-level alphabet character stands for (GPT-2's bytes_to_unicode)."""
+    printable = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1), *range(ord("®"), ord("ÿ") + 1)]
+    code = ord(char)
+    if code in printable:
+        return code
+    others = [b for b in range(256) if b not in printable]
+    return others[code - 256]
+
+
 def _tokenizer(dest: Path) -> None:
     """A byte-level BPE tokenizer in Qwen2's format, with Qwen2's base special tokens at Qwen2's ids."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers
 
     alphabet = sorted(pre_tokenizers.ByteLevel.alphabet())
     vocab = {ch: i for i, ch in enumerate(alphabet)}
+    merges = _cjk_merges()
+    for left, right in merges:
+        vocab.setdefault(left + right, len(vocab))
     # Unreachable fillers (no merge ever produces them) pad the base vocabulary to Qwen2's 151643 entries, so the
     # base specials and the ones upstream adds get Qwen2's ids (the tokenizers library numbers added tokens after
     # the model's vocabulary).
     vocab.update({f"<|unused_{i}|>": i for i in range(len(vocab), min(QWEN_SPECIALS.values()))})
-    tokenizer = Tokenizer(models.BPE(vocab=vocab, merges=[]))
+    tokenizer = Tokenizer(models.BPE(vocab=vocab, merges=merges))
     tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
     tokenizer.decoder = decoders.ByteLevel()
     spec = json.loads(tokenizer.to_str())
@@ -140,6 +173,38 @@ def _qwen2(dest: Path, seed: int) -> None:
     )
     model = Qwen2ForCausalLM(config).half()
     model.save_pretrained(dest, safe_serialization=True)
+
+
+def _reseed(configs: dict[str, Any], seed: int) -> None:
+    """Draw the weights again from `seed`, keeping each tensor's scale. Upstream's flow-matching module calls
+    set_all_random_seed(0) while the yaml loads (for its fixed noise buffer), so everything built after it would be
+    the same for every seed. The Qwen2 body comes from CosyVoice-BlankEN, already drawn from the seed."""
+    import torch
+
+    generator = torch.Generator().manual_seed(seed)
+    llm = configs["llm"]
+    modules = [configs["flow"], configs["hift"], llm.speech_embedding, llm.llm_decoder]
+    with torch.no_grad():
+        for module in modules:
+            for param in module.parameters():
+                scale = float(param.float().std()) if param.numel() > 1 else 0.0
+                if scale > 0:
+                    noise = torch.randn(param.shape, generator=generator, dtype=torch.float32)
+                    param.copy_(noise * scale + float(param.float().mean()))
+
+
+def _never_stop_early(llm: Any) -> None:
+    """Zero the decoder rows of the LLM's 200 stop tokens (ids >= speech_token_size) and sharpen the rest, so the
+    random LLM never samples a stop token, even in upstream's repetition fallback (a softmax over every token).
+    Outputs then have upstream's maximum length, `max_token_text_ratio` (20) speech tokens per text token:
+    deterministic lengths tests can assert exactly. (Upstream's `min_len` guard masks only id 6561, so an unsharpened
+    random decoder stops after a handful of tokens.)"""
+    import torch
+
+    with torch.no_grad():
+        weight = llm.llm_decoder.weight
+        weight[: llm.speech_token_size] *= SHARPEN
+        weight[llm.speech_token_size :] = 0.0
 
 
 def _half_state_dict(module: Any) -> dict[str, Any]:
@@ -232,7 +297,8 @@ def build_tiny(dest: Path, seed: int = 0) -> Path:
     ids = tokenizer.encode("<|endofprompt|>")
     if ids != [END_OF_PROMPT_ID]:
         raise TinyBuildError(f"tiny tokenizer encodes <|endofprompt|> as {ids}, upstream expects [{END_OF_PROMPT_ID}]")
-    torch.manual_seed(seed)
+    _reseed(configs, seed)
+    _never_stop_early(configs["llm"])
     for name in ("llm", "flow", "hift"):
         torch.save(_half_state_dict(configs[name]), dest / f"{name}.pt")
     _onnx_models(dest, seed)
