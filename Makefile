@@ -22,11 +22,19 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $@
 
+# checkov in a venv of its own: its exact pins (boto3==1.35.49, ...) conflict with this project's (see pyproject.toml).
+CHECKOV_VENV := .venv-checkov
+$(CHECKOV_VENV)/.installed: pyproject.toml
+	$(PY) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install -q --upgrade pip
+	$(CHECKOV_VENV)/bin/pip install -q --group checkov
+	touch $@
+
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-install: $(VENV)/.installed node_modules/.installed
+install: $(VENV)/.installed node_modules/.installed $(CHECKOV_VENV)/.installed
 
 # Upstream CosyVoice (the commit instances run; $$COSYVOICE_SRC, else ../shared/vendor's tarball, else GitHub) in a
 # venv built from runtime/instance.lock, with this project's console scripts. About 4 minutes and 6 GB the first time.
@@ -54,8 +62,8 @@ demo: install
 	$(BIN)/python app.py
 	@echo "templates:"; ls -1 cdk.out/*.template.json
 
-# The whole test suite (unit, moto-on-loopback, real uvicorn, CDK assertions + cdk-nag + cfn-lint, browser), then
-# the upstream suite (tests/upstream: CosyVoice3 on upstream's real code and a tiny random checkpoint) in its venv.
+# The whole test suite (unit, moto-on-loopback, real uvicorn, CDK assertions + cdk-nag + cfn-lint + checkov, browser),
+# then the upstream suite (tests/upstream: CosyVoice3 on upstream's real code and a tiny random checkpoint) in its venv.
 # With JUNIT_DIR set (CI), each run writes a JUnit report there.
 JUNIT_DIR ?=
 test: install browser upstream-env

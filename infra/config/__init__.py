@@ -1,5 +1,6 @@
 """The typed per-environment configuration (no aws_cdk import: the cost CLI and service read it fast)."""
 
+from infra.config.cdn import CdnConfig, HostedZoneConfig, WafConfig
 from infra.config.loader import (
     DEFAULT_CDK_JSON,
     ConfigError,
@@ -11,7 +12,6 @@ from infra.config.loader import (
 from infra.config.model import (
     WEEKDAYS,
     AlertingConfig,
-    CdnConfig,
     EnvironmentConfig,
     FleetConfig,
     NetworkConfig,
@@ -29,10 +29,12 @@ __all__ = [
     "ConfigError",
     "EnvironmentConfig",
     "FleetConfig",
+    "HostedZoneConfig",
     "NetworkConfig",
     "ScheduleConfig",
     "ServiceConfig",
     "StorageConfig",
+    "WafConfig",
     "WorkloadConfig",
     "load_environment",
     "load_environments",
