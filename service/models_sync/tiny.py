@@ -199,8 +199,8 @@ def _never_stop_early(llm: Any) -> None:
     random LLM never samples a stop token, even in upstream's repetition fallback (a softmax over every token), and
     its top-p sampling keeps one candidate: the same input gives the same tokens, hence the same audio (the flow and
     the causal vocoder use fixed noise buffers). Outputs have upstream's maximum length, `max_token_text_ratio` (20)
-    speech tokens per text token: deterministic lengths and audio tests can assert exactly. (Upstream's `min_len` guard masks only id 6561, so an unsharpened
-    random decoder stops after a handful of tokens.)"""
+    speech tokens per text token: deterministic lengths and audio tests can assert exactly. (Upstream's `min_len`
+    guard masks only id 6561, so an unsharpened random decoder stops after a handful of tokens.)"""
     import torch
 
     with torch.no_grad():
