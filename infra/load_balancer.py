@@ -1,24 +1,35 @@
-"""The load balancer: reachable only from CloudFront (origin-facing prefix list + a secret header)."""
+"""The internal load balancer: no internet path; CloudFront reaches it through a VPC origin, inside AWS's network.
+
+It forwards only the API (and the try-it page when `cdn.try_it_page` is on) to the fleet: `/metrics`, `/docs`,
+`/openapi.json` and `/admin/*` answer 404 here, so they are reachable only on the instance itself (the CloudWatch agent
+scrapes `/metrics` on 127.0.0.1; see infra/fleet/cloudwatch_agent.py).
+"""
 
 from __future__ import annotations
 
 import math
 
 import aws_cdk as cdk
+from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_s3 as s3
-from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
-from voicefleet_config import EnvironmentConfig
+from voicefleet_config import CdnConfig, EnvironmentConfig
 
-ORIGIN_HEADER = "X-Origin-Verify"
-CLOUDFRONT_PREFIX_LIST = "com.amazonaws.global.cloudfront.origin-facing"
 READINESS_PATH = "/readyz"
 # Seconds past the longest request the service allows, for the upload to S3 and the response to leave.
 DRAIN_MARGIN_S = 30
+# CloudFront to the load balancer: HTTP on AWS's private network (docs/infra.md, "The front door").
+ORIGIN_PORT = 80
+API_PATHS = ("/v1/*",)
+TRY_IT_PATHS = ("/", "/static/*")
+# The security group CloudFront creates in the VPC for its VPC origins; CloudFormation does not return its id
+# (aws-cdk-lib aws_cloudfront_origins README, "The VPC origin service security group"), so it is looked up.
+VPC_ORIGINS_SECURITY_GROUP = "CloudFront-VPCOrigins-Service-SG"
+NOT_FOUND_BODY = '{"detail":"not found"}'
 
 
 def drain_seconds(config: EnvironmentConfig) -> int:
@@ -26,11 +37,15 @@ def drain_seconds(config: EnvironmentConfig) -> int:
     return math.ceil(config.service.request_timeout_s) + DRAIN_MARGIN_S
 
 
-class LoadBalancer(Construct):
-    """Internet-facing ALB on HTTP:80 that forwards to the fleet's target group only with CloudFront's secret header.
+def forwarded_paths(cdn: CdnConfig) -> tuple[str, ...]:
+    """The paths the front door serves from the fleet: the API, plus the try-it page when enabled."""
+    return API_PATHS + (TRY_IT_PATHS if cdn.try_it_page else ())
 
-    The origin leg is HTTP because the default deployment has no domain of its own to put a certificate on; it is
-    confined to CloudFront's address ranges and authenticated by the header (see docs/infra.md).
+
+class LoadBalancer(Construct):
+    """Internal ALB in isolated subnets on HTTP:80; forwards the API paths to the fleet's target group, 404 otherwise.
+
+    Its security group admits nothing until `admit_cloudfront` adds CloudFront's VPC-origin security group.
     """
 
     def __init__(
@@ -40,50 +55,25 @@ class LoadBalancer(Construct):
         *,
         config: EnvironmentConfig,
         vpc: ec2.IVpc,
+        subnets: ec2.SubnetSelection,
         logs_bucket: s3.IBucket,
     ) -> None:
         super().__init__(scope, construct_id)
         port = config.fleet.service_port
-        self.origin_secret = secretsmanager.Secret(
-            self,
-            "OriginSecret",
-            description=f"voicefleet {config.name}: header value CloudFront sends and the ALB requires",
-            generate_secret_string=secretsmanager.SecretStringGenerator(exclude_punctuation=True, password_length=48),
-            removal_policy=cdk.RemovalPolicy.DESTROY,
-        )
-        self.origin_header_value = self.origin_secret.secret_value.unsafe_unwrap()
-
-        prefix_list = cr.AwsCustomResource(
-            self,
-            "CloudFrontPrefixList",
-            on_update=cr.AwsSdkCall(
-                service="EC2",
-                action="describeManagedPrefixLists",
-                parameters={"Filters": [{"Name": "prefix-list-name", "Values": [CLOUDFRONT_PREFIX_LIST]}]},
-                physical_resource_id=cr.PhysicalResourceId.of(CLOUDFRONT_PREFIX_LIST),
-                output_paths=["PrefixLists.0.PrefixListId"],
-            ),
-            policy=cr.AwsCustomResourcePolicy.from_sdk_calls(resources=cr.AwsCustomResourcePolicy.ANY_RESOURCE),
-            install_latest_aws_sdk=False,
-        )
+        self.vpc = vpc
         self.security_group = ec2.SecurityGroup(
             self,
             "AlbSg",
             vpc=vpc,
-            description="ALB: HTTP from CloudFront origin-facing ranges only",
+            description="Internal ALB - HTTP from the CloudFront VPC origin only",
             allow_all_outbound=False,
-        )
-        self.security_group.add_ingress_rule(
-            ec2.Peer.prefix_list(prefix_list.get_response_field("PrefixLists.0.PrefixListId")),
-            ec2.Port.tcp(80),
-            "CloudFront origin-facing",
         )
         self.alb = elbv2.ApplicationLoadBalancer(
             self,
             "Alb",
             vpc=vpc,
-            internet_facing=True,
-            vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PUBLIC),
+            internet_facing=False,
+            vpc_subnets=subnets,
             security_group=self.security_group,
             drop_invalid_header_fields=True,
             deletion_protection=not config.disposable,
@@ -113,16 +103,52 @@ class LoadBalancer(Construct):
         )
         self.listener = self.alb.add_listener(
             "Http",
-            port=80,
+            port=ORIGIN_PORT,
             protocol=elbv2.ApplicationProtocol.HTTP,
             open=False,
             default_action=elbv2.ListenerAction.fixed_response(
-                403, content_type="application/json", message_body='{"detail":"forbidden"}'
+                404, content_type="application/json", message_body=NOT_FOUND_BODY
             ),
         )
         self.listener.add_action(
-            "FromCloudFront",
+            "Api",
             priority=10,
-            conditions=[elbv2.ListenerCondition.http_header(ORIGIN_HEADER, [self.origin_header_value])],
+            conditions=[elbv2.ListenerCondition.path_patterns(list(forwarded_paths(config.cdn)))],
             action=elbv2.ListenerAction.forward([self.target_group]),
+        )
+
+    def admit_cloudfront(self, distribution: cloudfront.IDistribution) -> None:
+        """Admit CloudFront's VPC-origin security group on the origin port (it exists once the origin is deployed)."""
+        lookup = cr.AwsSdkCall(
+            service="EC2",
+            action="describeSecurityGroups",
+            parameters={
+                "Filters": [
+                    {"Name": "vpc-id", "Values": [self.vpc.vpc_id]},
+                    {"Name": "group-name", "Values": [VPC_ORIGINS_SECURITY_GROUP]},
+                ]
+            },
+            physical_resource_id=cr.PhysicalResourceId.of(VPC_ORIGINS_SECURITY_GROUP),
+            output_paths=["SecurityGroups.0.GroupId"],
+        )
+        found = cr.AwsCustomResource(
+            self,
+            "VpcOriginSecurityGroup",
+            on_create=lookup,
+            on_update=lookup,
+            policy=cr.AwsCustomResourcePolicy.from_sdk_calls(resources=cr.AwsCustomResourcePolicy.ANY_RESOURCE),
+            install_latest_aws_sdk=False,
+        )
+        # CloudFront creates the group while it deploys the VPC origin, which the distribution depends on.
+        found.node.add_dependency(distribution)
+        # A rule of its own, not inline in the group: the group exists before the origin, the rule only after it.
+        ec2.CfnSecurityGroupIngress(
+            self,
+            "FromVpcOrigin",
+            group_id=self.security_group.security_group_id,
+            source_security_group_id=found.get_response_field("SecurityGroups.0.GroupId"),
+            ip_protocol="tcp",
+            from_port=ORIGIN_PORT,
+            to_port=ORIGIN_PORT,
+            description="CloudFront VPC origin",
         )

@@ -9,13 +9,15 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
-TOP_LEVEL = ("voicefleet_config", "infra", "cost", "service", "lambdas", "benchmarks")
+CONFIG = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["importlinter"]
+TOP_LEVEL: tuple[str, ...] = tuple(CONFIG["root_packages"])
 
 
 def _lint(cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -30,6 +32,12 @@ def _lint(cwd: Path) -> subprocess.CompletedProcess[str]:
         timeout=120,
         check=False,
     )
+
+
+def test_every_top_level_package_is_checked() -> None:
+    """A new top-level package must join the check (and take its place in a layer)."""
+    packages = {p.parent.name for p in REPO.glob("*/__init__.py")} - {"tests"}
+    assert packages == set(TOP_LEVEL)
 
 
 def test_top_level_packages_import_downwards_only() -> None:
@@ -59,6 +67,7 @@ def _tree(root: Path, imports: dict[str, str]) -> None:
         ({"cost": "import service.mod\n"}, "cost.mod -> service.mod"),  # siblings
         ({"lambdas": "import voicefleet_config.mod\n"}, "lambdas.mod -> voicefleet_config.mod"),
         ({"infra": "import benchmarks.mod\n"}, "infra.mod -> benchmarks.mod"),
+        ({"service": "import runtime.mod\n"}, "service.mod -> runtime.mod"),  # the lock's tooling is no library
     ],
 )
 def test_the_check_fails_on_an_upward_or_sideways_import(tmp_path: Path, imports: dict[str, str], broken: str) -> None:

@@ -4,6 +4,7 @@ A leaf: it imports no other voicefleet package (tests/test_architecture.py), onl
 so infra, cost, service and benchmarks can all depend on it and the service installs without the CDK.
 """
 
+from voicefleet_config.cdn import CdnConfig, HostedZoneConfig, WafConfig
 from voicefleet_config.instance_types import INSTANCE_TYPES
 from voicefleet_config.loader import (
     DEFAULT_CDK_JSON,
@@ -19,7 +20,6 @@ from voicefleet_config.model import (
     AWS_REGION,
     WEEKDAYS,
     AlertingConfig,
-    CdnConfig,
     EnvironmentConfig,
     FleetConfig,
     NetworkConfig,
@@ -41,11 +41,13 @@ __all__ = [
     "ConfigError",
     "EnvironmentConfig",
     "FleetConfig",
+    "HostedZoneConfig",
     "NetworkConfig",
     "ScheduleConfig",
     "ServiceConfig",
     "ServiceLimits",
     "StorageConfig",
+    "WafConfig",
     "WorkloadConfig",
     "did_you_mean",
     "format_error",

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from voicefleet_config.cdn import CdnConfig
 from voicefleet_config.instance_types import INSTANCE_TYPES
 from voicefleet_config.service import ServiceConfig
 
@@ -189,20 +190,6 @@ class StorageConfig(_Frozen):
             raise ValueError(
                 f"expire_after_days {self.expire_after_days} is not after glacier_after_days {self.glacier_after_days}"
             )
-        return self
-
-
-class CdnConfig(_Frozen):
-    price_class: Literal["PriceClass_100", "PriceClass_200", "PriceClass_All"] = "PriceClass_100"
-    domain_name: str | None = None
-    certificate_arn: str | None = None
-
-    @model_validator(mode="after")
-    def _cert(self) -> CdnConfig:
-        if bool(self.domain_name) != bool(self.certificate_arn):
-            raise ValueError("domain_name and certificate_arn must be given together (ACM certificate in us-east-1)")
-        if self.certificate_arn and not self.certificate_arn.startswith("arn:aws:acm:us-east-1:"):
-            raise ValueError(f"certificate_arn '{self.certificate_arn}' is not an ACM certificate in us-east-1")
         return self
 
 
