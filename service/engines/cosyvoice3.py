@@ -50,6 +50,7 @@ from service.engines.cosyvoice3_upstream import (
     prepare_environment,
     quiet_upstream_logs,
     select_speech_tokenizer_device,
+    serialize_tokenizer,
     split_for_model,
 )
 from service.engines.process import rss_bytes
@@ -153,6 +154,7 @@ class CosyVoice3Engine(Engine):
         if self.device.startswith("cuda"):
             select_speech_tokenizer_device(model.frontend, self.model_dir, self._gpu_index())
         scope_model(model.model)
+        serialize_tokenizer(model.frontend.tokenizer)
         self._tags = accepted_tags(model.frontend.tokenizer)
         self._model = model
 
