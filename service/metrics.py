@@ -34,7 +34,7 @@ class Metrics:
     """All metrics of one service process."""
 
     def __init__(self, registry: CollectorRegistry | None = None, *, process_collector: bool = True) -> None:
-        disable_created_metrics()  # process-wide in prometheus_client; no other registry here wants them
+        disable_created_metrics()  # type: ignore[no-untyped-call]  # process-wide; no registry here wants them
         self.registry = registry or CollectorRegistry(auto_describe=True)
         if process_collector:
             ProcessCollector(registry=self.registry)  # process_resident_memory_bytes, cpu, fds (standard names)

@@ -50,9 +50,9 @@ def test_chunked_50mb_upload_is_413_at_the_cap_and_never_spooled_past_it(
     host, port = small_cap_server.url.removeprefix("http://").split(":")
     boundary = "voicefleetboundary"
     head = (
-        f"--{boundary}\r\nContent-Disposition: form-data; name=\"text\"\r\n\r\nhello\r\n"
-        f"--{boundary}\r\nContent-Disposition: form-data; name=\"name\"\r\n\r\nbig\r\n"
-        f"--{boundary}\r\nContent-Disposition: form-data; name=\"prompt_audio\"; filename=\"a.wav\"\r\n"
+        f'--{boundary}\r\nContent-Disposition: form-data; name="text"\r\n\r\nhello\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="name"\r\n\r\nbig\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="prompt_audio"; filename="a.wav"\r\n'
         "Content-Type: audio/wav\r\n\r\n"
     ).encode()
     request = (
