@@ -315,7 +315,7 @@ def test_streams_wait_in_the_queue_and_a_full_queue_is_429() -> None:
         await wait_until(lambda: c.queue_depth == 1)
         with pytest.raises(QueueFullError) as refused:
             await c.open_stream(req("third"))
-        assert refused.value.retry_after_s >= 1
+        assert (refused.value.retry_after_s or 0) >= 1
         await held.aclose()
         second = await queued
         assert c.streams == 1
