@@ -28,3 +28,8 @@ def utf8_text(value: str) -> str:
 
 Utf8Str = Annotated[str, AfterValidator(utf8_text)]
 """A str field that refuses lone surrogates (422 naming the field)."""
+
+
+# Documented in the OpenAPI schema (so clients and fuzzers know it), checked by service.text with a clearer message
+# than a pattern error: text to say needs at least one letter or digit (punctuation alone says nothing).
+SPEAKABLE_SCHEMA = {"pattern": "[^\\W_]", "minLength": 1}
