@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from pydantic import AfterValidator
+from pydantic.json_schema import JsonDict
 from pydantic_core import PydanticCustomError
 
 
@@ -32,4 +33,4 @@ Utf8Str = Annotated[str, AfterValidator(utf8_text)]
 
 # Documented in the OpenAPI schema (so clients and fuzzers know it), checked by service.text with a clearer message
 # than a pattern error: text to say needs at least one letter or digit (punctuation alone says nothing).
-SPEAKABLE_SCHEMA = {"pattern": "[^\\W_]", "minLength": 1}
+SPEAKABLE_SCHEMA: JsonDict = {"pattern": "[^\\W_]", "minLength": 1}
