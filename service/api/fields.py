@@ -6,10 +6,9 @@ fail later in the engine, the file system or the error body itself. Refused at t
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import AfterValidator
-from pydantic.json_schema import JsonDict
 from pydantic_core import PydanticCustomError
 
 
@@ -33,4 +32,5 @@ Utf8Str = Annotated[str, AfterValidator(utf8_text)]
 
 # Documented in the OpenAPI schema (so clients and fuzzers know it), checked by service.text with a clearer message
 # than a pattern error: text to say needs at least one letter or digit (punctuation alone says nothing).
-SPEAKABLE_SCHEMA: JsonDict = {"pattern": "[^\\W_]", "minLength": 1}
+def speakable_schema(schema: dict[str, Any]) -> None:
+    schema.update({"pattern": "[^\\W_]", "minLength": 1})

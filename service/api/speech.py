@@ -9,7 +9,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from service.api.errors import ApiError, error_responses
-from service.api.fields import SPEAKABLE_SCHEMA, Utf8Str
+from service.api.fields import Utf8Str, speakable_schema
 from service.api.state import ServiceState, get_state
 from service.api.synthesis import Job, require_content_type, resolve_voice, synthesize_response
 from service.audio.encode import MEDIA_TYPES, AudioFormat
@@ -33,7 +33,7 @@ class SpeechRequest(BaseModel):
     )
     input: Utf8Str = Field(
         description="Text to say; pronunciation tags such as [M][AY0][N][UW1][T] or [j][ǐ] allowed.",
-        json_schema_extra=SPEAKABLE_SCHEMA,
+        json_schema_extra=speakable_schema,
     )
     voice: Utf8Str = Field(default="default", description="A built-in voice or a saved voice (GET /v1/voices).")
     response_format: AudioFormat = "mp3"

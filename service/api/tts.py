@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 
 from service.api.errors import ApiError, error_responses
-from service.api.fields import SPEAKABLE_SCHEMA, Utf8Str
+from service.api.fields import Utf8Str, speakable_schema
 from service.api.middleware import FORM_OVERHEAD_BYTES
 from service.api.state import ServiceState, get_state
 from service.api.synthesis import Job, require_content_type, resolve_voice, synthesize_response
@@ -76,7 +76,7 @@ async def read_upload(upload: UploadFile, *, limit: int, field: str) -> bytes:
 async def tts(
     state: Annotated[ServiceState, Depends(get_state)],
     text: Annotated[
-        Utf8Str, Form(description="Text to say; pronunciation tags allowed.", json_schema_extra=SPEAKABLE_SCHEMA)
+        Utf8Str, Form(description="Text to say; pronunciation tags allowed.", json_schema_extra=speakable_schema)
     ],
     prompt_audio: Annotated[UploadFile | None, File(description="Voice to clone: 3-30 s, >= 16 kHz.")] = None,
     prompt_text: Annotated[Utf8Str | None, Form(max_length=500, description="Transcript of prompt_audio.")] = None,
