@@ -33,10 +33,12 @@ class ServiceLimits(BaseModel):
     max_queue: Annotated[int, Field(ge=1, le=10000)] = 64
     # Requests inside the engine at once (batching engines: batches of up to max_batch share this budget).
     max_concurrency: Annotated[int, Field(ge=1, le=256)] = 8
-    # Deadline from admission to result; past it the client gets 504.
+    # Deadline from admission to result (a stream: to its first audio); past it the client gets 504.
     request_timeout_s: Annotated[float, Field(gt=0, le=600)] = 60.0
     # Recycle the process after this many requests (0 = never): a guard against slow memory growth (upstream #1453).
     recycle_after_requests: Annotated[int, Field(ge=0)] = 0
+    # Deadline from admission to a stream's last audio; past it the stream is cut (the client sees a broken body).
+    stream_timeout_s: Annotated[float, Field(gt=0, le=3600)] = 300.0
 
 
 def limits_of(model: ServiceLimits) -> dict[str, object]:

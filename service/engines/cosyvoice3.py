@@ -50,6 +50,7 @@ from service.engines.cosyvoice3_upstream import (
     prepare_environment,
     quiet_upstream_logs,
     select_speech_tokenizer_device,
+    serialize_tokenizer,
     split_for_model,
 )
 from service.engines.process import rss_bytes
@@ -93,6 +94,8 @@ class CosyVoice3Engine(Engine):
         instruct=True,
         phoneme_tags=True,
         streaming=True,
+        # Per-request state lives in each request's scope (cosyvoice3_scope), so requests may share the model.
+        max_concurrency=64,
         notes=(
             "needs a voice prompt: a saved voice or an uploaded 3-30 s clip",
             "speed applies to non-streamed output",
@@ -153,6 +156,7 @@ class CosyVoice3Engine(Engine):
         if self.device.startswith("cuda"):
             select_speech_tokenizer_device(model.frontend, self.model_dir, self._gpu_index())
         scope_model(model.model)
+        serialize_tokenizer(model.frontend.tokenizer)
         self._tags = accepted_tags(model.frontend.tokenizer)
         self._model = model
 
