@@ -83,11 +83,12 @@ def auth_headers(api_key: str | None) -> dict[str, str]:
     return {"Authorization": f"Bearer {api_key}"} if api_key else {}
 
 
-def speech_payload(text: str, model: str, voice: str) -> dict[str, str]:
-    return {"model": model, "input": text, "voice": voice, "response_format": "wav"}
+def speech_payload(text: str, model: str, voice: str) -> dict[str, str | bool]:
+    """A whole-WAV request (the endpoint streams unless told otherwise): latency here is to the last byte."""
+    return {"model": model, "input": text, "voice": voice, "response_format": "wav", "stream": False}
 
 
-async def post_speech(client: httpx.AsyncClient, url: str, payload: dict[str, str]) -> Outcome:
+async def post_speech(client: httpx.AsyncClient, url: str, payload: dict[str, str | bool]) -> Outcome:
     start = time.perf_counter()
     try:
         response = await client.post(f"{url}/v1/audio/speech", json=payload)

@@ -45,8 +45,8 @@ SPEECH = "/v1/audio/speech"
 
 
 def speech(text: str, **extra: Any) -> dict[str, Any]:
-    """An OpenAI-style speech body asking for WAV (cheap to encode, easy to decode back)."""
-    return {"input": text, "response_format": "wav", **extra}
+    """An OpenAI-style speech body asking for whole WAV (cheap to encode, easy to decode back; not streamed)."""
+    return {"input": text, "response_format": "wav", "stream": False, **extra}
 
 
 async def one(
