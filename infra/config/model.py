@@ -364,7 +364,8 @@ class EnvironmentConfig(_Frozen):
         if window <= fleet.boot_minutes:
             raise ValueError(
                 f"schedule: the open window ({schedule.warmup} min warm-up + {schedule.open_hours * 60:g} min open) "
-                f"is not longer than fleet.boot_minutes {fleet.boot_minutes}: no start could be ready before closing"
+                f"is not longer than fleet.boot_minutes {fleet.boot_minutes}: no start could be ready before closing "
+                "(lower fleet.boot_minutes or widen schedule.start/stop)"
             )
         if fleet.desired_capacity == 0:
             raise ValueError(

@@ -33,6 +33,7 @@ LOG_ACTIONS = {"logs:CreateLogStream", "logs:PutLogEvents"}
 # Actions with no resource-level permissions in the Service Authorization Reference: "*" is the only choice.
 UNSCOPABLE = {
     "autoscaling:DescribeAutoScalingGroups",
+    "autoscaling:DescribeScheduledActions",
     "autoscaling:DescribeAutoScalingInstances",
     "ec2:DescribeInstances",
 }
@@ -55,6 +56,13 @@ def _group_arn_only(resource: Any, group: str) -> bool:
     return not isinstance(resource, list) and f':autoScalingGroup:*:autoScalingGroupName/{group}"' in text
 
 
+def _dedupe_table_only(resource: Any, table: Any) -> bool:
+    """The dedupe table's own ARN (GetAtt of the table the DEDUPE_TABLE variable names), nothing wider."""
+    if not (isinstance(resource, dict) and isinstance(table, dict) and "Ref" in table):
+        return False
+    return resource == {"Fn::GetAtt": [table["Ref"], "Arn"]}
+
+
 def _check_call(call: ApiCall, statements: list[dict[str, Any]], env_vars: dict[str, Any]) -> list[str]:
     """Problems with how `call` is granted (empty: allowed, and scoped as tightly as the API permits)."""
     grants = granting(statements, call.iam_action)
@@ -75,6 +83,8 @@ def _check_call(call: ApiCall, statements: list[dict[str, Any]], env_vars: dict[
             namespace = condition.get("StringEquals", {}).get("cloudwatch:namespace")
             if namespace != env_vars["METRIC_NAMESPACE"]:
                 problems.append(f"PutMetricData is not limited to namespace {env_vars['METRIC_NAMESPACE']}")
+        if call.service == "dynamodb" and not _dedupe_table_only(resource, env_vars.get("DEDUPE_TABLE")):
+            problems.append(f"{call.iam_action} is not limited to the dedupe table: {resource}")
         if call.iam_action == "sns:Publish" and resource != env_vars["SNS_TOPIC_ARN"]:
             problems.append(f"sns:Publish is not limited to the alarm topic: {resource}")
     return problems
