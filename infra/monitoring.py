@@ -255,7 +255,7 @@ class Monitoring(Construct):
             page(
                 uncovered,
                 "CalendarUncovered",
-                "the scheduler decided a day its holiday calendar does not cover as a plain weekday: renew the calendar",
+                "the scheduler decided a day outside its holiday calendar as a plain weekday: renew the calendar",
                 threshold=1,
                 periods=1,
                 comparison=at_least,

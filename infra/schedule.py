@@ -93,7 +93,8 @@ def schedule_warnings(config: EnvironmentConfig, today: dt.date, *, allow_uncove
     if schedule.warmup < boot:
         warnings.append(
             f"environment '{config.name}': schedule.warmup_minutes {schedule.warmup} is shorter than "
-            f"fleet.boot_minutes {boot}: the fleet will not be ready at opening (omit warmup_minutes to use the boot time)"
+            f"fleet.boot_minutes {boot}: the fleet will not be ready at opening (omit warmup_minutes to use the boot "
+            "time)"
         )
     calendar = schedule.calendar
     if calendar.is_empty:

@@ -69,7 +69,9 @@ class SpotEvents(Construct):
             retain_logs=not config.disposable,
             # No retry: Lambda's retries come 1 and 3 minutes later, after the two-minute warning is over. A failure
             # goes straight to the queue (and its alarm). 60 s is the shortest event age Lambda accepts.
-            async_invoke=AsyncInvoke(retry_attempts=0, max_event_age=cdk.Duration.seconds(60), on_failure=self.dead_letters),
+            async_invoke=AsyncInvoke(
+                retry_attempts=0, max_event_age=cdk.Duration.seconds(60), on_failure=self.dead_letters
+            ),
         )
         self.function = self.handler.function
         self.handler.allow_metrics()

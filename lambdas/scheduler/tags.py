@@ -71,5 +71,7 @@ def _lookalike_keys(tags: Mapping[str, str], ours: tuple[str, ...]) -> list[TagP
         close = difflib.get_close_matches(key.casefold(), list(folded), n=1, cutoff=_TYPO_CUTOFF)
         meant = folded[close[0]] if close else bare.get(key.strip().casefold())
         if meant is not None:
-            found.append(TagProblem("key", key, value, f"the scheduler reads '{meant}', not '{key}' (tag keys are exact)"))
+            found.append(
+                TagProblem("key", key, value, f"the scheduler reads '{meant}', not '{key}' (tag keys are exact)")
+            )
     return found

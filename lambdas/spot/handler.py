@@ -5,7 +5,8 @@ decrementing the desired capacity, so Auto Scaling launches its replacement at o
 warning runs out; the instance itself keeps draining (it watches IMDSv2 spot/instance-action). A rebalance
 recommendation is only counted: with capacity rebalancing on, the group replaces the instance itself.
 Malformed events, instances outside our groups and repeated deliveries (lambdas/spot/dedupe.py) are logged, counted
-and ignored: a retry would not help. `run()` holds the logic and takes its clients and clock as arguments; `handler()` builds real ones.
+and ignored: a retry would not help. `run()` holds the logic and takes its clients and clock as arguments;
+`handler()` builds real ones.
 """
 
 from __future__ import annotations

@@ -126,7 +126,8 @@ def _invoke_config(template: Template, handler: str) -> dict[str, Any]:
         for r in template.find_resources("AWS::Lambda::EventInvokeConfig").values()
         if r["Properties"]["FunctionName"] == {"Ref": function_id}
     ]
-    return config
+    found: dict[str, Any] = config
+    return found
 
 
 def test_function_errors_reach_a_queue(prod: Template) -> None:

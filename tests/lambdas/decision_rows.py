@@ -30,8 +30,9 @@ class Row:
     extra_env: dict[str, str] = field(default_factory=dict)
 
 
-def saved(size: str, **more: str) -> dict[str, str]:
-    return {SIZE_TAG: size, **{OVERRIDE_TAG: value for value in more.values()}}
+def saved(size: str, o: str | None = None) -> dict[str, str]:
+    """The saved-size tag, and an override tag when `o` is given."""
+    return {SIZE_TAG: size, **({OVERRIDE_TAG: o} if o is not None else {})}
 
 
 def override(value: str, size: str | None = None) -> dict[str, str]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -33,10 +34,10 @@ def env(dev_config: EnvironmentConfig) -> SchedulerEnvironment:
     return SchedulerEnvironment.from_env(scheduler_environ(dev_config, GROUP))
 
 
-def _run(action: str, at: dt.time, env: SchedulerEnvironment, fleet: Fleet) -> dict[str, str]:
+def _run(action: str, at: dt.time, env: SchedulerEnvironment, fleet: Fleet) -> dict[str, Any]:
     with freeze_time(dt.datetime.combine(TUESDAY, at, tzinfo=NEW_YORK)):
         out = run({"action": action}, env, fleet.scheduler_clients())
-    group: dict[str, str] = out["groups"][0]
+    group: dict[str, Any] = out["groups"][0]
     return group
 
 
