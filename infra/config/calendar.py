@@ -23,6 +23,9 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
+from infra.config import library_cache
+from infra.config.library_cache import library_version
+
 if TYPE_CHECKING:
     from holidays import HolidayBase
 
@@ -132,6 +135,10 @@ def library_days(country: str, year: int) -> tuple[frozenset[dt.date], frozenset
     A make-up workday is the day a substituted day off was "substituted from": the library names the day off
     "Day off (substituted from MM/DD/YYYY)" and lists no entry for the worked day itself.
     """
+    return library_cache.days(country, year, lambda: _library_days(country, year))
+
+
+def _library_days(country: str, year: int) -> tuple[frozenset[dt.date], frozenset[dt.date]]:
     entries = _country(country, year)
     label = str(entries.tr(entries.substituted_label)) if hasattr(entries, "substituted_label") else None
     pattern = re.compile(re.escape(label).replace(re.escape("%s"), "(.+)")) if label else None
@@ -147,27 +154,41 @@ def library_days(country: str, year: int) -> tuple[frozenset[dt.date], frozenset
     return frozenset(off), frozenset(worked)
 
 
-def library_version() -> str:
-    from importlib.metadata import version
-
-    return version("holidays")
-
-
+@cache
 def official_through(country: str) -> int | None:
     """The last year of `country`'s yearly announcement the library carries; None for a statutory calendar."""
     if country not in ANNOUNCED_YEARLY:
         return None
-    import holidays
 
-    entries = holidays.country_holidays(country, categories=("public",), language=_LANGUAGE)
-    special: dict[int, Any] = getattr(entries, "special_public_holidays", {})
-    return max(special) if special else None
+    def latest() -> int | None:
+        import holidays
+
+        entries = holidays.country_holidays(country, categories=("public",), language=_LANGUAGE)
+        special: dict[int, Any] = getattr(entries, "special_public_holidays", {})
+        return max(special) if special else None
+
+    found: int | None = library_cache.remembered(f"official-through/{country}", latest)
+    return found
 
 
+@cache
 def supported_countries() -> tuple[str, ...]:
-    import holidays
+    """ISO 3166 alpha-2 codes the library has a calendar for.
 
-    return tuple(sorted(holidays.list_supported_countries()))
+    From its static registry (module -> class, alpha-2, alpha-3, ...): `holidays.list_supported_countries()` imports
+    all ~250 country modules (~250 ms), which would slow every config load, the cost CLI's included.
+    """
+
+    def codes() -> list[str]:
+        try:
+            from holidays.registry import COUNTRIES
+        except ImportError:  # a layout without the registry module: the public (slow) way
+            import holidays
+
+            return sorted(code for code in holidays.list_supported_countries() if len(code) == 2)
+        return sorted({names[1] for names in COUNTRIES.values() if len(names) > 1})
+
+    return tuple(library_cache.remembered("countries", codes))
 
 
 def _country(country: str, year: int) -> HolidayBase:
@@ -211,11 +232,11 @@ def _check_country(calendar: CalendarConfig, years: set[int]) -> None:
         )
     latest = official_through(country)
     guessed = sorted(year for year in years - set(calendar.hand_entered_years) if latest is None or year > latest)
-    if latest is not None and guessed:
-        year = guessed[0]
+    if country in ANNOUNCED_YEARLY and guessed:
+        year, through = guessed[0], latest or "no year"
         raise ValueError(
             f"years: {country} {year} is not covered by official data: holidays {library_version()} carries "
-            f"{ANNOUNCED_YEARLY[country]} only through {latest} (its {year} dates are rule-based guesses without "
+            f"{ANNOUNCED_YEARLY[country]} only through {through} (its {year} dates are rule-based guesses without "
             f"make-up workdays). Enter {year}'s dates by hand (holidays, extra_workdays, hand_entered_years, "
             f"source) or drop {year} from years"
         )

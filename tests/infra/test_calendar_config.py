@@ -4,6 +4,7 @@ data, dates added or removed by hand, the years each calendar covers; warm-up an
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -153,3 +154,27 @@ def test_desired_zero_with_a_schedule_is_refused() -> None:
     assert "fleet.desired_capacity is 0 with the schedule enabled" in _error(
         {"fleet": {"min_capacity": 0, "desired_capacity": 0, "max_capacity": 1}}
     )
+
+
+def test_library_answers_are_kept_per_library_version(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The cost CLI must start fast: the library's ~0.5 s first use is paid once per library version."""
+    from infra.config import library_cache
+
+    monkeypatch.setenv("VOICEFLEET_CACHE_DIR", str(tmp_path))
+    library_cache._entries.cache_clear()
+    calls: list[int] = []
+
+    def compute() -> tuple[frozenset[dt.date], frozenset[dt.date]]:
+        calls.append(1)
+        return frozenset({dt.date(2026, 1, 1)}), frozenset({dt.date(2026, 1, 4)})
+
+    first = library_cache.days("CN", 2026, compute)
+    library_cache._entries.cache_clear()  # a new process
+    assert library_cache.days("CN", 2026, compute) == first
+    assert calls == [1]
+    stored = tmp_path / f"holidays-{library_cache.library_version()}.json"
+    stored.write_text("{not json", encoding="utf-8")  # a torn or foreign file is ignored and rewritten
+    library_cache._entries.cache_clear()
+    assert library_cache.days("CN", 2026, compute) == first
+    assert calls == [1, 1]
+    library_cache._entries.cache_clear()
