@@ -65,11 +65,18 @@ def serve(
         raise typer.Exit(2)
 
     from service.app import create_app
+    from service.engines.base import EngineError
+    from service.engines.registry import build_engine
     from service.logging import configure_logging
     from service.server import build_server
 
+    try:
+        synth_engine = build_engine(settings)  # cheap checks only (paths, device vs precision); loads later
+    except EngineError as exc:
+        typer.echo(f"tts-serve: {exc}", err=True)
+        raise typer.Exit(2) from exc
     configure_logging(settings.log_level)
-    server = build_server(create_app(settings), host=settings.host, port=settings.port)
+    server = build_server(create_app(settings, engine=synth_engine), host=settings.host, port=settings.port)
     server.run()
     if not server.started:
         raise typer.Exit(3)  # startup failed (logged above); uvicorn's own exit code for it

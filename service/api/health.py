@@ -27,6 +27,8 @@ async def readyz(state: Annotated[ServiceState, Depends(get_state)]) -> JSONResp
     body: dict[str, Any] = {"status": status, "engine": state.engine.capabilities.name}
     if state.load_error:
         body["error"] = state.load_error
+    elif not state.engine.healthy:
+        body["error"] = getattr(state.engine, "fatal_error", None) or "the engine reported an unrecoverable failure"
     if status == "draining":
         body["reason"] = state.admission.drain_reason
     if status == "ready":

@@ -75,6 +75,7 @@ async def create_speech(
         voice=voice,
         prompt=prompt,
         instruct=body.instructions,
+        instruct_field="instructions",
         language=body.language,
         speed=body.speed,
         stream=body.stream,

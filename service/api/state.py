@@ -40,7 +40,7 @@ class ServiceState:
     @property
     def status(self) -> Status:
         """What /readyz reports; only "ready" takes traffic."""
-        if self.load_error is not None:
+        if self.load_error is not None or not self.engine.healthy:
             return "failed"
         if self.admission.draining:
             return "draining"

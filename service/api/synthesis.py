@@ -40,6 +40,7 @@ class Job:
     voice: str | None = None
     prompt: VoicePrompt | None = None
     instruct: str | None = None
+    instruct_field: str = "instruct"
     language: str | None = None
     speed: float = 1.0
     stream: bool = False
@@ -94,7 +95,15 @@ def _engine_request(state: ServiceState, job: Job) -> SynthesisRequest:
             param="voice",
             code="voice_required",
         )
-    prepared = prepare_text(job.text, limit=state.settings.max_text_chars, language=job.language, field=job.text_field)
+    engine = state.engine
+    prepared = prepare_text(
+        job.text,
+        limit=state.settings.max_text_chars,
+        language=job.language,
+        field=job.text_field,
+        tag_vocabulary=engine.tag_vocabulary(),
+    )
+    instruct = engine.instruction(job.instruct, field=job.instruct_field) if job.instruct else None
     if prepared.language not in caps.languages:
         raise ApiError(422, f"detected language '{prepared.language}' is not spoken by {caps.name}", param="language")
     return SynthesisRequest(
@@ -103,7 +112,7 @@ def _engine_request(state: ServiceState, job: Job) -> SynthesisRequest:
         language=prepared.language,
         voice=job.voice,
         prompt=job.prompt,
-        instruct=job.instruct or None,
+        instruct=instruct,
         speed=job.speed,
     )
 

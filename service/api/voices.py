@@ -121,4 +121,5 @@ async def delete_voice(name: str, state: Annotated[ServiceState, Depends(get_sta
     if name in state.builtin_voices:
         raise ApiError(409, f"'{name}' is a built-in voice and cannot be deleted", param="name", code="voice_builtin")
     await anyio.to_thread.run_sync(state.voices.delete, name)
+    state.engine.forget_voice(name)
     return Response(status_code=204)

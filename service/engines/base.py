@@ -119,6 +119,22 @@ class Engine(abc.ABC):
     def release(self) -> None:  # noqa: B027 - optional hook
         """Free per-batch caches (e.g. torch.cuda.empty_cache()); called between batches."""
 
+    @property
+    def healthy(self) -> bool:
+        """False once the engine hit a failure it cannot recover from in this process (/readyz then says so)."""
+        return True
+
+    def tag_vocabulary(self) -> frozenset[str] | None:
+        """The exact set of inline tags the loaded model accepts, or None for the espeak tag grammar."""
+        return None
+
+    def instruction(self, text: str, *, field: str = "instruct") -> str:
+        """The instruction as this engine will follow it; raises TextError (naming `field`) for one it cannot."""
+        return text
+
+    def forget_voice(self, name: str) -> None:  # noqa: B027 - optional hook
+        """Drop whatever the engine cached for a deleted voice."""
+
     @abc.abstractmethod
     def memory_report(self) -> MemoryReport:
         """Current memory use."""

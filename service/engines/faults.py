@@ -60,6 +60,19 @@ class FaultInjectingEngine(Engine):
     def release(self) -> None:
         self.inner.release()
 
+    @property
+    def healthy(self) -> bool:
+        return self.inner.healthy
+
+    def tag_vocabulary(self) -> frozenset[str] | None:
+        return self.inner.tag_vocabulary()
+
+    def instruction(self, text: str, *, field: str = "instruct") -> str:
+        return self.inner.instruction(text, field=field)
+
+    def forget_voice(self, name: str) -> None:
+        self.inner.forget_voice(name)
+
     def memory_report(self) -> MemoryReport:
         return self.inner.memory_report()
 

@@ -140,6 +140,28 @@ def pull_command(
     _finish(f"pulled into {target}:", report)
 
 
+@app.command("tiny")
+def tiny_command(
+    target: Annotated[Path, typer.Option("--to", help="Directory to write the checkpoint into.")],
+    seed: Annotated[int, typer.Option("--seed", min=0, help="Random seed (same seed, same files).")] = 0,
+) -> None:
+    """Build a tiny *random* CosyVoice3 checkpoint from upstream's own code (tests, benchmarks, boot rehearsal).
+
+    Needs the upstream environment (make upstream-env): upstream's `cosyvoice` package, torch, transformers, onnx."""
+    try:
+        from service.models_sync.tiny import TinyBuildError, build_tiny
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise _fail(UsageError(f"the tiny checkpoint needs the upstream environment (make upstream-env): {exc}")) from exc
+    try:
+        build_tiny(target, seed=seed)
+    except ImportError as exc:
+        raise _fail(UsageError(f"the tiny checkpoint needs the upstream environment (make upstream-env): {exc}")) from exc
+    except (TinyBuildError, OSError) as exc:
+        raise _fail(SyncError(str(exc))) from exc
+    size = sum(f.stat().st_size for f in target.rglob("*") if f.is_file())
+    err.print(f"tiny CosyVoice3 checkpoint (seed {seed}) in {target}: {size / 1e6:.1f} MB", highlight=False)
+
+
 def main() -> None:
     app(prog_name="voicefleet-models")
 

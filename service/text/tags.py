@@ -8,6 +8,7 @@ recognized too, so they are not mistaken for bad pinyin.
 
 from __future__ import annotations
 
+import difflib
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -214,6 +215,45 @@ def _arpabet(symbol: str) -> bool:
     if phone in ARPABET_CONSONANTS and not stress:
         return True
     raise TagError(f"unknown ARPAbet phone '[{symbol}]' (stress digits 0-2 go on vowels only)", symbol=symbol)
+
+
+# Any bracketed token (the model's vocabulary decides which exist) and the model's own control markers (<|...|>).
+_VOCAB_TOKEN = re.compile(r"\[[^\[\]\s]{1,24}\]|</?[a-z_]{1,24}>")
+_CONTROL_MARKER = re.compile(r"<\|[^|<>]{0,40}\|>")
+
+
+def parse_vocabulary_tags(text: str, vocabulary: frozenset[str]) -> list[Segment]:
+    """Split text into plain runs and tags, accepting exactly the tags in `vocabulary` (a model tokenizer's special
+    tokens, e.g. CosyVoice3's CMU phones `[AY0]`, pinyin parts `[j]` `[ǐ]` and non-verbal tags `[breath]`)."""
+    marker = _CONTROL_MARKER.search(text)
+    if marker:
+        raise TagError(
+            f"'{marker.group(0)}' is a model control marker, not text; remove it (instructions go in 'instruct')",
+            symbol=marker.group(0),
+        )
+    segments: list[Segment] = []
+    position = 0
+    for match in _VOCAB_TOKEN.finditer(text):
+        token = unicodedata.normalize("NFC", match.group(0))
+        if token not in vocabulary:
+            raise TagError(_unknown_tag_message(token, vocabulary), symbol=token)
+        if match.start() > position:
+            segments.append(Segment("plain", text[position : match.start()]))
+        segments.append(Segment("control", token))
+        position = match.end()
+    if position < len(text):
+        segments.append(Segment("plain", text[position:]))
+    return segments
+
+
+def _unknown_tag_message(token: str, vocabulary: frozenset[str]) -> str:
+    close = difflib.get_close_matches(token, sorted(vocabulary), n=3, cutoff=0.6)
+    hint = f" (did you mean {', '.join(close)}?)" if close else ""
+    return (
+        f"unknown pronunciation tag '{token}'{hint}: this model knows CMU phones with stress ([M][AY1][N][AH0][T]), "
+        "pinyin as an initial and a toned final in separate brackets ([j][ǐ], [m][a]) and non-verbal tags "
+        "([breath], [laughter], <strong>...</strong>)"
+    )
 
 
 def parse_tags(text: str) -> list[Segment]:

@@ -1,0 +1,106 @@
+"""Where upstream CosyVoice's source comes from: a checkout named by $COSYVOICE_SRC, else the vendored tarball.
+
+Either must be the commit runtime/upstream.toml pins: a git checkout is asked for its HEAD, the tarball is checked
+against its SHA-256. Nothing here reaches the network.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+import tarfile
+import tempfile
+import tomllib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+PIN_FILE = HERE / "upstream.toml"
+
+
+class UpstreamSourceError(Exception):
+    """No usable upstream source (missing, wrong commit, bad checksum)."""
+
+
+def pins() -> dict[str, Any]:
+    return tomllib.loads(PIN_FILE.read_text(encoding="utf-8"))
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _check_checkout(root: Path, commit: str) -> None:
+    if not (root / "cosyvoice" / "cli" / "cosyvoice.py").is_file():
+        raise UpstreamSourceError(f"COSYVOICE_SRC={root} is not a CosyVoice checkout (no cosyvoice/cli/cosyvoice.py)")
+    if not (root / "third_party" / "Matcha-TTS" / "matcha").is_dir():
+        raise UpstreamSourceError(f"{root}/third_party/Matcha-TTS is empty: run `git submodule update --init`")
+    if (root / ".git").exists():
+        head = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, check=False
+        ).stdout.strip()
+        if head and head != commit:
+            raise UpstreamSourceError(f"COSYVOICE_SRC={root} is at {head[:12]}, not the pinned {commit[:12]}")
+
+
+def _skip_absolute_links(member: tarfile.TarInfo, path: str) -> tarfile.TarInfo | None:
+    """tarfile's safe "data" filter, skipping symlinks to absolute paths (Matcha-TTS's `data` points at its author's
+    disk, and nothing at inference reads it)."""
+    if member.issym() and member.linkname.startswith("/"):
+        return None
+    return tarfile.data_filter(member, path)
+
+
+def _vendored() -> Path:
+    vendored = pins()["vendored"]
+    return (HERE.parent / vendored["path"]).resolve()
+
+
+def verify_tarball(path: Path) -> None:
+    expected = pins()["vendored"]["sha256"]
+    actual = _sha256(path)
+    if actual != expected:
+        raise UpstreamSourceError(f"{path} has SHA-256 {actual}, expected {expected} (runtime/upstream.toml)")
+
+
+@contextmanager
+def upstream_source(checkout: str | None = None) -> Iterator[Path]:
+    """The upstream source root for the duration of the block (a temporary unpack of the tarball)."""
+    if checkout:
+        root = Path(checkout).resolve()
+        _check_checkout(root, pins()["cosyvoice"]["commit"])
+        yield root
+        return
+    with tempfile.TemporaryDirectory(prefix="cosyvoice-src-") as tmp:
+        yield install_source(Path(tmp) / "CosyVoice")
+
+
+def install_source(dest: Path, checkout: str | None = None) -> Path:
+    """Copy (checkout) or unpack (tarball) upstream's source into `dest`; returns `dest`."""
+    if dest.exists():
+        shutil.rmtree(dest)
+    if checkout:
+        root = Path(checkout).resolve()
+        _check_checkout(root, pins()["cosyvoice"]["commit"])
+        shutil.copytree(root, dest, ignore=shutil.ignore_patterns(".git", "pretrained_models"))
+        return dest
+    tarball = _vendored()
+    if not tarball.is_file():
+        raise UpstreamSourceError(
+            f"no upstream source: set COSYVOICE_SRC to a CosyVoice checkout at the pinned commit, or provide {tarball}"
+        )
+    verify_tarball(tarball)
+    top = pins()["vendored"]["top"]
+    with tempfile.TemporaryDirectory(dir=dest.parent if dest.parent.exists() else None) as tmp, tarfile.open(
+        tarball
+    ) as archive:
+        archive.extractall(tmp, filter=_skip_absolute_links)
+        shutil.move(str(Path(tmp) / top), dest)
+    return dest
