@@ -21,7 +21,8 @@ from aws_cdk import aws_scheduler_targets as targets
 from constructs import Construct
 
 from infra.config import ConfigError, EnvironmentConfig
-from infra.config.calendar import ANNOUNCED_YEARLY, library_version, official_through
+from infra.config.calendar import ANNOUNCED_YEARLY, official_through
+from infra.config.library_cache import library_version
 from infra.functions import METRIC_NAMESPACE, AsyncInvoke, PythonFunction, dead_letter_queue
 
 SIZE_TAG_KEY = "voicefleet:running-size"
