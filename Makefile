@@ -3,9 +3,12 @@ SHELL := /bin/bash
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# The upstream test environment: upstream CosyVoice's real code at the pinned commit, from the instance runtime lock.
+UPVENV := .venv-upstream
+UPBIN := $(UPVENV)/bin
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: demo test install browser lint typecheck synth estimate serve bench clean
+.PHONY: demo test install upstream-env lock browser lint typecheck synth estimate serve bench clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -19,11 +22,31 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $@
 
+# checkov in a venv of its own: its exact pins (boto3==1.35.49, ...) conflict with this project's (see pyproject.toml).
+CHECKOV_VENV := .venv-checkov
+$(CHECKOV_VENV)/.installed: pyproject.toml
+	$(PY) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install -q --upgrade pip
+	$(CHECKOV_VENV)/bin/pip install -q --group checkov
+	touch $@
+
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-install: $(VENV)/.installed node_modules/.installed
+install: $(VENV)/.installed node_modules/.installed $(CHECKOV_VENV)/.installed
+
+# Upstream CosyVoice (the commit instances run; $$COSYVOICE_SRC, else ../shared/vendor's tarball, else GitHub) in a
+# venv built from runtime/instance.lock, with this project's console scripts. About 4 minutes and 6 GB the first time.
+$(UPVENV)/.installed: runtime/instance.lock runtime/upstream.toml runtime/upstream_env.py pyproject.toml | $(VENV)/.installed
+	$(BIN)/python runtime/upstream_env.py --venv $(UPVENV)
+	touch $@
+
+upstream-env: $(UPVENV)/.installed
+
+# Re-resolve the instance runtime lock (needs PyPI): after changing pyproject's runtime deps or the upstream pin.
+lock: $(VENV)/.installed
+	$(BIN)/python runtime/lock.py
 
 # Headless Chromium for the web-page test (Debian's package; the test skips, saying why, where none can be installed).
 browser:
@@ -39,9 +62,13 @@ demo: install
 	$(BIN)/python app.py
 	@echo "templates:"; ls -1 cdk.out/*.template.json
 
-# The whole test suite (unit, moto-on-loopback, real uvicorn, CDK assertions + cdk-nag + cfn-lint, browser).
-test: install browser
-	$(BIN)/python -m pytest
+# The whole test suite (unit, moto-on-loopback, real uvicorn, CDK assertions + cdk-nag + cfn-lint + checkov, browser),
+# then the upstream suite (tests/upstream: CosyVoice3 on upstream's real code and a tiny random checkpoint) in its venv.
+# With JUNIT_DIR set (CI), each run writes a JUnit report there.
+JUNIT_DIR ?=
+test: install browser upstream-env
+	$(BIN)/python -m pytest $(if $(JUNIT_DIR),--junitxml=$(JUNIT_DIR)/main.xml)
+	$(UPBIN)/python -m pytest tests/upstream --confcutdir=tests/upstream $(if $(JUNIT_DIR),--junitxml=$(JUNIT_DIR)/upstream.xml)
 
 lint: install
 	$(BIN)/ruff check .
@@ -60,4 +87,4 @@ serve: install
 	$(BIN)/tts-serve --engine espeak --host 127.0.0.1 --port 8000
 
 clean:
-	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache .voicefleet/tiny-cosyvoice3

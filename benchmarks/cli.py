@@ -45,7 +45,9 @@ def _target(
         return
     from benchmarks.local import local_service
 
-    with local_service(env) as serve:
+    # CosyVoice3 imports torch and upstream's package before it is ready: minutes on a small CPU machine.
+    ready_timeout_s = 600 if (env or {}).get("TTS_ENGINE") == "cosyvoice3" else 60
+    with local_service(env, ready_timeout_s=ready_timeout_s) as serve:
         yield HttpTarget(serve.url, model, voice, timeout_s, api_key), serve.pid
 
 
@@ -60,12 +62,33 @@ def load(
     timeout: Timeout = 120.0,
     api_key: ApiKey = None,
     out: Out = None,
+    engine: EngineName = "espeak",
+    model_dir: ModelDir = None,
+    device: Device = "cpu",
+    voice_clip: Annotated[
+        Path | None,
+        typer.Option(help="Clip to clone for cosyvoice3 (default: upstream's asset/zero_shot_prompt.wav)"),
+    ] = None,
 ) -> None:
-    """Throughput (req/s, audio-s/s), latency p50/p95/p99, errors and 429/503 at each concurrency."""
+    """Throughput (req/s, audio-s/s), latency p50/p95/p99, errors and 429/503 at each concurrency. Without --url it
+    starts a local tts-serve with --engine (cosyvoice3 needs --model-dir; a voice is cloned from --voice-clip)."""
     from benchmarks.load import run_load
 
-    with _target(url, model, voice, timeout, api_key) as (target, _):
-        run_load(target, parse_concurrencies(concurrency), requests, warmup=warmup, out=out or default_out("load"))
+    levels = parse_concurrencies(concurrency)
+    # The local server's deadline follows the client's --timeout, so a slow engine is measured, not cut off at 60 s.
+    env = (
+        None
+        if url
+        else {**_server_env(engine, "tiny", device, False, model_dir), "TTS_REQUEST_TIMEOUT_S": str(timeout)}
+    )
+    if engine == "cosyvoice3" and not url and model_dir is None:
+        raise BenchError("--engine cosyvoice3 needs --model-dir (e.g. a tiny checkpoint: voicefleet-models tiny)")
+    with _target(url, model, voice, timeout, api_key, env) as (target, _):
+        if engine == "cosyvoice3" and not url:
+            from benchmarks.voices import clone_voice
+
+            target = clone_voice(target, voice_clip)
+        run_load(target, levels, requests, warmup=warmup, out=out or default_out("load"))
 
 
 @app.command()

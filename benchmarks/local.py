@@ -12,12 +12,12 @@ from benchmarks.drills.serve_process import TtsServe
 
 
 @contextlib.contextmanager
-def local_service(env: dict[str, str] | None = None) -> Iterator[TtsServe]:
+def local_service(env: dict[str, str] | None = None, *, ready_timeout_s: float = 60) -> Iterator[TtsServe]:
     """`tts-serve` with TTS_ENGINE=espeak, environment 'test' and its own voices dir, plus `env`; ready on entry."""
     with tempfile.TemporaryDirectory(prefix="tts-bench-") as tmp:
         serve = TtsServe({"TTS_ENGINE": "espeak", **(env or {})}, Path(tmp))
         try:
-            serve.wait_ready()
+            serve.wait_ready(ready_timeout_s)
             print(f"started tts-serve (pid {serve.pid}) at {serve.url} for this run: {_describe(env or {})}")
             yield serve
         finally:

@@ -272,7 +272,13 @@ def _scenario(env: EnvironmentConfig, locals_: dict[str, Any]) -> Scenario:
             expire_after_days=facts.expire_after_days,
         )
         deployment = Deployment(
-            albs=facts.albs, nat_gateways=facts.nat_gateways, alarms=facts.alarms, notes=tuple(facts.unknown)
+            albs=facts.albs,
+            public_albs=facts.public_albs,
+            nat_gateways=facts.nat_gateways,
+            alarms=facts.alarms,
+            web_acls=facts.web_acls,
+            waf_rules=facts.waf_rules,
+            notes=tuple(facts.unknown),
         )
         if facts.price_class:
             top["cdn"] = {**env.cdn.model_dump(), "price_class": facts.price_class}

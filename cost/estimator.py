@@ -27,8 +27,11 @@ class Deployment:
     """What is deployed around the fleet (from the config, or from a synthesized template)."""
 
     albs: int = 1
+    public_albs: int = 0  # internet-facing ones (public IPv4 per AZ); the stack's ALB is internal
     nat_gateways: int | None = None  # None: from env.network (one per AZ when nat is on)
     alarms: int | None = None  # None: the model's default count
+    web_acls: int | None = None  # None: from env.cdn.waf (one web ACL when enabled)
+    waf_rules: int | None = None  # None: from env.cdn.waf.rules
     notes: tuple[str, ...] = ()
 
 
@@ -182,12 +185,24 @@ def _fixed_costs(scenario: Scenario, instance_hours: float, instances: int) -> d
         nat_gateways=nat,
         azs=env.network.max_azs,
         instance_hours=instance_hours,
+        public_albs=dep.public_albs,
+    )
+    # The web ACL inspects every request to the distribution: API calls and audio downloads alike.
+    firewall = bill.waf(
+        web_acls=dep.web_acls if dep.web_acls is not None else int(env.cdn.waf.enabled),
+        rules=dep.waf_rules if dep.waf_rules is not None else env.cdn.waf.rules,
+        requests=cf_requests,
     )
     alarms = dep.alarms if dep.alarms is not None else int(model_value("cloudwatch_alarms"))
     other = bill.operations(
         requests=outputs, alarms=alarms, scheduler_invocations=SCHEDULER_RUNS_PER_DAY * bill.DAYS_PER_MONTH
     )
-    return {"storage": ebs + s3.storage + s3.requests, "egress": egress, "network": net.total, "other": other}
+    return {
+        "storage": ebs + s3.storage + s3.requests,
+        "egress": egress,
+        "network": net.total + firewall,
+        "other": other,
+    }
 
 
 def price_option(

@@ -1,9 +1,9 @@
 """Price what a synthesized CloudFormation template will actually deploy.
 
 Reads the Auto Scaling group (instance types, capacity, Spot mix), EventBridge Scheduler schedules (cron, timezone,
-start/stop input), S3 lifecycle rules, load balancers, NAT gateways, the CloudFront price class and the environment
-the stack was synthesized for. CDK writes some values as intrinsics ({"Ref": ...}, {"Fn::...": ...}); those are
-unknown here and listed in the notes.
+start/stop input), S3 lifecycle rules, load balancers (and whether they face the internet), NAT gateways, the
+CloudFront price class, the WAF web ACL and its rules, and the environment the stack was synthesized for. CDK writes
+some values as intrinsics ({"Ref": ...}, {"Fn::...": ...}); those are unknown here and listed in the notes.
 """
 
 from __future__ import annotations
@@ -48,7 +48,10 @@ class TemplateFacts:
     glacier_class: str | None = None
     expire_after_days: int | None = None
     albs: int = 0
+    public_albs: int = 0
     nat_gateways: int = 0
+    web_acls: int = 0
+    waf_rules: int = 0
     alarms: int = 0
     price_class: str | None = None
     env_tag: str | None = None  # the value of the ENV_TAG_KEY tag, when the template carries one
@@ -202,6 +205,15 @@ def parse(template: dict[str, Any]) -> TemplateFacts:
             _bucket(props, facts)
         elif kind == "AWS::ElasticLoadBalancingV2::LoadBalancer":
             facts.albs += 1
+            # CloudFormation's default scheme is internet-facing.
+            facts.public_albs += 1 if props.get("Scheme", "internet-facing") != "internal" else 0
+        elif kind == "AWS::WAFv2::WebACL":
+            facts.web_acls += 1
+            rules = props.get("Rules")
+            if isinstance(rules, list):
+                facts.waf_rules += len(rules)
+            else:
+                facts.unknown.append("WAF web ACL Rules are not a literal list")
         elif kind == "AWS::EC2::NatGateway":
             facts.nat_gateways += 1
         elif kind == "AWS::CloudWatch::Alarm":

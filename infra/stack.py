@@ -10,15 +10,17 @@ from constructs import Construct
 from infra.acknowledgements import acknowledge
 from infra.budget import ENV_TAG_KEY, Budget, BudgetLimit
 from infra.cdn import Cdn
+from infra.checkov_acks import acknowledge_checkov
 from infra.checks import check_deployable
 from infra.config import EnvironmentConfig
-from infra.entry import Entry
 from infra.fleet import Fleet
+from infra.load_balancer import LoadBalancer
 from infra.monitoring import Alerts, Monitoring
 from infra.network import Network
 from infra.schedule import Schedule
 from infra.spot import SpotEvents
 from infra.storage import Storage
+from infra.waf import EdgeFirewall
 
 
 class VoiceFleetStack(cdk.Stack):
@@ -41,7 +43,19 @@ class VoiceFleetStack(cdk.Stack):
 
         self.network = Network(self, "Network", config=config.network, retain=not config.disposable)
         self.storage = Storage(self, "Storage", config=config.storage, disposable=config.disposable)
-        self.entry = Entry(self, "Entry", config=config, vpc=self.network.vpc, logs_bucket=self.storage.logs_bucket)
+        self.load_balancer = LoadBalancer(
+            self,
+            "LoadBalancer",
+            config=config,
+            vpc=self.network.vpc,
+            subnets=self.network.load_balancer_subnets,
+            logs_bucket=self.storage.logs_bucket,
+        )
+        self.firewall = (
+            EdgeFirewall(self, "Firewall", config=config.cdn.waf, env_name=config.name)
+            if config.cdn.waf.enabled
+            else None
+        )
         self.cdn = Cdn(
             self,
             "Cdn",
@@ -49,17 +63,18 @@ class VoiceFleetStack(cdk.Stack):
             service=config.service,
             outputs_bucket=self.storage.outputs_bucket,
             logs_bucket=self.storage.logs_bucket,
-            alb=self.entry.alb,
-            origin_header_value=self.entry.origin_header_value,
+            alb=self.load_balancer.alb,
+            web_acl_arn=self.firewall.arn if self.firewall else None,
         )
+        self.load_balancer.admit_cloudfront(self.cdn.distribution)
         self.fleet = Fleet(
             self,
             "Fleet",
             config=config,
             vpc=self.network.vpc,
             subnets=self.network.instance_subnets,
-            alb_security_group=self.entry.security_group,
-            target_group=self.entry.target_group,
+            alb_security_group=self.load_balancer.security_group,
+            target_group=self.load_balancer.target_group,
             models_bucket=self.storage.models_bucket,
             outputs_bucket=self.storage.outputs_bucket,
             cdn_domain=self.cdn.domain_name,
@@ -86,8 +101,8 @@ class VoiceFleetStack(cdk.Stack):
             "Monitoring",
             env_name=config.name,
             topic=self.alerts.topic,
-            alb=self.entry.alb,
-            target_group=self.entry.target_group,
+            alb=self.load_balancer.alb,
+            target_group=self.load_balancer.target_group,
             asg_name=self.fleet.asg_name,
             scheduler_function=self.schedule.function,
             schedule_dead_letters=self.schedule.dead_letters,
@@ -108,3 +123,4 @@ class VoiceFleetStack(cdk.Stack):
             description=f"Where the monthly budget's limit ({budget.usd:g} USD) came from: {budget.source}",
         )
         acknowledge(self, config, asg_name=self.fleet.asg_name)
+        acknowledge_checkov(self, config)

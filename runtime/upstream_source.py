@@ -58,9 +58,32 @@ def _skip_absolute_links(member: tarfile.TarInfo, path: str) -> tarfile.TarInfo 
     return tarfile.data_filter(member, path)
 
 
+def _fetch(repository: str, commit: str, dest: Path) -> None:
+    dest.mkdir(parents=True, exist_ok=True)
+    for args in (["init", "-q"], ["fetch", "-q", "--depth", "1", repository, commit], ["checkout", "-q", "FETCH_HEAD"]):
+        done = subprocess.run(["git", "-C", str(dest), *args], capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            why = (done.stderr.strip().splitlines() or [f"git exit {done.returncode}"])[-1]
+            raise UpstreamSourceError(
+                f"no upstream source: no vendored tarball, and fetching {repository}@{commit[:12]} failed ({why}); "
+                "set COSYVOICE_SRC to a checkout at that commit"
+            )
+
+
+def _from_github(dest: Path) -> Path:
+    """Both pinned commits from their public repositories (a machine with a route to GitHub)."""
+    pinned = pins()
+    _fetch(pinned["cosyvoice"]["repository"], pinned["cosyvoice"]["commit"], dest)
+    matcha = dest / "third_party" / "Matcha-TTS"
+    if matcha.exists():
+        shutil.rmtree(matcha)
+    _fetch(pinned["matcha"]["repository"], pinned["matcha"]["commit"], matcha)
+    return dest
+
+
 def _vendored() -> Path:
-    vendored = pins()["vendored"]
-    return (HERE.parent / vendored["path"]).resolve()
+    relative: str = pins()["vendored"]["path"]
+    return (HERE.parent / relative).resolve()
 
 
 def verify_tarball(path: Path) -> None:
@@ -93,14 +116,13 @@ def install_source(dest: Path, checkout: str | None = None) -> Path:
         return dest
     tarball = _vendored()
     if not tarball.is_file():
-        raise UpstreamSourceError(
-            f"no upstream source: set COSYVOICE_SRC to a CosyVoice checkout at the pinned commit, or provide {tarball}"
-        )
+        return _from_github(dest)
     verify_tarball(tarball)
     top = pins()["vendored"]["top"]
-    with tempfile.TemporaryDirectory(dir=dest.parent if dest.parent.exists() else None) as tmp, tarfile.open(
-        tarball
-    ) as archive:
+    with (
+        tempfile.TemporaryDirectory(dir=dest.parent if dest.parent.exists() else None) as tmp,
+        tarfile.open(tarball) as archive,
+    ):
         archive.extractall(tmp, filter=_skip_absolute_links)
         shutil.move(str(Path(tmp) / top), dest)
     return dest

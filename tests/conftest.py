@@ -11,6 +11,10 @@ from typing import TYPE_CHECKING, Any
 import boto3
 import pytest
 
+# The upstream suite runs in .venv-upstream (torch 2.3.1, upstream CosyVoice): `make test` runs it separately with
+# --confcutdir=tests/upstream, so this conftest (AWS and CDK fixtures) never loads there.
+collect_ignore = ["upstream"]
+
 if TYPE_CHECKING:
     from tests.synth import Synth
 

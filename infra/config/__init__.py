@@ -1,6 +1,7 @@
 """The typed per-environment configuration (no aws_cdk import: the cost CLI and service read it fast)."""
 
 from infra.config.calendar import CalendarConfig
+from infra.config.cdn import CdnConfig, HostedZoneConfig, WafConfig
 from infra.config.loader import (
     DEFAULT_CDK_JSON,
     ConfigError,
@@ -12,7 +13,6 @@ from infra.config.loader import (
 from infra.config.model import (
     WEEKDAYS,
     AlertingConfig,
-    CdnConfig,
     EnvironmentConfig,
     FleetConfig,
     NetworkConfig,
@@ -31,10 +31,12 @@ __all__ = [
     "ConfigError",
     "EnvironmentConfig",
     "FleetConfig",
+    "HostedZoneConfig",
     "NetworkConfig",
     "ScheduleConfig",
     "ServiceConfig",
     "StorageConfig",
+    "WafConfig",
     "WorkloadConfig",
     "load_environment",
     "load_environments",

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from cost.catalog import known_instance_types
 from infra.config.calendar import CalendarConfig, ResolvedCalendar, resolve
+from infra.config.cdn import CdnConfig
 
 WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
@@ -246,20 +247,6 @@ class StorageConfig(_Frozen):
             raise ValueError(
                 f"expire_after_days {self.expire_after_days} is not after glacier_after_days {self.glacier_after_days}"
             )
-        return self
-
-
-class CdnConfig(_Frozen):
-    price_class: Literal["PriceClass_100", "PriceClass_200", "PriceClass_All"] = "PriceClass_100"
-    domain_name: str | None = None
-    certificate_arn: str | None = None
-
-    @model_validator(mode="after")
-    def _cert(self) -> CdnConfig:
-        if bool(self.domain_name) != bool(self.certificate_arn):
-            raise ValueError("domain_name and certificate_arn must be given together (ACM certificate in us-east-1)")
-        if self.certificate_arn and not self.certificate_arn.startswith("arn:aws:acm:us-east-1:"):
-            raise ValueError(f"certificate_arn '{self.certificate_arn}' is not an ACM certificate in us-east-1")
         return self
 
 

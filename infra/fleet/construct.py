@@ -15,9 +15,9 @@ from constructs import Construct
 
 from infra.assets import stage_service_source
 from infra.config import EnvironmentConfig
-from infra.entry import drain_seconds
 from infra.fleet.cloudwatch_agent import GPU_NAMESPACE, SERVICE_NAMESPACE
 from infra.fleet.user_data import BootNames, render
+from infra.load_balancer import drain_seconds
 from infra.storage import COSYVOICE_CODE_KEY, OUTPUTS_PREFIX, VOICES_PREFIX
 
 # AWS Deep Learning Base OSS Nvidia Driver GPU AMI, Ubuntu 24.04 (x86_64): NVIDIA driver + CUDA, CloudWatch-ready,

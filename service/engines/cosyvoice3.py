@@ -24,7 +24,7 @@ import os
 import tempfile
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -50,6 +50,7 @@ from service.engines.cosyvoice3_upstream import (
     prepare_environment,
     quiet_upstream_logs,
     select_speech_tokenizer_device,
+    serialize_tokenizer,
     split_for_model,
 )
 from service.engines.process import rss_bytes
@@ -153,6 +154,7 @@ class CosyVoice3Engine(Engine):
         if self.device.startswith("cuda"):
             select_speech_tokenizer_device(model.frontend, self.model_dir, self._gpu_index())
         scope_model(model.model)
+        serialize_tokenizer(model.frontend.tokenizer)
         self._tags = accepted_tags(model.frontend.tokenizer)
         self._model = model
 
@@ -229,7 +231,7 @@ class CosyVoice3Engine(Engine):
         *,
         stream: bool,
         speed: float,
-    ) -> Iterator[dict[str, Any]]:
+    ) -> Generator[dict[str, Any], None, None]:
         common: dict[str, Any] = {"stream": stream, "speed": speed, "text_frontend": False}
         if request.instruct:
             # No cached speaker here: upstream's instruct2 with a zero_shot_spk_id would use the cached prompt text
@@ -245,7 +247,7 @@ class CosyVoice3Engine(Engine):
             f"{SYSTEM_PREFIX}{END_OF_PROMPT}{segment}", wav_path, zero_shot_spk_id=spk_id, **common
         )
 
-    def _run(self, outputs: Iterator[dict[str, Any]], model: Any, fp16: bool | None) -> Iterator[Audio]:
+    def _run(self, outputs: Generator[dict[str, Any], None, None], model: Any, fp16: bool | None) -> Iterator[Audio]:
         scope = new_scope(model.model, fp16=fp16)
         try:
             for output in scope.run(outputs):

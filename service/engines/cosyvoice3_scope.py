@@ -19,8 +19,9 @@ which also makes the LLM thread stop at its next token.
 
 from __future__ import annotations
 
+import contextlib
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,7 +42,7 @@ class RequestScope:
     cancelled: threading.Event = field(default_factory=threading.Event)
     model: Any = None
 
-    def run(self, generator: Iterator[Any]) -> Iterator[Any]:
+    def run(self, generator: Generator[Any, None, None]) -> Iterator[Any]:
         """Step `generator` with this scope installed on the stepping thread (whichever it is), one step at a time."""
         try:
             while True:
@@ -76,6 +77,7 @@ class _Scoped:
 
     _default_fp16: bool
     _default_hop: int
+    _llm_stream: Any
 
     @property
     def fp16(self) -> bool:
@@ -100,6 +102,22 @@ class _Scoped:
             self._default_hop = value
 
     @property
+    def llm_context(self) -> Any:
+        """A fresh context per LLM thread on the model's one CUDA side stream: upstream shares one
+        `torch.cuda.stream(...)` object between threads, and a StreamContext saves the previous stream on itself, so
+        two concurrent LLM threads would restore each other's stream. On the CPU, a null context as upstream."""
+        stream = self._llm_stream
+        if stream is None:
+            return contextlib.nullcontext()
+        import torch
+
+        return torch.cuda.stream(stream)
+
+    @llm_context.setter
+    def llm_context(self, value: Any) -> None:
+        self._llm_stream = getattr(value, "stream", None)
+
+    @property
     def llm_job(self) -> Callable[..., None]:
         """Looked up by upstream's `tts` on the request's thread when it creates the LLM thread."""
         job: Callable[..., None] = super().llm_job  # type: ignore[misc]
@@ -116,7 +134,7 @@ class _Scoped:
                 if scope is not None and scope.cancelled.is_set():
                     with model.lock:  # upstream's last line re-added this after RequestScope.close() dropped it
                         model.llm_end_dict.pop(uuid, None)
-            except BaseException as exc:  # noqa: BLE001 - every failure must reach the request, none the console
+            except BaseException as exc:
                 if scope is not None and not scope.cancelled.is_set():
                     scope.error = exc
                 with model.lock:
@@ -135,9 +153,11 @@ def scope_model(model: Any) -> Any:
     upstream_cls = type(model)
     fp16 = bool(model.__dict__.pop("fp16", False))
     hop = int(model.__dict__.pop("token_hop_len"))
+    context = model.__dict__.pop("llm_context", None)
     model.__class__ = type(f"Scoped{upstream_cls.__name__}", (_Scoped, upstream_cls), {})
     model._default_fp16 = fp16
     model._default_hop = hop
+    model.llm_context = context
     return model
 
 

@@ -10,6 +10,7 @@ import logging
 import os
 import re
 import sys
+import threading
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -127,3 +128,16 @@ def split_for_model(text: str, frontend: Any) -> list[str]:
     else:
         parts = split_paragraph(text, tokenize, "en", **_SPLIT)
     return [part for part in parts if not is_only_punctuation(part)]
+
+
+def serialize_tokenizer(tokenizer: Any) -> None:
+    """Concurrent requests share upstream's tokenizer, a Hugging Face fast tokenizer, whose __call__ reconfigures the
+    Rust tokenizer's padding/truncation state on every call ("Already borrowed" under threads): calls take turns."""
+    lock = threading.Lock()
+    encode = tokenizer.encode
+
+    def locked_encode(text: str, **kwargs: Any) -> Any:
+        with lock:
+            return encode(text, **kwargs)
+
+    tokenizer.encode = locked_encode

@@ -151,11 +151,15 @@ def tiny_command(
     try:
         from service.models_sync.tiny import TinyBuildError, build_tiny
     except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise _fail(UsageError(f"the tiny checkpoint needs the upstream environment (make upstream-env): {exc}")) from exc
+        raise _fail(
+            UsageError(f"the tiny checkpoint needs the upstream environment (make upstream-env): {exc}")
+        ) from exc
     try:
         build_tiny(target, seed=seed)
     except ImportError as exc:
-        raise _fail(UsageError(f"the tiny checkpoint needs the upstream environment (make upstream-env): {exc}")) from exc
+        raise _fail(
+            UsageError(f"the tiny checkpoint needs the upstream environment (make upstream-env): {exc}")
+        ) from exc
     except (TinyBuildError, OSError) as exc:
         raise _fail(SyncError(str(exc))) from exc
     size = sum(f.stat().st_size for f in target.rglob("*") if f.is_file())

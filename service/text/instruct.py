@@ -49,7 +49,10 @@ INSTRUCTIONS: tuple[Instruction, ...] = (
     _dialect("tianjin", "天津话", r"天津话|天津話|tianjin"),
     _dialect("yunnan", "云南话", r"云南话|雲南話|yunnan"),
     Instruction(
-        "loud", "Please say a sentence as loudly as possible.", r"大声|大聲|响亮|響亮|\bloud(er|ly)?\b|\bshout", "大声 / loudly"
+        "loud",
+        "Please say a sentence as loudly as possible.",
+        r"大声|大聲|响亮|響亮|\bloud(er|ly)?\b|\bshout",
+        "大声 / loudly",
     ),
     Instruction(
         "soft",
@@ -59,12 +62,17 @@ INSTRUCTIONS: tuple[Instruction, ...] = (
     ),
     Instruction("slow", "请用尽可能慢地语速说一句话。", r"慢|\bslow(er|ly)?\b", "慢一点 / slowly"),
     Instruction(
-        "fast", "请用尽可能快地语速说一句话。", r"(?<![欢歡愉])快(?![乐樂活])|\bfast(er)?\b|\bquick(er|ly)?\b", "快一点 / fast"
+        "fast",
+        "请用尽可能快地语速说一句话。",
+        r"(?<![欢歡愉])快(?![乐樂活])|\bfast(er)?\b|\bquick(er|ly)?\b",
+        "快一点 / fast",
     ),
     Instruction(
-        "happy", "请非常开心地说一句话。", r"开心|開心|高兴|高興|快乐|快樂|愉快|\bhapp(y|ily)\b|\bcheerful(ly)?\b|\bjoyful(ly)?\b",
+        "happy",
+        "请非常开心地说一句话。",
+        r"开心|開心|高兴|高興|快乐|快樂|愉快|\bhapp(y|ily)\b|\bcheerful(ly)?\b|\bjoyful(ly)?\b",
         "开心 / happily",
-    ),  # fmt: skip
+    ),
     Instruction("sad", "请非常伤心地说一句话。", r"伤心|傷心|难过|難過|悲伤|悲傷|\bsad(ly)?\b", "伤心 / sadly"),
     Instruction(
         "angry", "请非常生气地说一句话。", r"生气|生氣|愤怒|憤怒|\bangr(y|ily)\b|\bfurious(ly)?\b", "生气 / angrily"

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from service.text.errors import EmptyTextError
 from service.text.limits import check_length
 from service.text.normalize import normalize_segments
-from service.text.errors import EmptyTextError
 from service.text.tags import Segment, parse_tags, parse_vocabulary_tags
 
 LANGUAGES = ("zh", "yue", "en", "ja", "hak")

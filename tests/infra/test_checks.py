@@ -34,6 +34,17 @@ def _build(tmp_path: Path, env: str, patch: dict[str, Any]) -> None:
         ({"fleet": {"warm_pool": True}}, "fleet.warm_pool: a warm pool cannot hold Spot"),
         ({"network": {"max_azs": 3}}, "network.max_azs: 3 AZs need `account` set"),
         ({"timezone": "Asia/Shangai"}, "did you mean 'Asia/Shanghai'"),
+        (
+            {"region": "eu-west-1", "cdn": {"waf": {"enabled": True}}},
+            "cdn.waf.enabled: a CloudFront web ACL must be created in us-east-1",
+        ),
+        (
+            {
+                "region": "eu-west-1",
+                "cdn": {"domain_name": "tts.example.com", "hosted_zone": {"id": "Z0123456789", "name": "example.com"}},
+            },
+            "cdn.certificate_arn: a CloudFront certificate must be in us-east-1 and this stack deploys to eu-west-1",
+        ),
     ],
 )
 def test_rejected_at_synth_with_the_key_named(tmp_path: Path, patch: dict[str, Any], message: str) -> None:

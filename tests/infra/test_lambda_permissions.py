@@ -109,7 +109,7 @@ def _check_call(call: ApiCall, statements: list[dict[str, Any]], env_vars: dict[
     return problems
 
 
-@pytest.mark.parametrize("env", ["dev", "prod", "edge"])
+@pytest.mark.parametrize("env", ["dev", "prod", "edge", "front"])
 @pytest.mark.parametrize("handler", sorted(HANDLERS))
 def test_role_grants_exactly_the_handlers_calls(synth: Synth, env: str, handler: str) -> None:
     template = synth.raw[env]

@@ -22,7 +22,7 @@ def test_all_environments_pass_with_no_findings(synth: Synth) -> None:
     for plugin in report["pluginReports"]:
         assert plugin["conclusion"] == "success", plugin["pluginName"]
         assert plugin["violations"] == []
-    assert set(synth.raw) == {"dev", "prod", "edge"}
+    assert set(synth.raw) == {"dev", "prod", "edge", "front"}
 
 
 def test_every_acknowledgement_has_a_reason() -> None:

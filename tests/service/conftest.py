@@ -12,7 +12,6 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -24,8 +23,6 @@ from service.app import create_app
 from service.engines.base import Engine
 from service.server import build_server
 from service.settings import Settings
-
-FAKES = Path(__file__).parent / "fakes"
 
 
 def make_settings(**values: Any) -> Settings:

@@ -15,12 +15,15 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-pytest.importorskip("cosyvoice", reason="needs upstream CosyVoice on the path: run `make upstream-env`")
+try:
+    import cosyvoice  # noqa: F401 - upstream's package, from the .pth file make upstream-env writes
+except ImportError as exc:  # pragma: no cover - wrong environment
+    raise ImportError("tests/upstream runs in .venv-upstream: `make upstream-env`, then `make test`") from exc
 
-from service.engines.base import VoicePrompt  # noqa: E402
-from service.engines.cosyvoice3 import CosyVoice3Engine  # noqa: E402
-from service.models_sync import tiny  # noqa: E402
-from tests.service.conftest import LiveServer, live_server, make_settings  # noqa: E402
+from service.engines.base import VoicePrompt
+from service.engines.cosyvoice3 import CosyVoice3Engine
+from service.models_sync import tiny
+from tests.service.conftest import LiveServer, live_server, make_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 CACHE = ROOT / ".voicefleet" / "tiny-cosyvoice3"

@@ -9,10 +9,9 @@ from __future__ import annotations
 import io
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from typing import Any
 
-import numpy as np
 import pytest
 import soundfile as sf
 
@@ -36,8 +35,9 @@ def test_1_upstream_cannot_read_one_in_memory_file_three_times(engine: CosyVoice
     sf.write(buffer, zero_shot_prompt.audio, zero_shot_prompt.sample_rate, format="WAV")
     buffer.seek(0)
     model = engine._model
-    with pytest.raises(Exception, match="Format not recognised|Error opening"):
-        list(model.inference_zero_shot("你好。", prompt_text(zero_shot_prompt.text), buffer, text_frontend=False))
+    outputs = model.inference_zero_shot("你好。", prompt_text(zero_shot_prompt.text), buffer, text_frontend=False)
+    with pytest.raises(Exception, match=r"Format not recognised|Error opening"):
+        list(outputs)
 
 
 def test_1_clone_from_a_clip_works(engine: CosyVoice3Engine, zero_shot_prompt: VoicePrompt) -> None:
@@ -80,7 +80,8 @@ def test_2_phones_and_numbers_reach_the_tokenizer_once_normalized(
     tts_texts = [t for t in tokenized if "[M]" in t]
     assert tts_texts == ["It takes a [M][AY0][N][UW1][T], three times."]
     ids = engine._model.frontend.tokenizer.encode("[AY0]")
-    assert len(ids) == 1 and ids[0] > 151646  # one special token, not letters and a digit
+    assert len(ids) == 1
+    assert ids[0] > 151646
 
 
 # -- 3. the accepted tags are the tokenizer's ----------------------------------------------------------------------
@@ -108,7 +109,9 @@ def test_3_vocabulary_is_upstreams_special_tokens(engine: CosyVoice3Engine) -> N
 # -- 4. punctuation-only text: no audio is an input error, never an fp16 rebuild ------------------------------------
 
 
-def test_4_punctuation_only_is_an_error_without_rebuild(engine: CosyVoice3Engine, zero_shot_prompt: VoicePrompt) -> None:
+def test_4_punctuation_only_is_an_error_without_rebuild(
+    engine: CosyVoice3Engine, zero_shot_prompt: VoicePrompt
+) -> None:
     model = engine._model
     with pytest.raises(EngineError, match="nothing speakable"):
         engine.synthesize_batch([_request(zero_shot_prompt, "。！？……")])
@@ -148,7 +151,7 @@ def _within(seconds: float, fn: Any) -> Any:
     def run() -> None:
         try:
             box["value"] = fn()
-        except BaseException as exc:  # noqa: BLE001 - handed to the test
+        except BaseException as exc:
             box["error"] = exc
 
     thread = threading.Thread(target=run, daemon=True)
@@ -176,7 +179,9 @@ def test_5_stream_raises_instead_of_looping_forever(
     with pytest.raises(UpstreamThreadError, match="injected LLM failure"):
         _within(120, lambda: list(engine.stream(_request(zero_shot_prompt, LONG))))
     model = engine._model.model
-    assert model.tts_speech_token_dict == {} and model.llm_end_dict == {} and model.hift_cache_dict == {}
+    assert model.tts_speech_token_dict == {}
+    assert model.llm_end_dict == {}
+    assert model.hift_cache_dict == {}
 
 
 def test_5_out_of_memory_on_the_llm_thread_is_mapped(
@@ -197,11 +202,14 @@ def test_5_closing_a_stream_early_stops_and_cleans_upstream_state(
     engine: CosyVoice3Engine, zero_shot_prompt: VoicePrompt
 ) -> None:
     stream = engine.stream(_request(zero_shot_prompt, LONG))
+    assert isinstance(stream, Generator)
     first = next(stream)
     assert first.size > 0
     stream.close()
     model = engine._model.model
-    assert model.tts_speech_token_dict == {} and model.llm_end_dict == {} and model.hift_cache_dict == {}
+    assert model.tts_speech_token_dict == {}
+    assert model.llm_end_dict == {}
+    assert model.hift_cache_dict == {}
 
 
 # -- 6. every stream starts with upstream's first hop (25 tokens), not the previous stream's ------------------------
@@ -320,8 +328,10 @@ def test_9_no_user_text_in_logs_and_no_progress_bars(
     with caplog.at_level(logging.DEBUG):
         engine.synthesize_batch([_request(zero_shot_prompt, f"{secret}。")])
     out, err = capfd.readouterr()
-    assert secret not in caplog.text and secret not in out + err
-    assert "it/s" not in err and "%|" not in err  # tqdm
+    assert secret not in caplog.text
+    assert secret not in out + err
+    assert "it/s" not in err
+    assert "%|" not in err
 
 
 def test_9_speaker_cache_is_bounded_and_forgets_deleted_voices(tiny_dir: Any, zero_shot_prompt: VoicePrompt) -> None:
@@ -341,7 +351,12 @@ def test_saved_voice_registers_its_speaker_once(
 ) -> None:
     calls: list[str] = []
     original = engine._model.add_zero_shot_spk
-    monkeypatch.setattr(engine._model, "add_zero_shot_spk", lambda *a: calls.append(a[2]) or original(*a))
+
+    def spy(*args: Any) -> Any:
+        calls.append(args[2])
+        return original(*args)
+
+    monkeypatch.setattr(engine._model, "add_zero_shot_spk", spy)
     prompt = VoicePrompt(zero_shot_prompt.audio, zero_shot_prompt.sample_rate, zero_shot_prompt.text, "once")
     engine.synthesize_batch([_request(prompt, "你好。"), _request(prompt, "再见。")])
     assert calls == ["voicefleet:zs:once"]
@@ -362,3 +377,20 @@ def test_speed_scales_whole_audio(engine: CosyVoice3Engine, zero_shot_prompt: Vo
     normal, fast = run(1.0), run(2.0)
     # Speed interpolates the mel frames (upstream token2wav): the same tokens at speed 2 give half the frames.
     assert fast == normal // 2
+
+
+def test_sentences_are_split_as_upstream_does_and_all_audio_kept(
+    engine: CosyVoice3Engine, zero_shot_prompt: VoicePrompt, monkeypatch: pytest.MonkeyPatch,
+    tokenized: list[str],
+) -> None:  # fmt: skip
+    from service.engines import cosyvoice3_upstream
+
+    # Upstream splits Chinese at 80 characters; smaller limits make two short segments (and a fast test).
+    monkeypatch.setitem(cosyvoice3_upstream._SPLIT, "token_max_n", 8)
+    monkeypatch.setitem(cosyvoice3_upstream._SPLIT, "token_min_n", 4)
+    monkeypatch.setitem(cosyvoice3_upstream._SPLIT, "merge_len", 2)
+    [result] = engine.synthesize_batch([_request(zero_shot_prompt, "八百标兵奔北坡。炮兵并排北边跑。")])
+    segments = [t for t in tokenized if "兵" in t]
+    assert segments == ["八百标兵奔北坡。", "炮兵并排北边跑。"]
+    encode = engine._model.frontend.tokenizer.encode
+    assert result.audio.size == sum(20 * len(encode(s)) * SAMPLES_PER_TOKEN for s in segments)
