@@ -52,6 +52,8 @@ class Settings(BaseSettings):
     max_queue: int = Field(default=64, ge=1, le=10_000)
     max_concurrency: int = Field(default=8, ge=1, le=256)
     request_timeout_s: float = Field(default=60.0, gt=0, le=600)
+    # A stream's whole-length deadline (its first audio is due within request_timeout_s, queueing included).
+    stream_timeout_s: float = Field(default=300.0, gt=0, le=3600)
     recycle_after_requests: int = Field(default=0, ge=0)
     voices_dir: Path = Path("voices")
     host: str = "127.0.0.1"

@@ -22,7 +22,9 @@ class AdmissionSettings:
     max_wait_ms: int = 20
     """How long the first request of a batch waits for companions."""
     request_timeout_s: float = 60.0
-    """Deadline from admission to result; past it the client gets 504."""
+    """Deadline from admission to result (a stream: to its first audio); past it the client gets 504."""
+    stream_timeout_s: float = 300.0
+    """Deadline from admission to a stream's last audio; past it the stream is cut (the client sees a broken body)."""
     retry_after_s: float = 1.0
     """Retry-After floor for 429 (scaled up with the backlog)."""
     unavailable_retry_after_s: float = 5.0

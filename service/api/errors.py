@@ -97,8 +97,9 @@ def _json(status: int, body: dict[str, Any], headers: Mapping[str, str] | None =
 class BodyTooLargeError(StarletteHTTPException):
     """413 for a body over its cap (raised while reading, so FastAPI's body parsing passes it through)."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, param: str = "body") -> None:
         super().__init__(status_code=413, detail=message)
+        self.param = param
 
 
 def _oversized_form_field(exc: BaseException) -> str | None:
@@ -218,7 +219,7 @@ async def _http(_: Request, exc: Exception) -> JSONResponse:
         message = f"request body is not valid JSON: not UTF-8 text (byte 0x{bad.object[bad.start]:02x} at {bad.start})"
         return _json(400, error_body(message, param="body", code="invalid_json"))
     if isinstance(exc, BodyTooLargeError):
-        return _json(413, error_body(str(exc.detail), param="body", code="body_too_large"))
+        return _json(413, error_body(str(exc.detail), param=exc.param, code="body_too_large"))
     if exc.status_code == 400 and str(exc.detail).startswith(("Part exceeded maximum size", "Field exceeded maximum")):
         # Starlette's per-field cap (1 MiB) on form text; far above any real field, so it is an oversized upload.
         field = _oversized_form_field(exc) or "body"

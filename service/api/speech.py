@@ -9,7 +9,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from service.api.errors import ApiError, error_responses
-from service.api.fields import Utf8Str
+from service.api.fields import Utf8Str, speakable_schema
 from service.api.state import ServiceState, get_state
 from service.api.synthesis import Job, require_content_type, resolve_voice, synthesize_response
 from service.audio.encode import MEDIA_TYPES, AudioFormat
@@ -31,7 +31,10 @@ class SpeechRequest(BaseModel):
     model: Utf8Str = Field(
         default="tts-1", description="The engine name, or an OpenAI name (tts-1, tts-1-hd, gpt-4o-mini-tts)."
     )
-    input: Utf8Str = Field(description="Text to say; pronunciation tags such as [M][AY0][N][UW1][T] or [j][ǐ] allowed.")
+    input: Utf8Str = Field(
+        description="Text to say; pronunciation tags such as [M][AY0][N][UW1][T] or [j][ǐ] allowed.",
+        json_schema_extra=speakable_schema,
+    )
     voice: Utf8Str = Field(default="default", description="A built-in voice or a saved voice (GET /v1/voices).")
     response_format: AudioFormat = "mp3"
     speed: float = Field(default=1.0, ge=0.25, le=4.0)

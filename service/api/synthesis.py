@@ -1,7 +1,7 @@
 """From validated request fields to an audio response; shared by the OpenAI-style and the native endpoints.
 
-Every whole-audio request goes through admission control (bounded queue, batches, deadline, drain); a stream is
-admitted under the same refusals and then holds the engine thread. Stored audio goes to S3 (or the spool).
+Every request goes through admission control (bounded queue, deadline, drain): whole-audio requests in batches, a
+stream as one queued item that holds an engine slot while it generates. Stored audio goes to S3 (or the spool).
 """
 
 from __future__ import annotations
@@ -14,16 +14,16 @@ from dataclasses import dataclass
 from typing import Any
 
 import anyio.to_thread
-import numpy as np
 from fastapi import Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
+from service.admission.streams import StreamHandle
 from service.api.errors import ApiError
 from service.api.state import ServiceState
 from service.audio.encode import MEDIA_TYPES, AudioFormat, encode, to_pcm16, wav_header
 from service.audio.loudness import normalize_loudness
 from service.audio.resample import resample
-from service.engines.base import SynthesisRequest, SynthesisResult, VoicePrompt
+from service.engines.base import Audio, SynthesisRequest, SynthesisResult, VoicePrompt
 from service.logging import request_id_var
 from service.storage import CONTENT_TYPES, StoredAudio, audio_key, audio_metadata, new_audio_id
 from service.text import prepare_text
@@ -165,9 +165,12 @@ async def synthesize_response(state: ServiceState, job: Job, http: Request) -> R
     request = _engine_request(state, job)
     store = _check_store(state, job)
     if job.stream:
-        state.admission.admit_stream()  # 429 / 503 before any audio is promised
+        # Queued like any request (429/503 at once); the slot and the first audio come before the 200 is sent, so a
+        # full queue, a late first audio (504) or an engine error is still a JSON error, not a broken stream.
+        handle = await state.admission.open_stream(request, is_disconnected=http.is_disconnected)
+        first = await handle.first()
         return StreamingResponse(
-            _stream(state, request, job),
+            _stream(state, handle, first, job),
             media_type=MEDIA_TYPES[job.fmt],
             headers={
                 "X-Sample-Rate": str(job.sample_rate or state.engine.capabilities.sample_rate),
@@ -203,17 +206,25 @@ async def synthesize_response(state: ServiceState, job: Job, http: Request) -> R
     return Response(content=data, media_type=MEDIA_TYPES[job.fmt], headers=headers)
 
 
-async def _stream(state: ServiceState, request: SynthesisRequest, job: Job) -> AsyncIterator[bytes]:
+async def _stream(state: ServiceState, handle: StreamHandle, first: Audio | None, job: Job) -> AsyncIterator[bytes]:
     """WAV header (unknown length) then PCM16, or raw PCM16; loudness is left as the engine made it (the whole
-    signal is needed to measure it), samples are clipped to [-1, 1]."""
+    signal is needed to measure it), samples are clipped to [-1, 1]. A failure or the whole-stream deadline midway
+    raises here, so the server ends the chunked body without its terminator: the client sees a broken stream."""
     rate = state.engine.capabilities.sample_rate
-    if job.fmt == "wav":
-        yield wav_header(job.sample_rate or rate)
-    started, samples = time.perf_counter(), 0
-    async with state.admission.stream_running():
-        async for segment in state.synth.stream(request):
-            samples += int(np.size(segment))
-            if job.sample_rate and job.sample_rate != rate:
-                segment = resample(segment, rate, job.sample_rate)
-            yield to_pcm16(segment)
-    state.metrics.synthesized(samples / rate, time.perf_counter() - started)
+    started = time.perf_counter()
+    try:
+        if job.fmt == "wav":
+            yield wav_header(job.sample_rate or rate)
+        if first is not None:
+            yield _pcm(first, rate, job)
+        async for segment in handle.rest():
+            yield _pcm(segment, rate, job)
+    finally:
+        await handle.aclose()  # the slot is free again the moment the stream ends, fails or loses its client
+    state.metrics.synthesized(handle.samples / rate, time.perf_counter() - started)
+
+
+def _pcm(segment: Audio, rate: int, job: Job) -> bytes:
+    if job.sample_rate and job.sample_rate != rate:
+        segment = resample(segment, rate, job.sample_rate)
+    return to_pcm16(segment)

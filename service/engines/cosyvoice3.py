@@ -94,6 +94,8 @@ class CosyVoice3Engine(Engine):
         instruct=True,
         phoneme_tags=True,
         streaming=True,
+        # Per-request state lives in each request's scope (cosyvoice3_scope), so requests may share the model.
+        max_concurrency=64,
         notes=(
             "needs a voice prompt: a saved voice or an uploaded 3-30 s clip",
             "speed applies to non-streamed output",

@@ -106,7 +106,7 @@ def test_concurrent_load_is_batched_and_health_answers_while_the_engine_is_busy(
     assert metric(live.url, "voicefleet_batch_size_sum") / metric(live.url, "voicefleet_batch_size_count") > 1
     assert metric(live.url, "voicefleet_queue_wait_seconds_count") == 24
     assert metric(live.url, "voicefleet_audio_generated_seconds_total") > 0
-    assert metric(live.url, "voicefleet_real_time_factor_count") == len(sizes)
+    assert metric(live.url, "voicefleet_real_time_factor_ratio_count") == len(sizes)
     assert metric(live.url, 'voicefleet_http_requests_total{method="POST",route="/v1/audio/speech",status="200"}') == 24
 
 
@@ -194,7 +194,7 @@ def test_cuda_oom_gives_503_with_retry_after_then_the_service_recovers(tmp_path:
         assert len(sf.read(io.BytesIO(recovered.content))[0]) > 0
         assert metric(live.url, "voicefleet_engine_oom_total") == 1
         assert metric(live.url, "voicefleet_audio_generated_seconds_total") > 0.5
-        assert metric(live.url, "voicefleet_process_rss_bytes") > 10_000_000
+        assert metric(live.url, "process_resident_memory_bytes") > 10_000_000
         assert metric(live.url, "voicefleet_engine_load_seconds") > 0
         assert metric(live.url, "voicefleet_ready") == 1
         assert metric(live.url, 'voicefleet_http_requests_total{method="POST",route="/v1/audio/speech",status="503"}')

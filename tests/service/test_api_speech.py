@@ -117,8 +117,8 @@ def test_client_disconnect_cancels_generation(server: LiveServer) -> None:
     """Read the first chunk, drop the connection: the engine stops well before the last sentence."""
     limit = 20000
     server.app.state.service.settings = server.settings.model_copy(update={"max_text_chars": limit})
-    stats = server.app.state.service.synth.stats
-    before_cancelled, before_segments = stats.streams_cancelled, stats.segments_streamed
+    stats = server.app.state.service.admission.stream_stats
+    before_cancelled, before_segments = stats.cancelled, stats.segments
     sentences = 600
     text = "今天天气很好。" * sentences  # 4200 characters, 600 segments
     try:
@@ -130,10 +130,14 @@ def test_client_disconnect_cancels_generation(server: LiveServer) -> None:
             sock.sendall(f"{head}Content-Length: {len(payload)}\r\n\r\n".encode() + payload)
             assert sock.recv(65536).startswith(b"HTTP/1.1 200")
         deadline = time.monotonic() + 20
-        while stats.streams_cancelled == before_cancelled and time.monotonic() < deadline:
+        while stats.cancelled == before_cancelled and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert stats.streams_cancelled == before_cancelled + 1
-        assert stats.segments_streamed - before_segments < sentences
+        assert stats.cancelled == before_cancelled + 1
+        assert stats.segments - before_segments < sentences
+        admission = server.app.state.service.admission
+        while admission.in_flight and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert (admission.in_flight, admission.streams) == (0, 0)  # the slot came back at once
     finally:
         server.app.state.service.settings = server.settings
     # The server is still serving.
