@@ -69,6 +69,21 @@ def _parse_weekdays(value: str) -> list[str]:
     return days
 
 
+def _template_calendar(facts: TemplateFacts) -> dict[str, Any]:
+    """The scheduler Lambda's resolved calendar as a hand-entered one: the same days, the same covered years (a
+    template from before CALENDAR_YEARS: the years its dates fall in)."""
+    days = [*facts.holidays, *facts.extra_workdays]
+    if facts.calendar_years == ["*"] or not (days or facts.calendar_years):
+        return {}
+    years = sorted({int(y) for y in facts.calendar_years if y.isdigit()} or {int(day[:4]) for day in days})
+    return {
+        "years": years,
+        "holidays": facts.holidays,
+        "extra_workdays": facts.extra_workdays,
+        "source": "the scheduler Lambda's HOLIDAYS/EXTRA_WORKDAYS in the template",
+    }
+
+
 def _override(env: EnvironmentConfig, changes: dict[str, dict[str, Any]], top: dict[str, Any]) -> EnvironmentConfig:
     """Re-validate the environment with what-if changes, so bad values fail with the config's own messages."""
     from pydantic import ValidationError
@@ -247,11 +262,7 @@ def _scenario(env: EnvironmentConfig, locals_: dict[str, Any]) -> Scenario:
             # Real schedules fire daily and the scheduler Lambda decides workdays from its own calendar, which the
             # template carries; without it, the environment's calendar (--env) or else the cron's weekdays.
             if facts.calendar_weekdays:
-                schedule.update(
-                    weekdays=tuple(facts.calendar_weekdays),
-                    holidays=tuple(facts.holidays),
-                    extra_workdays=tuple(facts.extra_workdays),
-                )
+                schedule.update(weekdays=tuple(facts.calendar_weekdays), calendar=_template_calendar(facts))
             elif not a["env_given"] and facts.weekdays:
                 schedule["weekdays"] = tuple(facts.weekdays)
             top["timezone"] = top["timezone"] or facts.timezone

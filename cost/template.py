@@ -43,6 +43,7 @@ class TemplateFacts:
     calendar_weekdays: list[str] = field(default_factory=list)
     holidays: list[str] = field(default_factory=list)
     extra_workdays: list[str] = field(default_factory=list)
+    calendar_years: list[str] = field(default_factory=list)  # CALENDAR_YEARS; ["*"]: no public holidays at all
     glacier_after_days: int | None = None
     glacier_class: str | None = None
     expire_after_days: int | None = None
@@ -142,7 +143,7 @@ def _scheduler_calendar(props: dict[str, Any], facts: TemplateFacts) -> None:
     variables = (props.get("Environment") or {}).get("Variables") or {}
     if not isinstance(variables, dict) or not isinstance(variables.get("WEEKDAYS"), str):
         return
-    for key in ("WEEKDAYS", "HOLIDAYS", "EXTRA_WORKDAYS", "TIMEZONE"):
+    for key in ("WEEKDAYS", "HOLIDAYS", "EXTRA_WORKDAYS", "CALENDAR_YEARS", "TIMEZONE"):
         if key in variables and not isinstance(variables[key], str):
             facts.unknown.append(f"scheduler Lambda {key} is unresolved")
 
@@ -152,6 +153,7 @@ def _scheduler_calendar(props: dict[str, Any], facts: TemplateFacts) -> None:
     facts.calendar_weekdays = split("WEEKDAYS")
     facts.holidays = split("HOLIDAYS")
     facts.extra_workdays = split("EXTRA_WORKDAYS")
+    facts.calendar_years = split("CALENDAR_YEARS")
     if isinstance(variables.get("TIMEZONE"), str):
         facts.timezone = variables["TIMEZONE"]
 

@@ -1,5 +1,6 @@
 """The typed per-environment configuration (no aws_cdk import: the cost CLI and service read it fast)."""
 
+from infra.config.calendar import CalendarConfig
 from infra.config.cdn import CdnConfig, HostedZoneConfig, WafConfig
 from infra.config.loader import (
     DEFAULT_CDK_JSON,
@@ -25,6 +26,7 @@ __all__ = [
     "DEFAULT_CDK_JSON",
     "WEEKDAYS",
     "AlertingConfig",
+    "CalendarConfig",
     "CdnConfig",
     "ConfigError",
     "EnvironmentConfig",
