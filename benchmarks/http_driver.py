@@ -281,13 +281,14 @@ def auth_headers(api_key: str | None) -> dict[str, str]:
     return {"Authorization": f"Bearer {api_key}"} if api_key else {}
 
 
-def speech_payload(text: str, model: str, voice: str) -> dict[str, str]:
-    return {"model": model, "input": text, "voice": voice, "response_format": "wav"}
+def speech_payload(text: str, model: str, voice: str) -> dict[str, str | bool]:
+    """A whole-WAV request (the endpoint streams unless told otherwise): latency here is to the last byte."""
+    return {"model": model, "input": text, "voice": voice, "response_format": "wav", "stream": False}
 
 
 def speech(text: str, **extra: Any) -> dict[str, Any]:
-    """An OpenAI-style speech body asking for WAV (cheap to encode, easy to decode back)."""
-    return {"input": text, "response_format": "wav", **extra}
+    """An OpenAI-style speech body asking for whole WAV (cheap to encode, easy to decode back; not streamed)."""
+    return {"input": text, "response_format": "wav", "stream": False, **extra}
 
 
 def drive_sentences(

@@ -24,7 +24,7 @@ class MonthHours:
 
 def running_hours_per_workday(schedule: ScheduleConfig) -> float:
     """Open hours plus the warm-up before opening (the fleet is billed from start-up)."""
-    return schedule.open_hours + schedule.warmup_minutes / 60
+    return schedule.open_hours + schedule.warmup / 60
 
 
 def workdays_in_month(schedule: ScheduleConfig, year: int, month: int) -> int:

@@ -44,6 +44,7 @@ class TemplateFacts:
     calendar_weekdays: list[str] = field(default_factory=list)
     holidays: list[str] = field(default_factory=list)
     extra_workdays: list[str] = field(default_factory=list)
+    calendar_years: list[str] = field(default_factory=list)  # CALENDAR_YEARS; ["*"]: no public holidays at all
     glacier_after_days: int | None = None
     glacier_class: str | None = None
     expire_after_days: int | None = None
@@ -143,7 +144,7 @@ def _scheduler_calendar(props: dict[str, Any], facts: TemplateFacts) -> None:
     variables = (props.get("Environment") or {}).get("Variables") or {}
     if not isinstance(variables, dict) or not isinstance(variables.get("WEEKDAYS"), str):
         return
-    for key in ("WEEKDAYS", "HOLIDAYS", "EXTRA_WORKDAYS", "TIMEZONE"):
+    for key in ("WEEKDAYS", "HOLIDAYS", "EXTRA_WORKDAYS", "CALENDAR_YEARS", "TIMEZONE"):
         if key in variables and not isinstance(variables[key], str):
             facts.unknown.append(f"scheduler Lambda {key} is unresolved")
 
@@ -153,6 +154,7 @@ def _scheduler_calendar(props: dict[str, Any], facts: TemplateFacts) -> None:
     facts.calendar_weekdays = split("WEEKDAYS")
     facts.holidays = split("HOLIDAYS")
     facts.extra_workdays = split("EXTRA_WORKDAYS")
+    facts.calendar_years = split("CALENDAR_YEARS")
     if isinstance(variables.get("TIMEZONE"), str):
         facts.timezone = variables["TIMEZONE"]
 
@@ -288,6 +290,21 @@ class ConfigChanges:
     deployment: Deployment
 
 
+def template_calendar(facts: TemplateFacts) -> dict[str, Any]:
+    """The scheduler Lambda's resolved calendar as a hand-entered one: the same days, the same covered years (a
+    template from before CALENDAR_YEARS: the years its dates fall in)."""
+    days = [*facts.holidays, *facts.extra_workdays]
+    if facts.calendar_years == ["*"] or not (days or facts.calendar_years):
+        return {}
+    years = sorted({int(y) for y in facts.calendar_years if y.isdigit()} or {int(day[:4]) for day in days})
+    return {
+        "years": years,
+        "holidays": facts.holidays,
+        "extra_workdays": facts.extra_workdays,
+        "source": "the scheduler Lambda's HOLIDAYS/EXTRA_WORKDAYS in the template",
+    }
+
+
 def config_changes(facts: TemplateFacts, *, env_given: bool) -> ConfigChanges:
     """The config a template deploys. `env_given`: --env named the environment, whose calendar then stands in for
     a scheduler calendar the template does not carry (instead of the cron's weekdays)."""
@@ -301,11 +318,7 @@ def config_changes(facts: TemplateFacts, *, env_given: bool) -> ConfigChanges:
         # Real schedules fire daily and the scheduler Lambda decides workdays from its own calendar, which the
         # template carries; without it, the environment's calendar (--env) or else the cron's weekdays.
         if facts.calendar_weekdays:
-            schedule.update(
-                weekdays=tuple(facts.calendar_weekdays),
-                holidays=tuple(facts.holidays),
-                extra_workdays=tuple(facts.extra_workdays),
-            )
+            schedule.update(weekdays=tuple(facts.calendar_weekdays), calendar=template_calendar(facts))
         elif not env_given and facts.weekdays:
             schedule["weekdays"] = tuple(facts.weekdays)
     return ConfigChanges(

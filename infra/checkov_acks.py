@@ -115,6 +115,12 @@ CHECKOV_ACKS: tuple[CheckovAck, ...] = (
         "customer managed key would be needed for alarm texts that hold no secrets.",
     ),
     CheckovAck(
+        "CKV_AWS_119",
+        ("Spot/SeenEvents",),
+        "The Spot dedupe table holds event and instance ids for a day (TTL), nothing secret; it is encrypted at rest "
+        "with the AWS managed DynamoDB key, and a customer managed key would add a monthly charge and a key policy.",
+    ),
+    CheckovAck(
         "CKV_AWS_27",
         ("Schedule/DeadLetters", "Spot/DeadLetters"),
         "Encrypted with SQS-managed keys (SqsManagedSseEnabled, infra/functions.py dead_letter_queue); the check "
@@ -129,14 +135,15 @@ CHECKOV_ACKS: tuple[CheckovAck, ...] = (
     CheckovAck(
         "CKV_AWS_116",
         _OUR_FUNCTIONS,
-        "Failed deliveries go to the schedule's / rule's dead-letter queue (docs/lambdas.md); a function-level DLQ "
-        "would duplicate it.",
+        "Failed invocations go to the function's on-failure destination (EventInvokeConfig, infra/functions.py), the "
+        "queue its schedule or rule dead-letters to (docs/lambdas.md); a DeadLetterConfig would duplicate it with "
+        "less (no error, no retry count).",
     ),
     CheckovAck(
         "CKV_AWS_117",
         _OUR_FUNCTIONS,
-        "They call only AWS APIs (Auto Scaling, EC2, SNS, CloudWatch); inside the VPC they would need a NAT gateway "
-        "or interface endpoints, a fixed monthly charge, for the same calls.",
+        "They call only AWS APIs (Auto Scaling, EC2, SNS, CloudWatch, DynamoDB); inside the VPC they would need a NAT "
+        "gateway or interface endpoints, a fixed monthly charge, for the same calls.",
     ),
     CheckovAck(
         "CKV_AWS_173",

@@ -81,7 +81,12 @@ class VoiceFleetStack(cdk.Stack):
         )
         self.alerts = Alerts(self, "Alerts", config=config.alerting, env_name=config.name)
         self.schedule = Schedule(
-            self, "Schedule", config=config, asg_name=self.fleet.asg_name, asg_arn=self.fleet.asg_arn
+            self,
+            "Schedule",
+            config=config,
+            asg=self.fleet.asg,
+            asg_name=self.fleet.asg_name,
+            asg_arn=self.fleet.asg_arn,
         )
         self.spot = SpotEvents(
             self,
@@ -101,6 +106,7 @@ class VoiceFleetStack(cdk.Stack):
             asg_name=self.fleet.asg_name,
             scheduler_function=self.schedule.function,
             schedule_dead_letters=self.schedule.dead_letters,
+            spot_dead_letters=self.spot.dead_letters,
         )
         self.budget = Budget(
             self, "Budget", config=config.alerting, env_name=config.name, limit_usd=budget.usd, topic=self.alerts.topic

@@ -53,7 +53,9 @@ EXTRA: dict[str, str] = {
     "setuptools<81": "pyworld and lightning import pkg_resources at run time; setuptools 81 removed it "
     "(openai-whisper needs it at build time too: build-constraints.txt)",
 }
-INFRA_ONLY = frozenset({"aws-cdk-lib", "constructs", "cdk-nag"})
+# Not on an instance: the CDK app, and `holidays`, which only the environment config's calendar (synth, cost model)
+# imports, lazily; the service never validates a calendar.
+INFRA_ONLY = frozenset({"aws-cdk-lib", "constructs", "cdk-nag", "holidays"})
 
 
 def upstream_requirements(source: Path) -> list[Requirement]:

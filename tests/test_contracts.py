@@ -37,7 +37,7 @@ def test_scheduler_lambda_reads_what_infra_sets(name: str) -> None:
     assert env.default_size == RunningSize(fleet.min_capacity, fleet.desired_capacity, fleet.max_capacity)
     # Reconcile's open window: opening minus warm-up to closing, the same times the daily schedules fire at.
     schedule = config.schedule
-    opening = schedule.start_time.hour * 60 + schedule.start_time.minute - schedule.warmup_minutes
+    opening = schedule.start_time.hour * 60 + schedule.start_time.minute - schedule.warmup
     assert (env.open_window.start, env.open_window.end) == (
         dt.time(opening // 60, opening % 60),
         schedule.stop_time,

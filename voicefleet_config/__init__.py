@@ -4,6 +4,7 @@ A leaf: it imports no other voicefleet package (tests/test_architecture.py), onl
 so infra, cost, service and benchmarks can all depend on it and the service installs without the CDK.
 """
 
+from voicefleet_config.calendar import CalendarConfig
 from voicefleet_config.cdn import CdnConfig, HostedZoneConfig, WafConfig
 from voicefleet_config.instance_types import INSTANCE_TYPES
 from voicefleet_config.loader import (
@@ -37,6 +38,7 @@ __all__ = [
     "INSTANCE_TYPES",
     "WEEKDAYS",
     "AlertingConfig",
+    "CalendarConfig",
     "CdnConfig",
     "ConfigError",
     "EnvironmentConfig",

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from voicefleet_config.calendar import CalendarConfig, ResolvedCalendar, resolve
 from voicefleet_config.cdn import CdnConfig
 from voicefleet_config.instance_types import INSTANCE_TYPES
 from voicefleet_config.service import ServiceConfig
@@ -26,6 +27,12 @@ _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 AWS_REGION = re.compile(r"[a-z]{2}(-gov)?-[a-z]+-\d")
 
 NonNegInt = Annotated[int, Field(ge=0)]
+# Launch -> ready (health check passing), minutes: one figure for the warm-up before opening, the latest start before
+# closing, and (later) the health-check grace and the cost model's boot time. An estimate, not a measurement: the
+# current boot pip-installs the CUDA runtime and syncs the weights on every launch, which the fleet's health-check
+# grace (infra/fleet/construct.py BOOT_GRACE, 25 min, "generous on purpose") is sized for; the old 15-minute warm-up
+# was shorter than that, so the fleet was not ready at opening. Lower it once boots are measured (docs/infra.md).
+DEFAULT_BOOT_MINUTES = 25
 
 
 def did_you_mean(value: str, choices: tuple[str, ...] | list[str]) -> str:
@@ -58,11 +65,21 @@ class ScheduleConfig(_Frozen):
     start: str = "09:00"
     stop: str = "18:00"
     weekdays: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri")
-    warmup_minutes: NonNegInt = 15
-    holidays: tuple[dt.date, ...] = ()
-    extra_workdays: tuple[dt.date, ...] = ()
-    # Where the holiday and make-up-day dates come from (an official calendar), so they can be checked and renewed.
-    holidays_source: str | None = None
+    # None: the fleet's boot time (fleet.boot_minutes), so the fleet is ready at opening. The environment fills it in.
+    warmup_minutes: NonNegInt | None = None
+    calendar: CalendarConfig = CalendarConfig()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _moved_keys(cls, data: object) -> object:
+        if isinstance(data, dict):
+            for key in ("holidays", "extra_workdays", "holidays_source"):
+                if key in data:
+                    new = "source" if key == "holidays_source" else key
+                    raise ValueError(
+                        f"{key} moved to schedule.calendar.{new} (with country, years: the years the dates cover)"
+                    )
+        return data
 
     @field_validator("start", "stop")
     @classmethod
@@ -88,14 +105,14 @@ class ScheduleConfig(_Frozen):
         if stop <= start:
             raise ValueError(f"stop '{self.stop}' is not after start '{self.start}'")
         start_minutes = start.hour * 60 + start.minute
-        if self.warmup_minutes > start_minutes:
-            raise ValueError(
-                f"warmup_minutes {self.warmup_minutes} reaches back before midnight of start '{self.start}'"
-            )
-        both = sorted(set(self.holidays) & set(self.extra_workdays))
-        if both:
-            raise ValueError(f"{both[0].isoformat()} is both a holiday and an extra workday")
+        if self.warmup > start_minutes:
+            raise ValueError(f"warmup_minutes {self.warmup} reaches back before midnight of start '{self.start}'")
         return self
+
+    @property
+    def warmup(self) -> int:
+        """Minutes the fleet starts before opening (the environment sets it to the boot time when not given)."""
+        return DEFAULT_BOOT_MINUTES if self.warmup_minutes is None else self.warmup_minutes
 
     @property
     def start_time(self) -> dt.time:
@@ -116,13 +133,23 @@ class ScheduleConfig(_Frozen):
         """Configured weekdays as `date.weekday()` numbers (Monday = 0)."""
         return frozenset(WEEKDAYS.index(d) for d in self.weekdays)
 
+    @property
+    def resolved_calendar(self) -> ResolvedCalendar:
+        """Holidays and make-up workdays (library + cdk.json) that change the weekday pattern, and the years covered."""
+        return resolve(self.calendar, self.weekday_numbers)
+
+    @property
+    def holidays(self) -> tuple[dt.date, ...]:
+        return tuple(sorted(self.resolved_calendar.holidays))
+
+    @property
+    def extra_workdays(self) -> tuple[dt.date, ...]:
+        return tuple(sorted(self.resolved_calendar.extra_workdays))
+
     def is_workday(self, day: dt.date) -> bool:
-        """A configured weekday that is not a holiday, or an extra (make-up) workday."""
-        if day in self.extra_workdays:
-            return True
-        if day in self.holidays:
-            return False
-        return day.weekday() in self.weekday_numbers
+        """An extra (make-up) workday, else a configured weekday that is not a holiday; a day outside the calendar's
+        years is decided as a plain weekday (the scheduler Lambda does the same and raises an alarm)."""
+        return self.resolved_calendar.is_workday(day, self.weekday_numbers)
 
 
 SpotStrategy = Literal[
@@ -144,6 +171,8 @@ class FleetConfig(_Frozen):
     warm_pool: bool = False
     root_volume_gib: Annotated[int, Field(ge=30, le=2000)] = 100
     service_port: Annotated[int, Field(ge=1024, le=65535)] = 8000
+    # Launch -> ready, minutes (see DEFAULT_BOOT_MINUTES for the source of the default).
+    boot_minutes: Annotated[int, Field(ge=1, le=180)] = DEFAULT_BOOT_MINUTES
 
     @field_validator("instance_types")
     @classmethod
@@ -278,6 +307,29 @@ class EnvironmentConfig(_Frozen):
             raise ValueError(
                 f"workload.p95_chars {p95:g} exceeds service.max_text_chars {limit} (the service refuses longer "
                 "requests): lower workload.p95_chars or raise service.max_text_chars"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _schedule_fits_the_boot(self) -> EnvironmentConfig:
+        """Warm-up defaults to the boot time; the open window must leave time to boot before closing."""
+        schedule, fleet = self.schedule, self.fleet
+        if schedule.warmup_minutes is None:
+            schedule = ScheduleConfig.model_validate({**schedule.model_dump(), "warmup_minutes": fleet.boot_minutes})
+            object.__setattr__(self, "schedule", schedule)  # frozen: filled once, inside its own validation
+        if not schedule.enabled:
+            return self
+        window = schedule.open_hours * 60 + schedule.warmup
+        if window <= fleet.boot_minutes:
+            raise ValueError(
+                f"schedule: the open window ({schedule.warmup} min warm-up + {schedule.open_hours * 60:g} min open) "
+                f"is not longer than fleet.boot_minutes {fleet.boot_minutes}: no start could be ready before closing "
+                "(lower fleet.boot_minutes or widen schedule.start/stop)"
+            )
+        if fleet.desired_capacity == 0:
+            raise ValueError(
+                "fleet.desired_capacity is 0 with the schedule enabled: the morning start would launch nothing "
+                "(set it to at least 1, or schedule.enabled false)"
             )
         return self
 

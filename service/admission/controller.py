@@ -111,6 +111,7 @@ class AdmissionController:
         self._slots = asyncio.Semaphore(self._workers)
         if self._executor is None:
             self._executor = ThreadPoolExecutor(max_workers=self._workers, thread_name_prefix="engine")
+        self._loop = asyncio.get_running_loop()
         self._dispatcher = asyncio.create_task(self._dispatch_loop(), name="admission-dispatcher")
 
     def set_ready(self, ready: bool = True) -> None:
@@ -264,7 +265,7 @@ class AdmissionController:
         assert self._executor is not None
         return StreamHandle(
             self.engine, request, self._executor, admitted_at=item.enqueued_at, first_audio_s=first_audio,
-            total_s=total, release=self._stream_done, stats=self.stream_stats,
+            total_s=total, release=self._stream_done, stats=self.stream_stats, after=self._after_stream,
         )  # fmt: skip
 
     def _abandon(self, item: _Item, error: BaseException) -> None:
@@ -272,7 +273,7 @@ class AdmissionController:
         granted = item.future.done() and not item.future.cancelled() and item.future.exception() is None
         self._fail(item, error)
         if granted:
-            self._stream_done()
+            self._stream_done("cancelled")
 
     def _grant(self, item: _Item) -> None:
         """The dispatcher took a stream from the queue: it holds the slot until its handle closes."""
@@ -282,8 +283,33 @@ class AdmissionController:
         self._observer.in_flight(self._in_flight)
         item.future.set_result(None)  # type: ignore[arg-type]
 
-    def _stream_done(self) -> None:
+    def _after_stream(self) -> None:
+        """In a worker thread after a stream: the same hygiene and recycle count as after a batch of one."""
+        if self._after_batch is None:
+            return
+        reason = self._after_batch(1)
+        if reason:
+            asyncio.run_coroutine_threadsafe(self._recycle(reason), self._loop)
+
+    async def _recycle(self, reason: str) -> None:
+        self.begin_drain(f"recycle: {reason}")
+        if self._on_recycle is not None:
+            self._on_recycle(reason)
+
+    def _stream_done(self, outcome: str) -> None:
+        """A stream gave its slot back: `outcome` is finished, failed, oom, deadline or cancelled (client gone)."""
         assert self._slots is not None
+        if outcome == "finished":
+            self.stats.completed += 1
+        elif outcome in ("failed", "oom"):
+            self.stats.failed += 1
+            if outcome == "oom":
+                self.stats.oom_batches += 1
+                self._observer.oom()
+        elif outcome == "deadline":
+            self.stats.deadline_exceeded += 1
+        else:
+            self.stats.client_gone += 1
         self._in_flight -= 1
         self._running_streams -= 1
         self._observer.in_flight(self._in_flight)

@@ -16,7 +16,7 @@ from concurrent.futures import Executor
 from dataclasses import dataclass, field
 
 from service.admission.errors import DeadlineExceededError
-from service.engines.base import Audio, Engine, SynthesisRequest
+from service.engines.base import Audio, Engine, EngineOutOfMemoryError, SynthesisRequest
 
 _DONE = object()
 
@@ -36,6 +36,12 @@ class StreamDeadlineError(DeadlineExceededError):
     """A stream took longer than its deadline (to its first audio, or in all)."""
 
 
+def _outcome_of(exc: BaseException) -> str:
+    if isinstance(exc, asyncio.CancelledError):
+        return "cancelled"
+    return "oom" if isinstance(exc, EngineOutOfMemoryError) else "failed"
+
+
 class StreamHandle:
     """One admitted stream holding an engine slot; iterate it for audio segments, `aclose()` it when done."""
 
@@ -48,8 +54,9 @@ class StreamHandle:
         admitted_at: float,
         first_audio_s: float,
         total_s: float,
-        release: Callable[[], None],
+        release: Callable[[str], None],
         stats: StreamStats,
+        after: Callable[[], None] | None = None,
     ) -> None:
         self.request = request
         self._engine = engine
@@ -58,8 +65,10 @@ class StreamHandle:
         self._first_audio_s = first_audio_s
         self._total_s = total_s
         self._release = release
+        self._after = after
         self._stats = stats
         self._generator: Iterator[Audio] | None = None
+        self._outcome = "cancelled"  # what aclose() reports unless the stream finished, failed or ran late
         self._first_seen = False
         self._closed = False
         self.samples = 0
@@ -87,10 +96,12 @@ class StreamHandle:
             segment = await self._step(max(0.0, remaining))
         except TimeoutError:
             self._stats.deadline_exceeded += 1
+            self._outcome = "deadline"
             await self.aclose()
             raise StreamDeadlineError(f"no audio within the {self._first_audio_s:g} s first-audio deadline") from None
-        except BaseException:
+        except BaseException as exc:
             self._stats.failed += 1
+            self._outcome = _outcome_of(exc)
             await self.aclose()
             raise
         self._first_seen = True
@@ -113,17 +124,20 @@ class StreamHandle:
                 segment = await self._step(remaining)
                 if segment is None:
                     self._stats.finished += 1
+                    self._outcome = "finished"
                     return
                 self._count(segment)
                 yield segment
         except TimeoutError:
             self._stats.deadline_exceeded += 1
+            self._outcome = "deadline"
             raise StreamDeadlineError(f"stream ran past its {self._total_s:g} s deadline") from None
         except (asyncio.CancelledError, GeneratorExit):
             self._stats.cancelled += 1
             raise
-        except BaseException:
+        except BaseException as exc:
             self._stats.failed += 1
+            self._outcome = _outcome_of(exc)
             raise
         finally:
             await asyncio.shield(self.aclose())
@@ -147,5 +161,8 @@ class StreamHandle:
                     await loop.run_in_executor(self._executor, close)
             with contextlib.suppress(Exception):
                 await loop.run_in_executor(self._executor, self._engine.release)
+            if self._after is not None and self._generator is not None:
+                with contextlib.suppress(Exception):
+                    await loop.run_in_executor(self._executor, self._after)  # memory hygiene, request count
         finally:
-            self._release()
+            self._release(self._outcome)

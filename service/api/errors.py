@@ -164,6 +164,11 @@ async def _domain(_: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, ApiError):
         return _json(exc.status, error_body(str(exc), param=exc.param, code=exc.code))
     if isinstance(exc, TextTooLongError):
+        if exc.field == "input":  # the OpenAI-compatible endpoint answers as OpenAI does: 400 naming `input`
+            body = error_body(
+                str(exc), param="input", code="string_above_max_length", limit=exc.limit, length=exc.length
+            )
+            return _json(400, body)
         body = error_body(str(exc), param=exc.field, code="text_too_long", limit=exc.limit, length=exc.length)
         return _json(413, body)
     if isinstance(exc, EmptyTextError | TagError | TextError):

@@ -35,7 +35,7 @@ def test_dashboard_panels(prod: Template) -> None:
 
 def test_alarms_go_to_the_topic(prod: Template) -> None:
     alarms = prod.find_resources("AWS::CloudWatch::Alarm")
-    assert len(alarms) == 5
+    assert len(alarms) == 8
     for alarm in alarms.values():
         assert alarm["Properties"]["AlarmActions"]
         assert "Ref" in alarm["Properties"]["AlarmActions"][0]
@@ -60,3 +60,23 @@ def test_email_subscription_from_config(prod: Template, dev: Template) -> None:
 def test_budgets_may_publish_to_the_topic(prod: Template) -> None:
     policy = only(prod, "AWS::SNS::TopicPolicy")["Properties"]["PolicyDocument"]
     assert any(s.get("Principal") == {"Service": "budgets.amazonaws.com"} for s in policy["Statement"])
+
+
+def test_scheduler_and_spot_failures_are_alarmed(prod: Template) -> None:
+    """Issue 15: both functions' failure queues, ignored tags and an uncovered calendar day each page someone."""
+    alarms = prod.find_resources("AWS::CloudWatch::Alarm")
+    by_metric: dict[str, list[dict[str, object]]] = {}
+    for alarm in alarms.values():
+        props = alarm["Properties"]
+        if "MetricName" in props:
+            by_metric.setdefault(props["MetricName"], []).append(props)
+    for name in ("ScheduleTagIgnored", "CalendarUncovered"):
+        [props] = by_metric[name]
+        assert props["Namespace"] == "VoiceFleet"
+        assert props["Dimensions"] == [{"Name": "Environment", "Value": "prod"}]
+        assert (props["Threshold"], props["Statistic"], props["Period"]) == (1, "Sum", 3600)
+    queues = by_metric["ApproximateNumberOfMessagesVisible"]
+    assert len(queues) == 2
+    dims = sorted(json.dumps(q["Dimensions"]) for q in queues)
+    assert any("ScheduleDeadLetters" in d for d in dims)
+    assert any("SpotDeadLetters" in d for d in dims)
