@@ -8,7 +8,7 @@ UPVENV := .venv-upstream
 UPBIN := $(UPVENV)/bin
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: demo test install upstream-env lock browser lint typecheck synth estimate serve bench clean
+.PHONY: demo test rehearse install upstream-env lock browser lint typecheck synth estimate serve bench clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -22,11 +22,19 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $@
 
+# checkov in a venv of its own: its exact pins (boto3==1.35.49, ...) conflict with this project's (see pyproject.toml).
+CHECKOV_VENV := .venv-checkov
+$(CHECKOV_VENV)/.installed: pyproject.toml
+	$(PY) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install -q --upgrade pip
+	$(CHECKOV_VENV)/bin/pip install -q --group checkov
+	touch $@
+
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-install: $(VENV)/.installed node_modules/.installed
+install: $(VENV)/.installed node_modules/.installed $(CHECKOV_VENV)/.installed
 
 # Upstream CosyVoice (the commit instances run; $$COSYVOICE_SRC, else ../shared/vendor's tarball, else GitHub) in a
 # venv built from runtime/instance.lock, with this project's console scripts. About 4 minutes and 6 GB the first time.
@@ -54,13 +62,20 @@ demo: install
 	$(BIN)/python app.py
 	@echo "templates:"; ls -1 cdk.out/*.template.json
 
-# The whole test suite (unit, moto-on-loopback, real uvicorn, CDK assertions + cdk-nag + cfn-lint, browser), then
-# the upstream suite (tests/upstream: CosyVoice3 on upstream's real code and a tiny random checkpoint) in its venv.
-# With JUNIT_DIR set (CI), each run writes a JUnit report there.
+# The whole test suite (unit, moto-on-loopback, real uvicorn, CDK assertions + cdk-nag + cfn-lint + checkov, browser),
+# then the upstream suite (tests/upstream: CosyVoice3 on upstream's real code and a tiny random checkpoint) in its venv,
+# then the boot rehearsal (tests/boot: the image build and every environment's real user data in a sandbox, ending
+# with the service its unit starts answering a synthesis; needs root for mount namespaces, say why and fail where
+# REQUIRE_REHEARSAL=1 and it cannot run). With JUNIT_DIR set (CI), each run writes a JUnit report there.
 JUNIT_DIR ?=
 test: install browser upstream-env
 	$(BIN)/python -m pytest $(if $(JUNIT_DIR),--junitxml=$(JUNIT_DIR)/main.xml)
 	$(UPBIN)/python -m pytest tests/upstream --confcutdir=tests/upstream $(if $(JUNIT_DIR),--junitxml=$(JUNIT_DIR)/upstream.xml)
+	$(MAKE) rehearse
+
+# The boot rehearsal alone (about N minutes on 2 cores; its timings are printed at the end).
+rehearse: upstream-env
+	$(UPBIN)/python -m pytest tests/boot --confcutdir=tests/boot -rs $(if $(JUNIT_DIR),--junitxml=$(JUNIT_DIR)/boot.xml)
 
 lint: install
 	$(BIN)/ruff check .

@@ -17,7 +17,7 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 import aws_cdk as cdk
 
 from infra.app import add_nag, build_app, parse_context_args
-from infra.config import ConfigError
+from voicefleet_config import ConfigError
 
 
 def main(argv: list[str]) -> int:

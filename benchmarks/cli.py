@@ -92,6 +92,48 @@ def load(
 
 
 @app.command()
+def streams(
+    url: Url = None,
+    concurrency: Annotated[str, typer.Option(help="Comma-separated sweep")] = "1,2,4,8",
+    requests: Annotated[int, typer.Option(min=1, help="Streams per concurrency level")] = 16,
+    text: Annotated[list[str] | None, typer.Option(help="Text to say (repeatable; default: a short sentence)")] = None,
+    model: Model = "tts-1",
+    voice: Voice = "alloy",
+    timeout: Timeout = 600.0,
+    api_key: ApiKey = None,
+    out: Out = None,
+    engine: EngineName = "espeak",
+    model_dir: ModelDir = None,
+    device: Device = "cpu",
+    voice_clip: Annotated[Path | None, typer.Option(help="Clip to clone for cosyvoice3")] = None,
+    max_concurrency: Annotated[int, typer.Option(min=1, help="The local server's TTS_MAX_CONCURRENCY")] = 8,
+) -> None:
+    """Time to first audio, stream time and audio-seconds per second at each concurrency (pcm streams)."""
+    from benchmarks.streams import run_streams
+
+    levels = parse_concurrencies(concurrency)
+    if engine == "cosyvoice3" and not url and model_dir is None:
+        raise BenchError("--engine cosyvoice3 needs --model-dir (e.g. a tiny checkpoint: voicefleet-models tiny)")
+    env = None
+    if not url:
+        queue = str(max(64, 4 * max(levels)))
+        env = {
+            **_server_env(engine, "tiny", device, False, model_dir),
+            "TTS_REQUEST_TIMEOUT_S": str(min(timeout, 600)),
+            "TTS_STREAM_TIMEOUT_S": str(timeout),
+            "TTS_MAX_CONCURRENCY": str(max_concurrency),
+            "TTS_MAX_QUEUE": queue,
+        }
+    with _target(url, model, voice, timeout, api_key, env) as (target, _):
+        if engine == "cosyvoice3" and not url:
+            from benchmarks.voices import clone_voice
+
+            target = clone_voice(target, voice_clip)
+        texts = text or ["你好，欢迎使用语音合成。"]
+        run_streams(target, levels, requests, texts=texts, out=out or default_out("streams"))
+
+
+@app.command()
 def overhead(
     url: Url = None,
     engine: EngineName = "espeak",

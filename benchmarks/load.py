@@ -29,7 +29,7 @@ def run_load(
     for concurrency in concurrencies:
         total = max(requests_per_level, concurrency)
         stats = drive_sentences(target, concurrency=concurrency, total=total)
-        row = {"concurrency": concurrency, **stats.summary()}
+        row = {"concurrency": concurrency, **stats.figures()}
         levels.append(row)
         print(
             f"{concurrency:>5} {row['ok']:>6} {row['requests_per_s']:>8.2f} {row['audio_s_per_s']:>10.2f} "

@@ -81,7 +81,7 @@ def run_overhead(
         list(pool.map(lambda text: _inproc(engine, text), requests))
     inproc_rps = total / (time.perf_counter() - start)
     stats = drive_sentences(target, concurrency=concurrency, total=total)
-    summary = stats.summary()
+    summary = stats.figures()
     if summary["ok"] != total:
         raise BenchFailedError(f"only {summary['ok']} of {total} HTTP requests succeeded: {summary['first_errors']}")
     result: dict[str, Any] = {

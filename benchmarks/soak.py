@@ -66,7 +66,7 @@ def run_soak(target: HttpTarget, total: int, concurrency: int, *, pid: int | Non
             print(f"  {n}/{total} done in {time.perf_counter() - started:.1f} s{last_rss}")
 
     stats = drive_sentences(target, concurrency=concurrency, total=total, on_done=on_done)
-    summary = stats.summary()
+    summary = stats.figures()
     result: dict[str, Any] = {
         "kind": "soak",
         "command": command_line(),

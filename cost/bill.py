@@ -1,11 +1,12 @@
-"""Everything on the monthly bill besides GPU compute: EBS, S3 by class, requests, CloudFront, ALB, NAT/IPv4, ops."""
+"""Everything on the monthly bill besides GPU compute: EBS, S3 by class, requests, CloudFront, ALB, NAT/IPv4, WAF,
+ops."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from cost.catalog import model_value, service_price, services_file
-from infra.config.model import StorageConfig
+from voicefleet_config import StorageConfig
 
 DAYS_PER_MONTH = 365.25 / 12
 _GLACIER_PRICE = {
@@ -114,14 +115,24 @@ def network(
     nat_gateways: int,
     azs: int,
     instance_hours: float,
+    public_albs: int = 0,
 ) -> NetworkBill:
-    """ALB (24/7 + LCUs from bytes), NAT gateways (24/7), public IPv4 (ALB node per AZ; instances without NAT)."""
+    """ALB (24/7 + LCUs from bytes), NAT gateways (24/7), public IPv4 (instances without NAT; an internet-facing ALB's
+    node per AZ — the stack's ALB is internal, behind a CloudFront VPC origin, and has none)."""
     hours = 730.0
     lcu_hours = alb_gb / service_price("alb_lcu_gb_per_hour")
     alb = albs * (hours * service_price("alb_hour")) + lcu_hours * service_price("alb_lcu_hour")
     nat = nat_gateways * hours * service_price("nat_gateway_hour")
-    ipv4_hours = albs * azs * hours + (0.0 if nat_gateways else instance_hours)
+    ipv4_hours = public_albs * azs * hours + (0.0 if nat_gateways else instance_hours)
     return NetworkBill(alb, nat, ipv4_hours * service_price("public_ipv4_hour"))
+
+
+def waf(*, web_acls: int, rules: int, requests: float) -> float:
+    """AWS WAF on the distribution: per web ACL and rule per month, plus every request it inspects."""
+    if not web_acls:
+        return 0.0
+    monthly = web_acls * service_price("waf_web_acl_month") + rules * service_price("waf_rule_month")
+    return monthly + requests / 1e6 * service_price("waf_per_million_requests")
 
 
 def operations(*, requests: float, alarms: int, scheduler_invocations: float) -> float:

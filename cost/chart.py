@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from cost.errors import CostInputError
+from cost.result import COMPONENTS, EstimateReport, OptionSummary
 
-COMPONENTS = ("compute", "storage", "egress", "network", "other")
 
-
-def bars(report: dict[str, Any]) -> list[dict[str, Any]]:
+def bars(report: EstimateReport) -> list[OptionSummary]:
     """The options drawn: feasible ones (all when none is), never one without a price."""
     # An option without a price has no bar: drawing its fixed costs alone would make it look cheapest.
-    priced = [o for o in report["options"] if o["monthly"]["total"] is not None]
-    return [o for o in priced if o["feasible"]] or priced
+    priced = [o for o in report.options if o.priced]
+    return [o for o in priced if o.feasible] or priced
 
 
-def draw(report: dict[str, Any], path: Path) -> None:
+def draw(report: EstimateReport, path: Path) -> None:
     if path.suffix.lower() not in (".png", ".svg"):
         raise CostInputError(f"--chart '{path}': use a .png or .svg file name")
     options = bars(report)
@@ -28,15 +26,15 @@ def draw(report: dict[str, Any], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    labels = [f"{o['instance_type']}\n{o['purchase']}" for o in options]
+    labels = [f"{o.instance_type}\n{o.purchase}" for o in options]
     fig, ax = plt.subplots(figsize=(max(6.0, 1.1 * len(options)), 4.5))
     bottom = [0.0] * len(options)
     for component in COMPONENTS:
-        values = [o["monthly"][component] for o in options]
+        values = [float(getattr(o.monthly, component)) for o in options]
         ax.bar(labels, values, bottom=bottom, label=component)
         bottom = [b + v for b, v in zip(bottom, values, strict=True)]
     ax.set_ylabel("USD per month")
-    ax.set_title(f"{report['environment']}: monthly cost by component ({report['hours_basis']})")
+    ax.set_title(f"{report.environment}: monthly cost by component ({report.hours_basis})")
     ax.legend()
     fig.tight_layout()
     try:

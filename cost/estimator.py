@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal, NamedTuple
+from typing import NamedTuple
 
 from cost import bill
 from cost.catalog import Interruption, Price, instance, model_value, service_price, snapshot_meta
 from cost.profiles import Profile
 from cost.recommend import recommend
+from cost.result import CatalogInfo, EstimateReport, Monthly, OptionSummary, P95Request, Purchase, money
 from cost.schedule import ALWAYS_ON_HOURS, MonthHours
 from cost.spot import basis, fallback_share, interruption, interruption_source, mix_counts, spot_effective
 from cost.throughput import pick
 from cost.workload import Capacity, Demand, capacity, demand
-from infra.config.model import EnvironmentConfig
-
-Purchase = Literal["on-demand", "spot", "mix"]
+from voicefleet_config import EnvironmentConfig
 
 # Scheduler Lambda runs per day as infra/schedule.py deploys them: daily start and stop, plus a reconcile every
 # RECONCILE_MINUTES (15) minutes (tests/test_contracts.py keeps the two in step).
@@ -27,8 +26,11 @@ class Deployment:
     """What is deployed around the fleet (from the config, or from a synthesized template)."""
 
     albs: int = 1
+    public_albs: int = 0  # internet-facing ones (public IPv4 per AZ); the stack's ALB is internal
     nat_gateways: int | None = None  # None: from env.network (one per AZ when nat is on)
     alarms: int | None = None  # None: the model's default count
+    web_acls: int | None = None  # None: from env.cdn.waf (one web ACL when enabled)
+    waf_rules: int | None = None  # None: from env.cdn.waf.rules
     notes: tuple[str, ...] = ()
 
 
@@ -50,14 +52,10 @@ class Scenario:
     catalog_as_of: str = ""
 
 
-def _money(value: float | None, digits: int = 2) -> float | None:
-    return None if value is None else round(value, digits)
-
-
 @dataclass(frozen=True)
 class Option:
     """One (instance type x purchase) priced for the scenario. A missing price is None, never $0: `hourly_price`,
-    `monthly["compute"]`, `monthly["total"]` and the per-unit costs are then None and the option is not feasible."""
+    `monthly.compute`, `monthly.total` and the per-unit costs are then None and the option is not feasible."""
 
     instance_type: str
     gpu: str
@@ -68,7 +66,7 @@ class Option:
     hourly_price: float | None
     instances: int
     capacity: Capacity | None
-    monthly: dict[str, float | None]
+    monthly: Monthly
     cost_per_1k_requests: float | None
     cost_per_audio_hour: float | None
     throughput_source: str
@@ -82,7 +80,7 @@ class Option:
 
     @property
     def total(self) -> float | None:
-        return self.monthly["total"]
+        return self.monthly.total
 
     @property
     def misses_latency_only(self) -> bool:
@@ -93,27 +91,28 @@ class Option:
         """Priced before unpriced, then feasible first, then cheapest."""
         return (not self.priced, not self.feasible, self.total if self.total is not None else 0.0)
 
-    def to_json(self) -> dict[str, Any]:
+    def summary(self) -> OptionSummary:
+        """The option as reported, figures rounded."""
         cap = self.capacity
-        return {
-            "instance_type": self.instance_type,
-            "gpu": self.gpu,
-            "gpu_memory_gib": self.gpu_memory_gib,
-            "purchase": self.purchase,
-            "feasible": self.feasible,
-            "reasons": list(self.reasons),
-            "hourly_price": _money(self.hourly_price, 5),
-            "instances": self.instances,
-            "concurrency_per_gpu": cap.concurrency if cap else 0,
-            "latency_p95_s": round(cap.latency_p95_s, 2) if cap and (cap.feasible or cap.misses_latency_only) else None,
-            "monthly": {k: _money(v) for k, v in self.monthly.items()},
-            "cost_per_1k_requests": _money(self.cost_per_1k_requests, 4),
-            "cost_per_audio_hour": _money(self.cost_per_audio_hour, 4),
-            "throughput_source": self.throughput_source,
-            "price_source": self.price_source,
-            "interruption_bucket": self.interruption_bucket,
-            "interruption_source": self.interruption_source,
-        }
+        return OptionSummary(
+            instance_type=self.instance_type,
+            gpu=self.gpu,
+            gpu_memory_gib=self.gpu_memory_gib,
+            purchase=self.purchase,
+            feasible=self.feasible,
+            reasons=self.reasons,
+            hourly_price=money(self.hourly_price, 5),
+            instances=self.instances,
+            concurrency_per_gpu=cap.concurrency if cap else 0,
+            latency_p95_s=round(cap.latency_p95_s, 2) if cap and (cap.feasible or cap.misses_latency_only) else None,
+            monthly=self.monthly.rounded(),
+            cost_per_1k_requests=money(self.cost_per_1k_requests, 4),
+            cost_per_audio_hour=money(self.cost_per_audio_hour, 4),
+            throughput_source=self.throughput_source,
+            price_source=self.price_source,
+            interruption_bucket=self.interruption_bucket,
+            interruption_source=self.interruption_source,
+        )
 
 
 def _price(scenario: Scenario, kind: str, itype: str) -> Price | None:
@@ -162,7 +161,16 @@ def requests_per_month(scenario: Scenario) -> float:
     return scenario.env.workload.requests_per_business_day * scenario.hours.workdays
 
 
-def _fixed_costs(scenario: Scenario, instance_hours: float, instances: int) -> dict[str, float]:
+class _Fixed(NamedTuple):
+    """Monthly USD of everything but the instances."""
+
+    storage: float
+    egress: float
+    network: float
+    other: float
+
+
+def _fixed_costs(scenario: Scenario, instance_hours: float, instances: int) -> _Fixed:
     env, dep = scenario.env, scenario.deployment
     wl = env.workload
     need = demand(wl, env.service, scenario.hours.open_hours_per_day)
@@ -182,12 +190,19 @@ def _fixed_costs(scenario: Scenario, instance_hours: float, instances: int) -> d
         nat_gateways=nat,
         azs=env.network.max_azs,
         instance_hours=instance_hours,
+        public_albs=dep.public_albs,
+    )
+    # The web ACL inspects every request to the distribution: API calls and audio downloads alike.
+    firewall = bill.waf(
+        web_acls=dep.web_acls if dep.web_acls is not None else int(env.cdn.waf.enabled),
+        rules=dep.waf_rules if dep.waf_rules is not None else env.cdn.waf.rules,
+        requests=cf_requests,
     )
     alarms = dep.alarms if dep.alarms is not None else int(model_value("cloudwatch_alarms"))
     other = bill.operations(
         requests=outputs, alarms=alarms, scheduler_invocations=SCHEDULER_RUNS_PER_DAY * bill.DAYS_PER_MONTH
     )
-    return {"storage": ebs + s3.storage + s3.requests, "egress": egress, "network": net.total, "other": other}
+    return _Fixed(storage=ebs + s3.storage + s3.requests, egress=egress, network=net.total + firewall, other=other)
 
 
 def price_option(
@@ -222,8 +237,8 @@ def price_option(
     instance_hours = count * run_hours
     fixed = _fixed_costs(scenario, instance_hours, count)
     compute = None if hourly is None else instance_hours * hourly
-    total = None if compute is None else compute + sum(fixed.values())
-    monthly: dict[str, float | None] = {"compute": compute, **fixed, "total": total}
+    total = None if compute is None else compute + sum(fixed)
+    monthly = Monthly(compute, fixed.storage, fixed.egress, fixed.network, fixed.other, total)
     reqs = requests_per_month(scenario)
     audio_hours = reqs * need.audio_s_avg / 3600
     return Option(
@@ -250,7 +265,7 @@ def scenario_demand(scenario: Scenario) -> Demand:
     return demand(scenario.env.workload, scenario.env.service, scenario.hours.open_hours_per_day)
 
 
-def estimate(scenario: Scenario) -> dict[str, Any]:
+def estimate(scenario: Scenario) -> EstimateReport:
     """The full report for one scenario: options sorted (priced, feasible, cheapest first) and the recommendation."""
     options = [price_option(scenario, t, p) for t in scenario.instance_types for p in scenario.purchases]
     options.sort(key=Option.sort_key)
@@ -260,24 +275,22 @@ def estimate(scenario: Scenario) -> dict[str, Any]:
 
     source, as_of = snapshot_meta()
     need = scenario_demand(scenario)
-    return {
-        "environment": scenario.env.name,
-        "catalog": {
-            "source": scenario.catalog_source or source,
-            "as_of": scenario.catalog_as_of or as_of,
-            "region": scenario.env.region,
-        },
-        "hours_per_month": round(scenario.hours.hours, 2),
-        "hours_basis": scenario.hours.basis,
-        "workdays": round(scenario.hours.workdays, 2),
-        "requests_per_month": round(requests_per_month(scenario), 1),
-        "precision": "fp16" if scenario.fp16 else "fp32",
-        "p95_request": {
-            "chars": round(need.p95_chars, 1),
-            "audio_s": round(need.audio_s_p95, 2),
-            "basis": need.p95_basis,
-        },
-        "notes": list(scenario.deployment.notes),
-        "options": [o.to_json() for o in options],
-        "recommendation": recommend(options, target_s=scenario.env.workload.latency_p95_s, need=need, reprice=reprice),
-    }
+    return EstimateReport(
+        environment=scenario.env.name,
+        catalog=CatalogInfo(
+            source=scenario.catalog_source or source,
+            as_of=scenario.catalog_as_of or as_of,
+            region=scenario.env.region,
+        ),
+        hours_per_month=round(scenario.hours.hours, 2),
+        hours_basis=scenario.hours.basis,
+        workdays=round(scenario.hours.workdays, 2),
+        requests_per_month=round(requests_per_month(scenario), 1),
+        precision="fp16" if scenario.fp16 else "fp32",
+        p95_request=P95Request(
+            chars=round(need.p95_chars, 1), audio_s=round(need.audio_s_p95, 2), basis=need.p95_basis
+        ),
+        notes=scenario.deployment.notes,
+        options=tuple(o.summary() for o in options),
+        recommendation=recommend(options, target_s=scenario.env.workload.latency_p95_s, need=need, reprice=reprice),
+    )

@@ -160,7 +160,7 @@ def fetch(
     result = (read_cache(region, now) if use_cache else None) or LivePrices()
     fetched = False
     if not result.fetched_at:
-        got = _fetch_prices(region, types, now, pricing, ec2)
+        got = fetch_prices(region, types, now, pricing, ec2)
         result.on_demand, result.spot, result.fetched_at = got.on_demand, got.spot, got.fetched_at
         result.warnings += got.warnings
         fetched = bool(got.fetched_at)
@@ -175,9 +175,10 @@ def fetch(
     return result
 
 
-def _fetch_prices(
+def fetch_prices(
     region: str, types: tuple[str, ...], now: dt.datetime, pricing: PricingClient | None, ec2: EC2Client | None
 ) -> LivePrices:
+    """On-demand and Spot prices for `types` in `region` from AWS (no cache); a warning instead of any error."""
     import boto3
     import botocore.exceptions
 

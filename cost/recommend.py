@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from cost.result import Alternative, Purchase, Recommendation
 from cost.schedule import ALWAYS_ON_HOURS
 
 if TYPE_CHECKING:
-    from cost.estimator import Option, Purchase
+    from cost.estimator import Option
     from cost.workload import Demand
 
 # (instance type, purchase, hours override, latency target override) -> the option priced again
-Reprice = Callable[[str, "Purchase", float | None, float | None], "Option"]
+Reprice = Callable[[str, Purchase, float | None, float | None], "Option"]
 REFERENCE_TYPE = "g5.xlarge"
 
 
@@ -30,7 +31,7 @@ def _total(option: Option) -> float:
 
 def _alternative(
     options: Sequence[Option], *, target_s: float, need: Demand, reprice: Reprice, best_total: float | None
-) -> dict[str, Any] | None:
+) -> Alternative | None:
     relaxed: list[tuple[Option, Option, int]] = []
     for option in options:
         if not option.misses_latency_only:
@@ -58,18 +59,18 @@ def _alternative(
         f"target ({versus}); it misses only the {target_s:g} s target: est. p95 {cap.latency_p95_s:.1f} s at "
         f"{cap.concurrency} stream(s) per GPU for the p95 request of {need.p95_request()}"
     )
-    return {
-        "instance_type": alt.instance_type,
-        "purchase": alt.purchase,
-        "instances": alt.instances,
-        "monthly_total": round(total, 2),
-        "latency_p95_s": round(cap.latency_p95_s, 2),
-        "meets_target_s": met,
-        "why": why,
-    }
+    return Alternative(
+        instance_type=alt.instance_type,
+        purchase=alt.purchase,
+        instances=alt.instances,
+        monthly_total=round(total, 2),
+        latency_p95_s=round(cap.latency_p95_s, 2),
+        meets_target_s=met,
+        why=why,
+    )
 
 
-def recommend(options: Sequence[Option], *, target_s: float, need: Demand, reprice: Reprice) -> dict[str, Any] | None:
+def recommend(options: Sequence[Option], *, target_s: float, need: Demand, reprice: Reprice) -> Recommendation | None:
     """`options` sorted by `Option.sort_key`. None only when nothing is feasible and there is no alternative."""
     feasible = [o for o in options if o.feasible]
     best = feasible[0] if feasible else None
@@ -79,13 +80,13 @@ def recommend(options: Sequence[Option], *, target_s: float, need: Demand, repri
     if best is None:
         if alternative is None:
             return None
-        return {
-            "instance_type": None,
-            "purchase": None,
-            "monthly_total": None,
-            "why": f"no option meets the {target_s:g} s p95 target for the p95 request of {need.p95_request()}",
-            "alternative": alternative,
-        }
+        return Recommendation(
+            instance_type=None,
+            purchase=None,
+            monthly_total=None,
+            why=f"no option meets the {target_s:g} s p95 target for the p95 request of {need.p95_request()}",
+            alternative=alternative,
+        )
     best_total = _total(best)
     always = reprice(best.instance_type, "on-demand", ALWAYS_ON_HOURS, None)
     always_total = _total(always)
@@ -99,17 +100,15 @@ def recommend(options: Sequence[Option], *, target_s: float, need: Demand, repri
         f"saves ${saving:,.2f}/month ({saving / always_total:.0%}) against the same fleet on-demand 24/7 "
         f"(${always_total:,.2f})"
     )
-    result: dict[str, Any] = {
-        "instance_type": best.instance_type,
-        "purchase": best.purchase,
-        "monthly_total": round(best_total, 2),
-        "why": why,
-        "same_fleet_on_demand_24x7": round(always_total, 2),
-        "saving": round(saving, 2),
-        "alternative": alternative,
-    }
-    reference = reprice(REFERENCE_TYPE, "on-demand", ALWAYS_ON_HOURS, None)
-    if reference.total is not None:
-        result["reference_g5_xlarge_on_demand_24x7"] = round(reference.total, 2)
-        result["ratio_to_reference"] = round(best_total / reference.total, 3)
-    return result
+    reference = reprice(REFERENCE_TYPE, "on-demand", ALWAYS_ON_HOURS, None).total
+    return Recommendation(
+        instance_type=best.instance_type,
+        purchase=best.purchase,
+        monthly_total=round(best_total, 2),
+        why=why,
+        alternative=alternative,
+        same_fleet_on_demand_24x7=round(always_total, 2),
+        saving=round(saving, 2),
+        reference_g5_xlarge_on_demand_24x7=None if reference is None else round(reference, 2),
+        ratio_to_reference=None if reference is None else round(best_total / reference, 3),
+    )

@@ -1,4 +1,4 @@
-"""Render estimate reports as rich tables, JSON, CSV or Markdown."""
+"""Render estimate reports (cost.result.EstimateReport) as rich tables, JSON, CSV or Markdown."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import csv
 import io
 import json
 from typing import Any
+
+from cost.result import EstimateReport, OptionSummary
 
 COLUMNS = (
     "instance_type",
@@ -36,35 +38,35 @@ def _fmt(value: float | None, spec: str) -> str:
     return NA if value is None else format(value, spec)
 
 
-def _row(option: dict[str, Any]) -> list[Any]:
-    m = {k: _na(v) for k, v in option["monthly"].items()}
+def _row(option: OptionSummary) -> list[Any]:
+    m = option.monthly
     return [
-        option["instance_type"],
-        option["gpu"],
-        option["purchase"],
-        option["feasible"],
-        option["instances"],
-        _na(option["hourly_price"]),
-        m["compute"],
-        m["storage"],
-        m["egress"],
-        m["network"],
-        m["other"],
-        m["total"],
-        _na(option["cost_per_1k_requests"]),
-        _na(option["cost_per_audio_hour"]),
+        option.instance_type,
+        option.gpu,
+        option.purchase,
+        option.feasible,
+        option.instances,
+        _na(option.hourly_price),
+        _na(m.compute),
+        m.storage,
+        m.egress,
+        m.network,
+        m.other,
+        _na(m.total),
+        _na(option.cost_per_1k_requests),
+        _na(option.cost_per_audio_hour),
     ]
 
 
-def interruption_notes(report: dict[str, Any]) -> list[str]:
+def interruption_notes(report: EstimateReport) -> list[str]:
     """One footnote per (bucket, source) saying which interruption bucket each priced Spot option's expected cost
     used, and whether it is a per-type figure or the default assumption."""
     groups: dict[tuple[str, str], list[str]] = {}
-    for option in report["options"]:
-        if option.get("interruption_bucket") is None:
+    for option in report.options:
+        if option.interruption_bucket is None:
             continue
-        key = (option["interruption_bucket"], option["interruption_source"])
-        label = option["instance_type"] + (" (mix)" if option["purchase"] == "mix" else "")
+        key = (option.interruption_bucket, str(option.interruption_source))
+        label = option.instance_type + (" (mix)" if option.purchase == "mix" else "")
         if label not in groups.setdefault(key, []):
             groups[key].append(label)
     return [
@@ -73,76 +75,71 @@ def interruption_notes(report: dict[str, Any]) -> list[str]:
     ]
 
 
-def to_json(reports: list[dict[str, Any]]) -> str:
+def to_json(reports: list[EstimateReport]) -> str:
     """One report object, or {"environments": {name: report}} when several environments were priced."""
     if len(reports) == 1:
-        return json.dumps(reports[0], indent=2)
-    return json.dumps({"environments": {r["environment"]: r for r in reports}}, indent=2)
+        return json.dumps(reports[0].to_json(), indent=2)
+    return json.dumps({"environments": {r.environment: r.to_json() for r in reports}}, indent=2)
 
 
-def to_csv(reports: list[dict[str, Any]]) -> str:
+def to_csv(reports: list[EstimateReport]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(("environment", *COLUMNS, "reasons", "interruption_bucket", "interruption_source"))
     for report in reports:
-        for option in report["options"]:
+        for option in report.options:
             writer.writerow(
                 (
-                    report["environment"],
+                    report.environment,
                     *_row(option),
-                    "; ".join(option["reasons"]),
-                    option.get("interruption_bucket") or "",
-                    option.get("interruption_source") or "",
+                    "; ".join(option.reasons),
+                    option.interruption_bucket or "",
+                    option.interruption_source or "",
                 )
             )
     return out.getvalue()
 
 
-def recommendation_lines(report: dict[str, Any]) -> list[str]:
+def recommendation_lines(report: EstimateReport) -> list[str]:
     """The recommendation, then the cheaper alternative that misses only the latency target (when there is one)."""
-    rec = report["recommendation"]
+    rec = report.recommendation
     if rec is None:
         return ["No option meets the workload: see the reasons column."]
-    if rec["instance_type"] is None:
-        line = f"No option meets the workload — {rec['why']}."
+    if rec.instance_type is None or rec.monthly_total is None:
+        line = f"No option meets the workload — {rec.why}."
     else:
-        line = (
-            f"Recommendation: {rec['instance_type']} {rec['purchase']}, ${rec['monthly_total']:,.2f}/month — "
-            f"{rec['why']}"
-        )
-        if "ratio_to_reference" in rec:
+        line = f"Recommendation: {rec.instance_type} {rec.purchase}, ${rec.monthly_total:,.2f}/month — {rec.why}"
+        if rec.reference_g5_xlarge_on_demand_24x7 is not None and rec.ratio_to_reference is not None:
             line += (
-                f". g5.xlarge on-demand 24/7 would cost ${rec['reference_g5_xlarge_on_demand_24x7']:,.2f} "
-                f"(this is {rec['ratio_to_reference']:.0%} of it)"
+                f". g5.xlarge on-demand 24/7 would cost ${rec.reference_g5_xlarge_on_demand_24x7:,.2f} "
+                f"(this is {rec.ratio_to_reference:.0%} of it)"
             )
     lines = [line]
-    alt = rec.get("alternative")
-    if alt is not None:
-        lines.append(f"Alternative: {alt['why']}")
+    if rec.alternative is not None:
+        lines.append(f"Alternative: {rec.alternative.why}")
     return lines
 
 
-def to_markdown(reports: list[dict[str, Any]]) -> str:
+def to_markdown(reports: list[EstimateReport]) -> str:
     lines: list[str] = []
     for report in reports:
-        cat = report["catalog"]
+        cat = report.catalog
         lines += [
-            f"### {report['environment']} ({cat['region']}, {report['hours_basis']}, "
-            f"{report['hours_per_month']} h/month)",
+            f"### {report.environment} ({cat.region}, {report.hours_basis}, {report.hours_per_month} h/month)",
             "",
             *recommendation_lines(report),
             "",
         ]
         lines.append("| " + " | ".join(COLUMNS) + " |")
         lines.append("|" + "---|" * len(COLUMNS))
-        for option in report["options"]:
+        for option in report.options:
             lines.append("| " + " | ".join(str(v) for v in _row(option)) + " |")
         notes = interruption_notes(report)
-        lines += ["", *notes, *([""] if notes else []), f"Prices: {cat['source']} ({cat['as_of']})", ""]
+        lines += ["", *notes, *([""] if notes else []), f"Prices: {cat.source} ({cat.as_of})", ""]
     return "\n".join(lines)
 
 
-def print_tables(reports: list[dict[str, Any]]) -> None:
+def print_tables(reports: list[EstimateReport]) -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -150,14 +147,14 @@ def print_tables(reports: list[dict[str, Any]]) -> None:
     if not console.is_terminal:
         console = Console(width=170)
     for report in reports:
-        cat = report["catalog"]
+        cat = report.catalog
         first, *rest = recommendation_lines(report)
         console.print(first, style="bold", markup=False, highlight=False)
         for line in rest:
             console.print(line, markup=False, highlight=False)
         table = Table(
-            title=f"{report['environment']} — {cat['region']}, {report['hours_basis']}, "
-            f"{report['hours_per_month']} h/month, {report['requests_per_month']:,.0f} requests"
+            title=f"{report.environment} — {cat.region}, {report.hours_basis}, "
+            f"{report.hours_per_month} h/month, {report.requests_per_month:,.0f} requests"
         )
         for name in (
             "type",
@@ -176,32 +173,32 @@ def print_tables(reports: list[dict[str, Any]]) -> None:
             "ok",
         ):
             table.add_column(name, justify="right" if name not in ("type", "gpu", "purchase") else "left")
-        for o in report["options"]:
-            m = o["monthly"]
-            style = None if o["feasible"] else "dim"
+        for o in report.options:
+            m = o.monthly
+            style = None if o.feasible else "dim"
             table.add_row(
-                o["instance_type"],
-                o["gpu"],
-                o["purchase"] + ("†" if o.get("interruption_bucket") else ""),
-                str(o["instances"]),
-                _fmt(o["hourly_price"], ".4f"),
-                _fmt(m["compute"], ",.2f"),
-                _fmt(m["storage"], ",.2f"),
-                _fmt(m["egress"], ",.2f"),
-                _fmt(m["network"], ",.2f"),
-                _fmt(m["other"], ",.2f"),
-                _fmt(m["total"], ",.2f"),
-                _fmt(o["cost_per_1k_requests"], ".3f"),
-                _fmt(o["cost_per_audio_hour"], ".3f"),
-                "yes" if o["feasible"] else "no*",
+                o.instance_type,
+                o.gpu,
+                o.purchase + ("†" if o.interruption_bucket else ""),
+                str(o.instances),
+                _fmt(o.hourly_price, ".4f"),
+                _fmt(m.compute, ",.2f"),
+                _fmt(m.storage, ",.2f"),
+                _fmt(m.egress, ",.2f"),
+                _fmt(m.network, ",.2f"),
+                _fmt(m.other, ",.2f"),
+                _fmt(m.total, ",.2f"),
+                _fmt(o.cost_per_1k_requests, ".3f"),
+                _fmt(o.cost_per_audio_hour, ".3f"),
+                "yes" if o.feasible else "no*",
                 style=style,
             )
         console.print(table)
-        for o in report["options"]:
-            if o["reasons"]:
-                console.print(f"* {o['instance_type']} {o['purchase']}: {'; '.join(o['reasons'])}")
+        for o in report.options:
+            if o.reasons:
+                console.print(f"* {o.instance_type} {o.purchase}: {'; '.join(o.reasons)}")
         for line in interruption_notes(report):
             console.print(line, markup=False, highlight=False)
-        for note in report["notes"]:
+        for note in report.notes:
             console.print(f"note: {note}")
-        console.print(f"prices: {cat['source']} ({cat['as_of']})\n")
+        console.print(f"prices: {cat.source} ({cat.as_of})\n")

@@ -6,7 +6,7 @@ import calendar
 import datetime as dt
 from dataclasses import dataclass
 
-from infra.config.model import ScheduleConfig
+from voicefleet_config import ScheduleConfig
 
 # AWS bills a month of continuous running as 730 hours (8,760 h / 12).
 ALWAYS_ON_HOURS = 730.0

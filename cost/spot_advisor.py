@@ -86,10 +86,8 @@ def _one_line(value: object) -> str:
     return " ".join(str(value).split())
 
 
-def fetch(
-    region: str, *, as_of: str, url: str | None = None, timeout: float = TIMEOUT_S
-) -> tuple[dict[str, Interruption], list[str]]:
-    """(buckets, warnings): buckets only when the file was fetched and parsed; else one warning line."""
+def download(url: str | None = None, *, timeout: float = TIMEOUT_S) -> tuple[Any, str, list[str]]:
+    """(the decoded file or None, the URL used, warnings): one warning line instead of any error."""
     import http.client
     import json
     import urllib.error
@@ -97,21 +95,43 @@ def fetch(
 
     url = url or advisor_url()
     if not url.startswith(("http://", "https://")):
-        return {}, [f"--live: {URL_ENV} '{url}' is not an http(s) URL; {_FALLBACK}"]
+        return None, url, [f"--live: {URL_ENV} '{url}' is not an http(s) URL; {_FALLBACK}"]
     try:  # the scheme check above matters: urlopen would also read file:// URLs
         with urllib.request.urlopen(url, timeout=timeout) as response:
             body = response.read(MAX_BYTES + 1)
     except urllib.error.HTTPError as exc:
-        return {}, [f"--live: Spot Instance Advisor {url} answered HTTP {exc.code}; {_FALLBACK}"]
+        return None, url, [f"--live: Spot Instance Advisor {url} answered HTTP {exc.code}; {_FALLBACK}"]
     except (OSError, http.client.HTTPException, ValueError) as exc:
         reason = _one_line(getattr(exc, "reason", None) or exc) or type(exc).__name__
-        return {}, [f"--live: Spot Instance Advisor not reachable at {url} ({reason}); {_FALLBACK}"]
+        return None, url, [f"--live: Spot Instance Advisor not reachable at {url} ({reason}); {_FALLBACK}"]
     try:
         if len(body) > MAX_BYTES:
             raise AdvisorError(f"larger than {MAX_BYTES} bytes")
-        buckets = parse(json.loads(body), region, as_of=as_of, url=url)
+        return json.loads(body), url, []
     except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError and AdvisorError are ValueErrors
-        return {}, [f"--live: Spot Instance Advisor file at {url} is malformed ({_one_line(exc)}); {_FALLBACK}"]
+        return None, url, [_malformed(url, exc)]
+
+
+def _malformed(url: str, exc: ValueError) -> str:
+    return f"--live: Spot Instance Advisor file at {url} is malformed ({_one_line(exc)}); {_FALLBACK}"
+
+
+def buckets_for(data: Any, region: str, *, as_of: str, url: str) -> tuple[dict[str, Interruption], list[str]]:
+    """(buckets, warnings) of one region from a downloaded file: buckets only when it has Linux figures there."""
+    try:
+        buckets = parse(data, region, as_of=as_of, url=url)
+    except ValueError as exc:
+        return {}, [_malformed(url, exc)]
     if not buckets:
         return {}, [f"--live: Spot Instance Advisor file at {url} has no Linux figures for {region}; {_FALLBACK}"]
     return buckets, []
+
+
+def fetch(
+    region: str, *, as_of: str, url: str | None = None, timeout: float = TIMEOUT_S
+) -> tuple[dict[str, Interruption], list[str]]:
+    """(buckets, warnings): buckets only when the file was fetched and parsed; else one warning line."""
+    data, url, warnings = download(url, timeout=timeout)
+    if data is None:
+        return {}, warnings
+    return buckets_for(data, region, as_of=as_of, url=url)

@@ -1,9 +1,9 @@
 """Price what a synthesized CloudFormation template will actually deploy.
 
 Reads the Auto Scaling group (instance types, capacity, Spot mix), EventBridge Scheduler schedules (cron, timezone,
-start/stop input), S3 lifecycle rules, load balancers, NAT gateways, the CloudFront price class and the environment
-the stack was synthesized for. CDK writes some values as intrinsics ({"Ref": ...}, {"Fn::...": ...}); those are
-unknown here and listed in the notes.
+start/stop input), S3 lifecycle rules, load balancers (and whether they face the internet), NAT gateways, the
+CloudFront price class, the WAF web ACL and its rules, and the environment the stack was synthesized for. CDK writes
+some values as intrinsics ({"Ref": ...}, {"Fn::...": ...}); those are unknown here and listed in the notes.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from cost.errors import CostInputError
-from infra.config.model import WEEKDAYS
+from cost.estimator import Deployment
+from voicefleet_config import INSTANCE_TYPES, WEEKDAYS
 
 _CRON = re.compile(r"^cron\((\S+) (\S+) (\S+) (\S+) (\S+) (\S+)\)$")
 # The tag the CDK app puts on every resource (infra/budget.py's ENV_TAG_KEY; not imported: that module pulls in
@@ -43,11 +44,15 @@ class TemplateFacts:
     calendar_weekdays: list[str] = field(default_factory=list)
     holidays: list[str] = field(default_factory=list)
     extra_workdays: list[str] = field(default_factory=list)
+    calendar_years: list[str] = field(default_factory=list)  # CALENDAR_YEARS; ["*"]: no public holidays at all
     glacier_after_days: int | None = None
     glacier_class: str | None = None
     expire_after_days: int | None = None
     albs: int = 0
+    public_albs: int = 0
     nat_gateways: int = 0
+    web_acls: int = 0
+    waf_rules: int = 0
     alarms: int = 0
     price_class: str | None = None
     env_tag: str | None = None  # the value of the ENV_TAG_KEY tag, when the template carries one
@@ -139,7 +144,7 @@ def _scheduler_calendar(props: dict[str, Any], facts: TemplateFacts) -> None:
     variables = (props.get("Environment") or {}).get("Variables") or {}
     if not isinstance(variables, dict) or not isinstance(variables.get("WEEKDAYS"), str):
         return
-    for key in ("WEEKDAYS", "HOLIDAYS", "EXTRA_WORKDAYS", "TIMEZONE"):
+    for key in ("WEEKDAYS", "HOLIDAYS", "EXTRA_WORKDAYS", "CALENDAR_YEARS", "TIMEZONE"):
         if key in variables and not isinstance(variables[key], str):
             facts.unknown.append(f"scheduler Lambda {key} is unresolved")
 
@@ -149,6 +154,7 @@ def _scheduler_calendar(props: dict[str, Any], facts: TemplateFacts) -> None:
     facts.calendar_weekdays = split("WEEKDAYS")
     facts.holidays = split("HOLIDAYS")
     facts.extra_workdays = split("EXTRA_WORKDAYS")
+    facts.calendar_years = split("CALENDAR_YEARS")
     if isinstance(variables.get("TIMEZONE"), str):
         facts.timezone = variables["TIMEZONE"]
 
@@ -200,6 +206,15 @@ def parse(template: dict[str, Any]) -> TemplateFacts:
             _bucket(props, facts)
         elif kind == "AWS::ElasticLoadBalancingV2::LoadBalancer":
             facts.albs += 1
+            # CloudFormation's default scheme is internet-facing.
+            facts.public_albs += 1 if props.get("Scheme", "internet-facing") != "internal" else 0
+        elif kind == "AWS::WAFv2::WebACL":
+            facts.web_acls += 1
+            rules = props.get("Rules")
+            if isinstance(rules, list):
+                facts.waf_rules += len(rules)
+            else:
+                facts.unknown.append("WAF web ACL Rules are not a literal list")
         elif kind == "AWS::EC2::NatGateway":
             facts.nat_gateways += 1
         elif kind == "AWS::CloudWatch::Alarm":
@@ -260,3 +275,76 @@ def load(path: Path) -> TemplateFacts:
     if not isinstance(raw, dict):
         raise CostInputError(f"--template '{path}': expected a JSON object")
     return parse(raw)
+
+
+@dataclass(frozen=True)
+class ConfigChanges:
+    """What a template fixes in its environment's config for pricing, by cdk.json section (absent keys, and None
+    values, keep the environment's), and what is deployed around the fleet."""
+
+    schedule: dict[str, Any]
+    fleet: dict[str, Any]
+    storage: dict[str, Any]
+    timezone: str | None
+    price_class: str | None
+    deployment: Deployment
+
+
+def template_calendar(facts: TemplateFacts) -> dict[str, Any]:
+    """The scheduler Lambda's resolved calendar as a hand-entered one: the same days, the same covered years (a
+    template from before CALENDAR_YEARS: the years its dates fall in)."""
+    days = [*facts.holidays, *facts.extra_workdays]
+    if facts.calendar_years == ["*"] or not (days or facts.calendar_years):
+        return {}
+    years = sorted({int(y) for y in facts.calendar_years if y.isdigit()} or {int(day[:4]) for day in days})
+    return {
+        "years": years,
+        "holidays": facts.holidays,
+        "extra_workdays": facts.extra_workdays,
+        "source": "the scheduler Lambda's HOLIDAYS/EXTRA_WORKDAYS in the template",
+    }
+
+
+def config_changes(facts: TemplateFacts, *, env_given: bool) -> ConfigChanges:
+    """The config a template deploys. `env_given`: --env named the environment, whose calendar then stands in for
+    a scheduler calendar the template does not carry (instead of the cron's weekdays)."""
+    unknown_types = [t for t in facts.instance_types if t not in INSTANCE_TYPES]
+    if unknown_types:
+        raise CostInputError(f"--template: instance type '{unknown_types[0]}' is not in the catalog")
+    schedule: dict[str, Any] = {}
+    if facts.start and facts.stop:
+        # The template's start time already includes the warm-up.
+        schedule.update(start=facts.start, stop=facts.stop, warmup_minutes=0)
+        # Real schedules fire daily and the scheduler Lambda decides workdays from its own calendar, which the
+        # template carries; without it, the environment's calendar (--env) or else the cron's weekdays.
+        if facts.calendar_weekdays:
+            schedule.update(weekdays=tuple(facts.calendar_weekdays), calendar=template_calendar(facts))
+        elif not env_given and facts.weekdays:
+            schedule["weekdays"] = tuple(facts.weekdays)
+    return ConfigChanges(
+        schedule=schedule,
+        fleet={
+            "instance_types": tuple(facts.instance_types) or None,
+            "min_capacity": facts.min_size,
+            "max_capacity": facts.max_size,
+            "desired_capacity": facts.desired,
+            "on_demand_base_capacity": facts.on_demand_base,
+            "on_demand_percentage_above_base": facts.on_demand_pct,
+        },
+        storage={
+            "glacier_after_days": facts.glacier_after_days,
+            "glacier_class": facts.glacier_class,
+            "expire_after_days": facts.expire_after_days,
+        },
+        timezone=facts.timezone if facts.start and facts.stop else None,
+        price_class=facts.price_class,
+        deployment=Deployment(
+            albs=facts.albs,
+            public_albs=facts.public_albs,
+            nat_gateways=facts.nat_gateways,
+            alarms=facts.alarms,
+            web_acls=facts.web_acls,
+            waf_rules=facts.waf_rules,
+            notes=tuple(facts.unknown),
+        ),
+    )

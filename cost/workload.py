@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from cost.catalog import model_value
 from cost.throughput import ThroughputModel
-from infra.config.model import ServiceConfig, WorkloadConfig
+from voicefleet_config import ServiceConfig, WorkloadConfig
 
 
 @dataclass(frozen=True)

@@ -1,2 +1,2 @@
-"""AWS CDK app: one stack per environment, one construct per concern. Import aws_cdk only below this package's
-construct modules, never from `infra.config` (the cost CLI must stay fast)."""
+"""AWS CDK app: one stack per environment, one construct per concern. Only app.py and tests import this package
+(tests/test_architecture.py); the configuration it synthesizes from is voicefleet_config."""

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import aws_cdk as cdk
 from constructs import IConstruct
 
-from infra.config import EnvironmentConfig
+from voicefleet_config import EnvironmentConfig
 
 _REF = re.compile(r"\{ref:([^}]+)\}")
 # The singleton Lambda behind every AwsCustomResource (a fixed id in aws-cdk-lib).
@@ -96,12 +96,6 @@ ACKNOWLEDGEMENTS: tuple[Ack, ...] = (
     ),
     Ack(
         "AwsSolutions-SMG4",
-        "Entry/OriginSecret",
-        "The CloudFront-to-ALB header must change in CloudFront and the ALB rule together; it rotates by redeploying "
-        "(replace the secret), not with a rotation Lambda that would break one side.",
-    ),
-    Ack(
-        "AwsSolutions-SMG4",
         "Fleet/ApiKeys",
         "Client API keys are rotated by operators (put-secret-value + instance refresh, docs/infra.md); automatic "
         "rotation would lock out clients holding the old key.",
@@ -113,14 +107,16 @@ ACKNOWLEDGEMENTS: tuple[Ack, ...] = (
     ),
     Ack(
         "AwsSolutions-IAM5",
-        "Entry/CloudFrontPrefixList",
-        "ec2:DescribeManagedPrefixLists supports no resource-level scoping; the call is read-only.",
+        "LoadBalancer/VpcOriginSecurityGroup",
+        "ec2:DescribeSecurityGroups supports no resource-level scoping; the call is read-only (it finds the group "
+        "CloudFront creates for its VPC origin, whose id CloudFormation does not return).",
         findings=("Resource::*",),
     ),
     Ack(
         "AwsSolutions-IAM4",
         CUSTOM_RESOURCE_PROVIDER,
-        "CDK's AwsCustomResource provider (prefix-list lookup) uses AWSLambdaBasicExecutionRole for its logs only.",
+        "CDK's AwsCustomResource provider (VPC-origin security group lookup) uses AWSLambdaBasicExecutionRole for its "
+        "logs only.",
         findings=("Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",),
     ),
     Ack(
@@ -138,9 +134,10 @@ ACKNOWLEDGEMENTS: tuple[Ack, ...] = (
     Ack(
         "AwsSolutions-CFR2",
         "Cdn/Distribution",
-        "No WAF web ACL by default (a fixed monthly charge per ACL and rule, see AWS WAF pricing): every API call "
-        "needs an API key, and the service's bounded queue answers floods with 429. Attach a web ACL for public "
+        "The web ACL is opt-in (cdn.waf.enabled; a monthly charge per ACL and rule, priced by cost-estimate): every "
+        "API call needs an API key, and the service's bounded queue answers floods with 429. Enable it for public "
         "exposure.",
+        applies=lambda config: not config.cdn.waf.enabled,
     ),
     Ack(
         "AwsSolutions-CFR4",
@@ -148,12 +145,6 @@ ACKNOWLEDGEMENTS: tuple[Ack, ...] = (
         "Without a custom domain the distribution uses the *.cloudfront.net certificate, whose security policy "
         "CloudFront fixes; with cdn.domain_name the policy is TLSv1.2_2021 and this finding does not arise.",
         applies=lambda config: config.cdn.domain_name is None,
-    ),
-    Ack(
-        "AwsSolutions-CFR5",
-        "Cdn/Distribution",
-        "CloudFront reaches the ALB over HTTP: the ALB has no domain to hold a certificate; it admits only "
-        "CloudFront's origin-facing prefix list and requests carrying the secret origin header.",
     ),
     Ack(
         "AwsSolutions-IAM5",
@@ -224,7 +215,9 @@ def finding_ids(ack: Ack, stack: cdk.Stack, fixed: dict[str, str]) -> list[str]:
     return ids
 
 
-def attach(stack: cdk.Stack, acks: tuple[Ack, ...], fixed: dict[str, str], config: EnvironmentConfig | None = None) -> None:
+def attach(
+    stack: cdk.Stack, acks: tuple[Ack, ...], fixed: dict[str, str], config: EnvironmentConfig | None = None
+) -> None:
     """Attach every acknowledgement that applies; a missing required construct is a bug."""
     for ack in acks:
         if config is not None and not ack.applies(config):

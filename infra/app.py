@@ -6,9 +6,9 @@ import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
 
 from infra.budget import budget_limit
-from infra.config import ConfigError, EnvironmentConfig, load_environments, select
 from infra.image.stack import ImageStack, image_stack_name
 from infra.stack import VoiceFleetStack
+from voicefleet_config import ConfigError, EnvironmentConfig, load_environments, select
 
 
 def parse_context_args(argv: list[str]) -> dict[str, str]:

@@ -51,7 +51,13 @@ def boot_alarms(
     )
     running_for = boot_minutes + SLACK_MINUTES
 
-    def alarm(expression: cw.IMetric, alarm_id: str, why: str, comparison: cw.ComparisonOperator, periods: int) -> cw.Alarm:
+    def alarm(
+        expression: cw.Metric | cw.MathExpression,
+        alarm_id: str,
+        why: str,
+        comparison: cw.ComparisonOperator,
+        periods: int,
+    ) -> cw.Alarm:
         return expression.create_alarm(
             scope,
             alarm_id,

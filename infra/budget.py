@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 from aws_cdk import aws_budgets as budgets
 from aws_cdk import aws_sns as sns
@@ -18,8 +18,8 @@ from constructs import Construct
 from cost.estimator import Scenario, estimate
 from cost.profiles import bundled_profiles
 from cost.schedule import always_on_hours, typical_month_hours
-from infra.config import AlertingConfig, ConfigError, EnvironmentConfig
 from infra.names import ENV_TAG_KEY
+from voicefleet_config import AlertingConfig, ConfigError, EnvironmentConfig
 
 __all__ = ["ENV_TAG_KEY", "THRESHOLDS", "Budget", "BudgetLimit", "budget_limit"]
 
@@ -78,21 +78,19 @@ def estimated_limit(config: EnvironmentConfig, *, year: int) -> BudgetLimit:
         )
     except (KeyError, ValueError) as exc:  # cost.errors.CostInputError is a ValueError
         raise ConfigError(f"environment '{config.name}': {key} is not set and the cost model failed: {exc}") from exc
-    options: list[dict[str, Any]] = report["options"]
-    priced = [o for o in options if o["monthly"]["total"] is not None]
+    priced = [(o, o.monthly.total) for o in report.options if o.monthly.total is not None]
     if not priced:
-        why = "; ".join(r for o in options for r in o["reasons"])
+        why = "; ".join(r for o in report.options for r in o.reasons)
         raise ConfigError(
             f"environment '{config.name}': {key} is not set and the cost model cannot price fleet.instance_types "
             f"in {config.region} ({why}); set {key}"
         )
-    top = max(priced, key=lambda o: float(o["monthly"]["total"]))
-    total = float(top["monthly"]["total"])
-    totals = ", ".join(f"{o['instance_type']} ${o['monthly']['total']:.2f}" for o in priced)
-    month = f"{report['hours_per_month']:g} h/month ({report['hours_basis']})"
+    total = max(t for _, t in priced)
+    totals = ", ".join(f"{o.instance_type} ${t:.2f}" for o, t in priced)
+    month = f"{report.hours_per_month:g} h/month ({report.hours_basis})"
     detail = (
         f"cost model: {purchase}, {month}; highest monthly total of {totals} -> {math.ceil(total)} USD "
-        f"(prices as of {report['catalog']['as_of']})"
+        f"(prices as of {report.catalog.as_of})"
     )
     return BudgetLimit(float(math.ceil(total)), "cost-model", detail)
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from infra.config import ConfigError, EnvironmentConfig
 from infra.image.pipeline import IMAGE_ROOT_GIB
+from voicefleet_config import ConfigError, EnvironmentConfig
+from voicefleet_config.cdn import CLOUDFRONT_CERT_REGION
 
 # Instance families the Deep Learning Base GPU AMI (Ubuntu 24.04) lists under supported_ec2_instances
 # (DLAMI release notes, 2026-07: G4dn, G5, G6, Gr6, G6e, G7, P4d, P4de, P5, P5e, P5en, P6). P3 is not listed.
@@ -39,4 +40,22 @@ def check_deployable(config: EnvironmentConfig) -> None:
         raise ConfigError(
             f"environment '{config.name}': fleet.root_volume_gib: {fleet.root_volume_gib} GiB is smaller than the "
             f"image's root volume ({IMAGE_ROOT_GIB} GiB, infra/image/pipeline.py); use at least {IMAGE_ROOT_GIB}"
+        )
+    _check_edge_region(config)
+
+
+def _check_edge_region(config: EnvironmentConfig) -> None:
+    """CloudFront takes certificates and web ACLs from us-east-1 only; this stack creates them in its own region."""
+    cdn, region = config.cdn, config.region
+    if region == CLOUDFRONT_CERT_REGION:
+        return
+    if cdn.domain_name and not cdn.certificate_arn:
+        raise ConfigError(
+            f"environment '{config.name}': cdn.certificate_arn: a CloudFront certificate must be in us-east-1 and "
+            f"this stack deploys to {region}; create one in us-east-1 and give its ARN (or deploy in us-east-1)"
+        )
+    if cdn.waf.enabled:
+        raise ConfigError(
+            f"environment '{config.name}': cdn.waf.enabled: a CloudFront web ACL must be created in us-east-1 "
+            f"(AWS WAF scope CLOUDFRONT) and this stack deploys to {region}; deploy in us-east-1 or disable it"
         )

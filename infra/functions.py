@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
@@ -26,6 +28,16 @@ def _lambda_asset_dir() -> Path:
     return stage_lambda_package()
 
 
+@dataclass(frozen=True)
+class AsyncInvoke:
+    """How Lambda handles a failed asynchronous invocation (EventBridge Scheduler and rules invoke asynchronously):
+    retries, the oldest event still worth running, and the queue it goes to after that (EventInvokeConfig)."""
+
+    retry_attempts: int
+    max_event_age: cdk.Duration
+    on_failure: sqs.IQueue
+
+
 class PythonFunction(Construct):
     """One handler of `lambdas/`, with a role that can only write its own logs until the caller grants more."""
 
@@ -39,6 +51,7 @@ class PythonFunction(Construct):
         environment: dict[str, str],
         timeout: cdk.Duration,
         retain_logs: bool,
+        async_invoke: AsyncInvoke,
     ) -> None:
         super().__init__(scope, construct_id)
         self.log_group = logs.LogGroup(
@@ -69,6 +82,11 @@ class PythonFunction(Construct):
             role=self.role,
             log_group=self.log_group,
             logging_format=lambda_.LoggingFormat.JSON,
+            # A handler error never reaches the caller's dead-letter queue (that covers delivery only): these send it,
+            # with the event and the error, to the on-failure queue once the retries are spent.
+            retry_attempts=async_invoke.retry_attempts,
+            max_event_age=async_invoke.max_event_age,
+            on_failure=destinations.SqsDestination(async_invoke.on_failure),
         )
 
     def allow_metrics(self) -> None:
@@ -83,7 +101,8 @@ class PythonFunction(Construct):
 
 
 def dead_letter_queue(scope: Construct) -> sqs.Queue:
-    """The encrypted, TLS-only dead-letter queue (14 days) behind a schedule's or rule's Lambda target."""
+    """The encrypted, TLS-only queue (14 days) for a function's failures: events its trigger could not deliver, and
+    invocations that still failed after Lambda's retries (the function's on-failure destination)."""
     return sqs.Queue(
         scope,
         "DeadLetters",

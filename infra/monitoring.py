@@ -14,9 +14,9 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.boot_alarms import boot_alarms, boot_seconds
-from infra.config import AlertingConfig
 from infra.fleet.cloudwatch_agent import GPU_NAMESPACE, QUEUE_DEPTH_METRIC
 from infra.functions import METRIC_NAMESPACE
+from voicefleet_config import AlertingConfig
 
 FIVE_MIN = cdk.Duration.minutes(5)
 ONE_MIN = cdk.Duration.minutes(1)
@@ -63,6 +63,7 @@ class Monitoring(Construct):
         scheduler_function: lambda_.IFunction,
         schedule_dead_letters: sqs.IQueue,
         boot_minutes: int,
+        spot_dead_letters: sqs.IQueue,
     ) -> None:
         super().__init__(scope, construct_id)
         asg_dim = {"AutoScalingGroupName": asg_name}
@@ -128,6 +129,26 @@ class Monitoring(Construct):
         scheduler_errors = scheduler_function.metric_errors(period=FIVE_MIN, statistic="Sum")
         dead_letters = schedule_dead_letters.metric_approximate_number_of_messages_visible(
             period=FIVE_MIN, statistic="Maximum"
+        )
+        spot_dead_letters_visible = spot_dead_letters.metric_approximate_number_of_messages_visible(
+            period=FIVE_MIN, statistic="Maximum"
+        )
+        # Counted by the scheduler Lambda (lambdas/scheduler/handler.py): a tag it had to ignore, a day its calendar
+        # does not cover. One hour, so each reconcile's count lands in a period.
+        env_dim = {"Environment": env_name}
+        tags_ignored = cw.Metric(
+            namespace=METRIC_NAMESPACE,
+            metric_name="ScheduleTagIgnored",
+            dimensions_map=env_dim,
+            statistic="Sum",
+            period=cdk.Duration.hours(1),
+        )
+        uncovered = cw.Metric(
+            namespace=METRIC_NAMESPACE,
+            metric_name="CalendarUncovered",
+            dimensions_map=env_dim,
+            statistic="Sum",
+            period=cdk.Duration.hours(1),
         )
 
         self.dashboard = cw.Dashboard(self, "Dashboard", dashboard_name=f"voicefleet-{env_name}")
@@ -217,7 +238,31 @@ class Monitoring(Construct):
             page(
                 dead_letters,
                 "ScheduleDeadLetters",
-                "a start/stop invocation landed in the dead-letter queue",
+                "a start/stop run failed after its retries (or was not delivered): see the scheduler's queue",
+                threshold=1,
+                periods=1,
+                comparison=at_least,
+            ),
+            page(
+                spot_dead_letters_visible,
+                "SpotDeadLetters",
+                "a Spot event was not handled (function error or not delivered): see the Spot handler's queue",
+                threshold=1,
+                periods=1,
+                comparison=at_least,
+            ),
+            page(
+                tags_ignored,
+                "ScheduleTagIgnored",
+                "the scheduler ignored a malformed override or saved-size tag (or a misspelt tag key): fix the tag",
+                threshold=1,
+                periods=1,
+                comparison=at_least,
+            ),
+            page(
+                uncovered,
+                "CalendarUncovered",
+                "the scheduler decided a day outside its holiday calendar as a plain weekday: renew the calendar",
                 threshold=1,
                 periods=1,
                 comparison=at_least,

@@ -1,4 +1,5 @@
-"""The VPC: two or more AZs, public subnets by default (no NAT), an S3 gateway endpoint, flow logs."""
+"""The VPC: two or more AZs, public subnets by default (no NAT), isolated subnets for the internal load balancer, an
+S3 gateway endpoint, flow logs."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from infra.config import NetworkConfig
+from voicefleet_config import NetworkConfig
+
+LB_SUBNETS = "lb"
 
 
 class Network(Construct):
@@ -17,6 +20,9 @@ class Network(Construct):
     admits only the load balancer, and S3 traffic (models, audio) stays on the free gateway endpoint. A NAT gateway
     costs per hour and per GB processed (see docs/infra.md), about what a small Spot GPU fleet costs, so it is
     opt-in (`network.nat: true`), which moves instances to private subnets behind one NAT gateway.
+
+    The internal load balancer sits in isolated subnets (no route to or from the internet, free): CloudFront reaches
+    it through a VPC origin, and it reaches only the instances.
     """
 
     def __init__(self, scope: Construct, construct_id: str, *, config: NetworkConfig, retain: bool) -> None:
@@ -26,6 +32,10 @@ class Network(Construct):
             subnets.append(
                 ec2.SubnetConfiguration(name="private", subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS, cidr_mask=22)
             )
+        # Appended last, so adding it to a deployed VPC leaves the existing subnets' CIDR blocks where they are.
+        subnets.append(
+            ec2.SubnetConfiguration(name=LB_SUBNETS, subnet_type=ec2.SubnetType.PRIVATE_ISOLATED, cidr_mask=24)
+        )
         self.vpc = ec2.Vpc(
             self,
             "Vpc",
@@ -53,3 +63,4 @@ class Network(Construct):
             subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS if config.nat else ec2.SubnetType.PUBLIC
         )
         self.public_instances = not config.nat
+        self.load_balancer_subnets = ec2.SubnetSelection(subnet_group_name=LB_SUBNETS)

@@ -10,18 +10,20 @@ from constructs import Construct
 from infra.acknowledgements import acknowledge
 from infra.budget import ENV_TAG_KEY, Budget, BudgetLimit
 from infra.cdn import Cdn
+from infra.checkov_acks import acknowledge_checkov
 from infra.checks import check_deployable
-from infra.config import EnvironmentConfig
-from infra.entry import Entry
 from infra.fleet.construct import Fleet, image_parameter
-from infra.image.stack import ImageStack
 from infra.image.acknowledgements import acknowledge_weights
+from infra.image.stack import ImageStack
 from infra.image.weights import WeightsImage
+from infra.load_balancer import LoadBalancer
 from infra.monitoring import Alerts, Monitoring
 from infra.network import Network
 from infra.schedule import Schedule
 from infra.spot import SpotEvents
 from infra.storage import Storage
+from infra.waf import EdgeFirewall
+from voicefleet_config import EnvironmentConfig
 
 
 class VoiceFleetStack(cdk.Stack):
@@ -45,7 +47,19 @@ class VoiceFleetStack(cdk.Stack):
 
         self.network = Network(self, "Network", config=config.network, retain=not config.disposable)
         self.storage = Storage(self, "Storage", config=config.storage, disposable=config.disposable)
-        self.entry = Entry(self, "Entry", config=config, vpc=self.network.vpc, logs_bucket=self.storage.logs_bucket)
+        self.load_balancer = LoadBalancer(
+            self,
+            "LoadBalancer",
+            config=config,
+            vpc=self.network.vpc,
+            subnets=self.network.load_balancer_subnets,
+            logs_bucket=self.storage.logs_bucket,
+        )
+        self.firewall = (
+            EdgeFirewall(self, "Firewall", config=config.cdn.waf, env_name=config.name)
+            if config.cdn.waf.enabled
+            else None
+        )
         self.cdn = Cdn(
             self,
             "Cdn",
@@ -53,17 +67,18 @@ class VoiceFleetStack(cdk.Stack):
             service=config.service,
             outputs_bucket=self.storage.outputs_bucket,
             logs_bucket=self.storage.logs_bucket,
-            alb=self.entry.alb,
-            origin_header_value=self.entry.origin_header_value,
+            alb=self.load_balancer.alb,
+            web_acl_arn=self.firewall.arn if self.firewall else None,
         )
+        self.load_balancer.admit_cloudfront(self.cdn.distribution)
         self.fleet = Fleet(
             self,
             "Fleet",
             config=config,
             vpc=self.network.vpc,
             subnets=self.network.instance_subnets,
-            alb_security_group=self.entry.security_group,
-            target_group=self.entry.target_group,
+            alb_security_group=self.load_balancer.security_group,
+            target_group=self.load_balancer.target_group,
             models_bucket=self.storage.models_bucket,
             outputs_bucket=self.storage.outputs_bucket,
             cdn_domain=self.cdn.domain_name,
@@ -75,7 +90,12 @@ class VoiceFleetStack(cdk.Stack):
         )
         self.alerts = Alerts(self, "Alerts", config=config.alerting, env_name=config.name)
         self.schedule = Schedule(
-            self, "Schedule", config=config, asg_name=self.fleet.asg_name, asg_arn=self.fleet.asg_arn
+            self,
+            "Schedule",
+            config=config,
+            asg=self.fleet.asg,
+            asg_name=self.fleet.asg_name,
+            asg_arn=self.fleet.asg_arn,
         )
         self.spot = SpotEvents(
             self,
@@ -90,12 +110,13 @@ class VoiceFleetStack(cdk.Stack):
             "Monitoring",
             env_name=config.name,
             topic=self.alerts.topic,
-            alb=self.entry.alb,
-            target_group=self.entry.target_group,
+            alb=self.load_balancer.alb,
+            target_group=self.load_balancer.target_group,
             asg_name=self.fleet.asg_name,
             scheduler_function=self.schedule.function,
             schedule_dead_letters=self.schedule.dead_letters,
             boot_minutes=config.fleet.boot_minutes,
+            spot_dead_letters=self.spot.dead_letters,
         )
         self.budget = Budget(
             self, "Budget", config=config.alerting, env_name=config.name, limit_usd=budget.usd, topic=self.alerts.topic
@@ -118,3 +139,4 @@ class VoiceFleetStack(cdk.Stack):
         acknowledge(self, config, asg_name=self.fleet.asg_name)
         if self.weights_image is not None:
             acknowledge_weights(self, model_prefix=config.service.model_prefix)
+        acknowledge_checkov(self, config)

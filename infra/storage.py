@@ -6,9 +6,8 @@ import aws_cdk as cdk
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from infra.config import StorageConfig
-
 from infra.names import OUTPUTS_PREFIX, VOICES_PREFIX
+from voicefleet_config import StorageConfig
 
 __all__ = ["OUTPUTS_PREFIX", "VOICES_PREFIX", "Storage"]
 

@@ -36,7 +36,8 @@ def _setup(path: Path):  # type: ignore[no-untyped-def]
 @app.command()
 def prepare(config: ConfigOption = Path(str(BOOT_CONFIG))) -> None:
     """Settings, secrets, weights, then start the service (first boot)."""
-    from instance.prepare import BootStepError, prepare as run
+    from instance.prepare import BootStepError
+    from instance.prepare import prepare as run
 
     settings, host, imds, clients = _setup(config)
     try:
@@ -50,12 +51,13 @@ def prepare(config: ConfigOption = Path(str(BOOT_CONFIG))) -> None:
 @app.command()
 def gate(config: ConfigOption = Path(str(BOOT_CONFIG))) -> None:
     """Complete the launch hook once /readyz is 200 and one synthesis succeeded (every boot)."""
-    from instance.gate import GateFailed, gate as run
+    from instance.gate import GateError
+    from instance.gate import gate as run
 
     settings, host, imds, clients = _setup(config)
     try:
         result = run(settings, host, imds, clients)
-    except GateFailed as exc:
+    except GateError as exc:
         typer.echo(f"voicefleet-instance gate: {exc}", err=True)
         raise typer.Exit(1) from exc
     typer.echo(f"gate: {result.outcome} ({result.boot_seconds:.0f} s after kernel start)")
@@ -92,13 +94,14 @@ def selftest(
     device: Annotated[str, typer.Option("--device", help="Where the service runs: cuda:N, or cpu.")] = "cuda:0",
 ) -> None:
     """The image's test: the service on a tiny random model as the service user, /readyz and one synthesis."""
-    from instance.selftest import SelftestFailed, selftest as run
+    from instance.selftest import SelftestError
+    from instance.selftest import selftest as run
     from service.logging import configure_logging
 
     configure_logging("INFO", sys.stdout)
     try:
         seconds = run(device)
-    except SelftestFailed as exc:
+    except SelftestError as exc:
         typer.echo(f"voicefleet-instance selftest: {exc}", err=True)
         raise typer.Exit(1) from exc
     typer.echo(f"selftest: ok ({seconds:.2f} s of audio on {device})")

@@ -22,7 +22,8 @@ class BootConfigError(ValueError):
 
 
 class BootConfig(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # protected_namespaces=(): `model_prefix` is a field; the instance lock's pydantic (2.7) warns about "model_" ones.
+    model_config = ConfigDict(frozen=True, extra="forbid", protected_namespaces=())
 
     env_name: str
     region: str

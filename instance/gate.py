@@ -20,7 +20,7 @@ import httpx
 from instance.abandon import abandon
 from instance.aws import BOOT_SECONDS, Clients, complete_hook, put_metric
 from instance.config import BootConfig
-from instance.host import CommandFailed, Host
+from instance.host import CommandError, Host
 from instance.imds import Imds, ImdsError
 from instance.paths import SELFTEST_PROMPT, SELFTEST_PROMPT_TEXT, SELFTEST_TEXT, SERVICE_ENV, SERVICE_LOG, SERVICE_UNIT
 
@@ -31,7 +31,7 @@ MIN_WAIT_S = 60
 POLL_S = 2.0
 
 
-class GateFailed(RuntimeError):
+class GateError(RuntimeError):
     """The service is not fit to serve; the message says why."""
 
 
@@ -70,19 +70,19 @@ def wait_ready(http: httpx.Client, host: Host, deadline: float, clock: Callable[
             last = f"{type(exc).__name__}"
             try:
                 state = host.run("systemctl", "is-active", SERVICE_UNIT).strip()
-            except CommandFailed as failed:
+            except CommandError as failed:
                 state = str(failed)
             if "failed" in state:
-                raise GateFailed(f"{SERVICE_UNIT} stopped ({state}); service log: {_log_tail(host)}") from exc
+                raise GateError(f"{SERVICE_UNIT} stopped ({state}); service log: {_log_tail(host)}") from exc
         else:
             if response.status_code == 200:
                 return clock() - started
             body = response.json() if "json" in response.headers.get("content-type", "") else {}
             if body.get("status") == "failed" or body.get("error"):
-                raise GateFailed(f"/readyz {response.status_code}: {body.get('error') or body}")
+                raise GateError(f"/readyz {response.status_code}: {body.get('error') or body}")
             last = f"/readyz {response.status_code} {body.get('status', '')}".strip()
         time.sleep(POLL_S)
-    raise GateFailed(f"not ready within the boot budget ({last}); service log: {_log_tail(host)}")
+    raise GateError(f"not ready within the boot budget ({last}); service log: {_log_tail(host)}")
 
 
 def first_api_key(host: Host) -> str | None:
@@ -102,9 +102,9 @@ def synthesize_once(http: httpx.Client, prompt: Path, api_key: str | None, timeo
             timeout=timeout_s,
         )
     if response.status_code != 200:
-        raise GateFailed(f"the boot's synthesis answered {response.status_code}: {response.text[:300]}")
+        raise GateError(f"the boot's synthesis answered {response.status_code}: {response.text[:300]}")
     if not response.headers.get("content-type", "").startswith("audio/wav") or len(response.content) <= 44:
-        raise GateFailed(f"the boot's synthesis returned no audio ({len(response.content)} bytes)")
+        raise GateError(f"the boot's synthesis returned no audio ({len(response.content)} bytes)")
     return float(response.headers.get("X-Audio-Duration", "0") or 0)
 
 
@@ -138,9 +138,9 @@ def gate(
                 http, host.path(SELFTEST_PROMPT), first_api_key(host), config.request_timeout_s + 30
             )
             log.info(f"boot synthesis: {audio_s:.2f} s of audio", extra={"event": "selftest"})
-    except (GateFailed, ImdsError, OSError) as exc:
+    except (GateError, ImdsError, OSError) as exc:
         abandon(config, clients, instance_id=instance_id, reason=f"gate: {exc}")
-        raise GateFailed(str(exc)) from exc
+        raise GateError(str(exc)) from exc
     seconds = uptime()
     put_metric(
         clients, namespace=config.metric_namespace, env_name=config.env_name, name=BOOT_SECONDS, value=seconds,

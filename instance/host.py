@@ -18,7 +18,7 @@ def run_command(args: Sequence[str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(list(args), capture_output=True, text=True, check=False)
 
 
-class CommandFailed(RuntimeError):
+class CommandError(RuntimeError):
     """A command the boot needs exited non-zero; the message carries its last output line."""
 
 
@@ -36,7 +36,7 @@ class Host:
         done = self.runner(args)
         if done.returncode != 0:
             lines = (done.stderr or done.stdout or "").strip().splitlines()
-            raise CommandFailed(f"`{' '.join(args)}` exited {done.returncode}: {lines[-1] if lines else 'no output'}")
+            raise CommandError(f"`{' '.join(args)}` exited {done.returncode}: {lines[-1] if lines else 'no output'}")
         return done.stdout
 
     def write_private(self, path: PurePosixPath, text: str, *, group: str, mode: int = 0o640) -> None:
@@ -48,13 +48,13 @@ class Host:
             handle.write(text)
         if self.set_owners and os.geteuid() == 0:
             os.chown(target, 0, grp.getgrnam(group).gr_gid)
-        os.chmod(target, mode)
+        target.chmod(mode)
 
     def write(self, path: PurePosixPath, text: str, mode: int = 0o644) -> None:
         target = self.path(path)
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text, encoding="utf-8")
-        os.chmod(target, mode)
+        target.chmod(mode)
 
     def is_mountpoint(self, path: PurePosixPath) -> bool:
         return os.path.ismount(self.path(path))

@@ -26,9 +26,7 @@ class Imds:
         self.attempts = attempts
 
     def _token(self, client: httpx.Client) -> str:
-        response = client.put(
-            f"{self.base}/latest/api/token", headers={"X-aws-ec2-metadata-token-ttl-seconds": "300"}
-        )
+        response = client.put(f"{self.base}/latest/api/token", headers={"X-aws-ec2-metadata-token-ttl-seconds": "300"})
         response.raise_for_status()
         return response.text
 

@@ -17,7 +17,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from instance.abandon import abandon
 from instance.aws import Clients
 from instance.config import BootConfig
-from instance.host import CommandFailed, Host
+from instance.host import CommandError, Host
 from instance.imds import Imds, ImdsError
 from instance.paths import (
     AGENT_CONFIG,
@@ -93,7 +93,9 @@ def place_weights(config: BootConfig, host: Host, clients: Clients) -> Path:
         report = pull(clients.s3, config.models_bucket, config.model_prefix, local)
     except SyncError as exc:
         raise BootStepError(f"weights: {exc}") from exc
-    log.info(f"weights in {model_dir}: {len(report.transferred)} files, {report.bytes} bytes", extra={"event": "weights"})
+    log.info(
+        f"weights in {model_dir}: {len(report.transferred)} files, {report.bytes} bytes", extra={"event": "weights"}
+    )
     return model_dir
 
 
@@ -115,7 +117,9 @@ def start_units(host: Host, *, warmed: bool) -> None:
     host.run("systemctl", "daemon-reload")
     host.run("systemctl", "enable", SERVICE_UNIT, WATCH_UNIT, GATE_UNIT)
     if warmed:
-        log.info("launched into the warm pool: the service starts when the instance is started", extra={"event": "warm"})
+        log.info(
+            "launched into the warm pool: the service starts when the instance is started", extra={"event": "warm"}
+        )
         return
     host.run("systemctl", "start", SERVICE_UNIT, WATCH_UNIT)
 
@@ -127,13 +131,13 @@ def prepare(config: BootConfig, host: Host, imds: Imds, clients: Clients) -> Pre
         target_state = imds.get("autoscaling/target-lifecycle-state") or "InService"
         try:
             start_agent(host, purchase)
-        except (CommandFailed, OSError) as exc:
+        except (CommandError, OSError) as exc:
             log.error(f"CloudWatch agent not started: {exc}", extra={"event": "cloudwatch-agent"})
         keys = read_keys(config, clients)
         model_dir = place_weights(config, host, clients)
         write_settings(config, host, model_dir, keys, imds)
         start_units(host, warmed=target_state.startswith("Warmed:"))
-    except (BootStepError, CommandFailed, ImdsError, ClientError, BotoCoreError, OSError) as exc:
+    except (BootStepError, CommandError, ImdsError, ClientError, BotoCoreError, OSError) as exc:
         abandon(config, clients, instance_id=instance_id, reason=f"prepare: {exc}")
         raise BootStepError(str(exc)) from exc
     return Prepared(instance_id, target_state, model_dir)

@@ -22,7 +22,7 @@ from instance.gate import synthesize_once
 from instance.paths import BIN, SELFTEST_PROMPT, SERVICE_USER
 
 
-class SelftestFailed(RuntimeError):
+class SelftestError(RuntimeError):
     """The image cannot serve; the message says where it stopped."""
 
 
@@ -47,7 +47,7 @@ def _check_device(device: str) -> None:
     if device.startswith("cuda"):
         probe = "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)"
         if subprocess.run([str(BIN / "python"), "-c", probe], check=False).returncode != 0:
-            raise SelftestFailed(f"{device}: torch sees no CUDA device on this instance")
+            raise SelftestError(f"{device}: torch sees no CUDA device on this instance")
 
 
 def selftest(device: str, *, ready_timeout_s: float = 600) -> float:
@@ -93,7 +93,7 @@ def selftest(device: str, *, ready_timeout_s: float = 600) -> float:
                 deadline = time.monotonic() + ready_timeout_s
                 while True:
                     if process.poll() is not None:
-                        raise SelftestFailed(f"tts-serve exited {process.returncode}: {_tail(root / 'service.log')}")
+                        raise SelftestError(f"tts-serve exited {process.returncode}: {_tail(root / 'service.log')}")
                     try:
                         ready = http.get("/readyz", timeout=5)
                     except httpx.HTTPError:
@@ -103,9 +103,9 @@ def selftest(device: str, *, ready_timeout_s: float = 600) -> float:
                             break
                         body = ready.json()
                         if body.get("status") == "failed" or body.get("error"):
-                            raise SelftestFailed(f"the model did not load: {body.get('error') or body}")
+                            raise SelftestError(f"the model did not load: {body.get('error') or body}")
                     if time.monotonic() > deadline:
-                        raise SelftestFailed(f"not ready in {ready_timeout_s:.0f} s: {_tail(root / 'service.log')}")
+                        raise SelftestError(f"not ready in {ready_timeout_s:.0f} s: {_tail(root / 'service.log')}")
                     time.sleep(1)
                 return synthesize_once(http, Path(str(SELFTEST_PROMPT)), None, 300)
         finally:

@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from instance.aws import Clients, complete_hook
 from instance.config import BootConfig
-from instance.host import CommandFailed, Host
+from instance.host import CommandError, Host
 from instance.imds import Imds, ImdsError
 from instance.paths import SERVICE_UNIT
 
@@ -39,7 +39,7 @@ def watch(
             log.info("termination: draining the service", extra={"event": "drain"})
             try:
                 host.run("systemctl", "stop", SERVICE_UNIT)
-            except CommandFailed as exc:
+            except CommandError as exc:
                 log.error(f"drain: {exc}")
             instance_id = imds.require("instance-id")
             complete_hook(

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import subprocess
 import sys
 import tomllib
@@ -45,16 +44,19 @@ EXCLUDED: dict[str, str] = {
 }
 # Upstream pins the service's own bounds replace, and why (upstream pins them for its own demo servers).
 OVERRIDDEN: dict[str, str] = {
-    "pydantic": "upstream pins 2.7.0 for its demo servers (runtime/python); its inference path never imports it, "
-    "and the service's settings and config need the newer release pyproject names",
-    "uvicorn": "upstream pins 0.30.0 for its demo servers; the service runs its own uvicorn",
+    "fastapi": "upstream pins 0.115.6 for its demo servers (runtime/python); its inference path never imports it, and "
+    "the service needs Starlette >= 1.3.1 (url-encoded form limits, CVE-2026-54283), which FastAPI allows from 0.133",
+    "uvicorn": "upstream pins 0.30.0 for its demo servers; the service runs its own uvicorn and needs 0.32.1 (a client "
+    "hanging up mid-stream reaches the app)",
 }
 # Added for upstream's sake, beyond its requirements.txt.
 EXTRA: dict[str, str] = {
     "setuptools<81": "pyworld and lightning import pkg_resources at run time; setuptools 81 removed it "
     "(openai-whisper needs it at build time too: build-constraints.txt)",
 }
-INFRA_ONLY = frozenset({"aws-cdk-lib", "constructs", "cdk-nag"})
+# Not on an instance: the CDK app, and `holidays`, which only the environment config's calendar (synth, cost model)
+# imports, lazily; the service never validates a calendar.
+INFRA_ONLY = frozenset({"aws-cdk-lib", "constructs", "cdk-nag", "holidays"})
 
 
 def upstream_requirements(source: Path) -> list[Requirement]:

@@ -36,8 +36,11 @@ from runtime.install import (  # noqa: E402
 from runtime.upstream_source import UpstreamSourceError  # noqa: E402
 
 # Test tools only (never on an instance). Bounded below like pyproject's dev extra; the lock constrains their deps.
-# moto (AWS on loopback), jsonschema (the CloudWatch agent's own schema) and httpx drive the boot rehearsal.
-TEST_TOOLS = ("pytest>=8.3", "pytest-timeout>=2.3", "openai>=1.60", "moto[server]>=5.1", "jsonschema>=4.23")
+# moto (AWS on loopback), jsonschema (the CloudWatch agent's own schema) and httpx drive the boot rehearsal, which
+# also reads cdk.json (its calendars need `holidays`, which the instance itself never reads: not in the lock).
+TEST_TOOLS = (
+    "pytest>=8.3", "pytest-timeout>=2.3", "openai>=1.60", "moto[server]>=5.1", "jsonschema>=4.23", "holidays>=0.108",
+)  # fmt: skip
 
 
 def build(venv: Path, checkout: str | None) -> None:

@@ -112,7 +112,7 @@ def _extract(archive: tarfile.TarFile, dest: Path) -> None:
             raise UpstreamSourceError(f"link leaving the tree in upstream tarball: {member.name!r}")
         member.mode &= 0o755
         members.append(member)
-    archive.extractall(dest, members=members)  # noqa: S202 - members checked above
+    archive.extractall(dest, members=members)
 
 
 def _fetch(repository: str, commit: str, dest: Path) -> None:
@@ -136,7 +136,9 @@ def _from_github(dest: Path) -> Path:
         shutil.rmtree(matcha)
     _fetch(pinned["matcha"]["repository"], pinned["matcha"]["commit"], matcha)
     for root, commit in ((dest, pinned["cosyvoice"]["commit"]), (matcha, pinned["matcha"]["commit"])):
-        head = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, check=False)
+        head = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, check=False
+        )
         if head.stdout.strip() != commit:
             raise UpstreamSourceError(f"{root} checked out {head.stdout.strip()[:12]!r}, not the pinned {commit[:12]}")
     return dest

@@ -20,7 +20,7 @@ from service import lifecycle
 from service.api import health, models, ops, speech, tts, voices
 from service.api.auth import require_api_key
 from service.api.errors import error_responses, install_error_handlers
-from service.api.middleware import CloseWhileDrainingMiddleware, InternalErrorMiddleware, JsonBodyLimitMiddleware
+from service.api.middleware import BodyLimitMiddleware, CloseWhileDrainingMiddleware, InternalErrorMiddleware
 from service.engines.base import Engine
 from service.engines.registry import build_engine
 from service.logging import RequestContextMiddleware
@@ -72,7 +72,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         state = getattr(app.state, "service", None)
         return state is not None and state.admission.draining
 
-    app.add_middleware(JsonBodyLimitMiddleware, limit=settings.max_json_bytes)
+    app.add_middleware(BodyLimitMiddleware, json_limit=settings.max_json_bytes, upload_limit=settings.max_upload_bytes)
     app.add_middleware(InternalErrorMiddleware)  # inside the request-id middleware, so the 500 carries the id
     app.add_middleware(CloseWhileDrainingMiddleware, draining=draining)
     app.add_middleware(RequestContextMiddleware, on_request=metrics.request)  # outermost: ids every response

@@ -17,27 +17,17 @@ from service.admission import AdmissionController, AdmissionSettings
 from service.admission.shutdown import ShutdownCoordinator
 from service.api.state import ServiceState
 from service.engines.base import Engine
-from service.engines.runner import SynthRunner
+from service.engines.runner import SynthRunner, engine_workers
 from service.memory import MemoryHygiene, MemoryLimits, sample
 from service.metrics import Metrics
 from service.settings import Settings
 from service.spot import SpotNotice, SpotWatcher
 from service.storage import AudioStore, Spool, s3_client
-from service.storage.voices import S3VoiceStore
-from service.voices.store import LocalVoiceStore, VoiceStore
+from service.voices.local import LocalVoiceStore
+from service.voices.s3 import S3VoiceStore
+from service.voices.store import VoiceStore
 
 log = logging.getLogger(__name__)
-
-
-def admission_settings(settings: Settings) -> AdmissionSettings:
-    return AdmissionSettings(
-        max_queue=settings.max_queue,
-        max_concurrency=settings.max_concurrency,
-        max_batch=settings.max_batch,
-        max_wait_ms=settings.max_wait_ms,
-        request_timeout_s=settings.request_timeout_s,
-        oom_retry_alone=settings.oom_retry_alone,
-    )
 
 
 def builtin_voice_names(engine: Engine) -> tuple[str, ...]:
@@ -76,7 +66,8 @@ def build_state(
     settings: Settings, engine: Engine, metrics: Metrics, exit_server: Callable[[], None] | None
 ) -> ServiceState:
     """Every part, wired; nothing started yet."""
-    runner = SynthRunner(engine)
+    workers = engine_workers(engine, max_concurrency=settings.max_concurrency, max_batch=settings.max_batch)
+    runner = SynthRunner(engine, workers=workers)
     limits = MemoryLimits(
         max_rss_bytes=settings.max_rss_bytes,
         max_gpu_reserved_bytes=settings.max_gpu_reserved_bytes,
@@ -89,17 +80,15 @@ def build_state(
         metrics.recycle("requests" if reason.startswith("served") else "memory")
         coordinator.trigger(f"recycle: {reason}")
 
-    # One engine thread for batches and streams: espeak and CosyVoice3 are not re-entrant. Batching engines still
-    # get up to max_batch requests per call.
+    # Batches and streams share `workers` engine slots (1 for espeak; up to max_concurrency for CosyVoice3).
     admission = AdmissionController(
         engine,
-        admission_settings(settings),
+        AdmissionSettings.from_limits(settings, oom_retry_alone=settings.oom_retry_alone),
         observer=metrics,
         after_batch=hygiene.after_batch,
         on_recycle=on_recycle,
-        engine_workers=1,
+        engine_workers=workers,
         executor=runner.executor,
-        engine_lock=runner.lock,
     )
     store = audio_store(settings, metrics)
     coordinator = ShutdownCoordinator(

@@ -1,7 +1,10 @@
 """The service's Prometheus metrics (`voicefleet_*`), one registry per app, and the helper that renders /metrics.
 
-Names follow the Prometheus conventions: base units (seconds, bytes), `_total` for counters, labels only with small
-fixed value sets (route templates, never raw paths). `Metrics` is also the admission observer, the memory-hygiene
+Names follow the Prometheus conventions: base units (seconds, bytes, `_ratio` for ratios), `_total` for counters, no
+`_created` series (they double every counter and carry nothing a scraper uses), labels only with small fixed value
+sets (route templates, never raw paths), and no metric that duplicates a standard one (resident memory is the
+process collector's `process_resident_memory_bytes`). GPU gauges exist only once the engine reports a GPU: on a CPU
+they are absent, not zero. `Metrics` is also the admission observer, the memory-hygiene
 observer and the spool observer, so the parts report without knowing about Prometheus.
 """
 
@@ -14,6 +17,7 @@ from prometheus_client import (
     Gauge,
     Histogram,
     ProcessCollector,
+    disable_created_metrics,
     generate_latest,
 )
 
@@ -30,6 +34,7 @@ class Metrics:
     """All metrics of one service process."""
 
     def __init__(self, registry: CollectorRegistry | None = None, *, process_collector: bool = True) -> None:
+        disable_created_metrics()  # type: ignore[no-untyped-call]  # process-wide; no registry here wants them
         self.registry = registry or CollectorRegistry(auto_describe=True)
         if process_collector:
             ProcessCollector(registry=self.registry)  # process_resident_memory_bytes, cpu, fds (standard names)
@@ -59,16 +64,14 @@ class Metrics:
         )  # fmt: skip
         self.audio_seconds = Counter("voicefleet_audio_generated_seconds", "Seconds of audio generated.", registry=r)
         self.rtf = Histogram(
-            "voicefleet_real_time_factor", "Engine time per batch or stream over the audio it made (lower is faster).",
+            "voicefleet_real_time_factor_ratio",
+            "Engine time per batch or stream over the audio it made (lower is faster).",
             buckets=RTF_BUCKETS, registry=r,
         )  # fmt: skip
         self.engine_load = Gauge("voicefleet_engine_load_seconds", "Time the engine took to load.", registry=r)
         self.ready = Gauge("voicefleet_ready", "1 when the instance accepts requests.", registry=r)
-        self.gpu_allocated = Gauge("voicefleet_gpu_memory_allocated_bytes", "GPU memory held by tensors.", registry=r)
-        self.gpu_reserved = Gauge(
-            "voicefleet_gpu_memory_reserved_bytes", "GPU memory held by the caching allocator.", registry=r
-        )
-        self.rss = Gauge("voicefleet_process_rss_bytes", "Resident memory after the last batch.", registry=r)
+        self.gpu_allocated: Gauge | None = None  # created with the first sample from a GPU (absent on a CPU)
+        self.gpu_reserved: Gauge | None = None
         self.oom_total = Counter("voicefleet_engine_oom", "Batches that ran out of GPU memory.", registry=r)
         self.recycles = Counter(
             "voicefleet_recycles", "Graceful process recycles started, by trigger.", ["trigger"], registry=r
@@ -106,9 +109,18 @@ class Metrics:
 
     # -- other parts -----------------------------------------------------------------------------------------------
     def memory(self, sample: MemorySample) -> None:
+        if not sample.gpu_total_bytes:
+            return  # no GPU: resident memory is process_resident_memory_bytes
+        if self.gpu_allocated is None or self.gpu_reserved is None:
+            self.gpu_allocated = Gauge(
+                "voicefleet_gpu_memory_allocated_bytes", "GPU memory held by tensors.", registry=self.registry
+            )
+            self.gpu_reserved = Gauge(
+                "voicefleet_gpu_memory_reserved_bytes", "GPU memory held by the caching allocator.",
+                registry=self.registry,
+            )  # fmt: skip
         self.gpu_allocated.set(sample.gpu_allocated_bytes)
         self.gpu_reserved.set(sample.gpu_reserved_bytes)
-        self.rss.set(sample.rss_bytes)
 
     def spool(self, files: int, size_bytes: int) -> None:
         self.spool_files.set(files)

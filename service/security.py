@@ -1,8 +1,9 @@
-"""API-key authentication: FastAPI dependencies for client and admin routes, and the startup check.
+"""API-key authentication at request time: FastAPI dependencies for client and admin routes.
 
 Keys come as `Authorization: Bearer <key>` or `x-api-key: <key>` (the second for clients that cannot set
 Authorization). Comparisons are constant-time over every configured key, so response timing does not reveal a
-prefix. Health endpoints take no dependency and stay open for the load balancer.
+prefix. Health endpoints take no dependency and stay open for the load balancer. Which keys may protect which
+environment is decided once, at startup, by service.settings.Settings' validation.
 """
 
 from __future__ import annotations
@@ -12,27 +13,7 @@ from collections.abc import Sequence
 
 from fastapi import HTTPException, Request
 
-from service.settings import OPEN_ENVIRONMENTS
-
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="voicefleet"'}
-
-
-class SecurityConfigError(ValueError):
-    """The service would start with unsafe authentication settings."""
-
-
-def check_startup(environment: str, api_keys: Sequence[str], admin_key: str | None) -> None:
-    """Refuse to start an environment outside OPEN_ENVIRONMENTS without API keys, or with keys under 16 characters."""
-    if environment not in OPEN_ENVIRONMENTS:
-        if not api_keys:
-            raise SecurityConfigError(
-                f"environment '{environment}' requires TTS_API_KEYS; only {sorted(OPEN_ENVIRONMENTS)} may run open"
-            )
-        # Without TTS_ADMIN_KEY the admin routes are disabled (403), which is safe. 16 random base64url characters
-        # are 96 bits; anything shorter is an example value or a guessable word.
-        short = [k for k in [*api_keys, admin_key or "x" * 16] if len(k) < 16]
-        if short:
-            raise SecurityConfigError(f"environment '{environment}': API keys must be at least 16 characters")
 
 
 def presented_key(request: Request) -> str | None:

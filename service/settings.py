@@ -1,17 +1,23 @@
-"""Settings of the synthesis service, read from TTS_* environment variables (names match ServiceConfig.to_env()).
+"""Settings of the synthesis service, read from TTS_* environment variables (the names ServiceConfig.to_env() writes).
 
-Validators refuse unsafe combinations at startup with one readable message, so a misconfigured instance fails fast
-instead of serving badly (the fastapi full-stack template's habit of refusing default secrets in production).
+The limits (text length, batching, queue, concurrency, deadline, recycling) are voicefleet_config's ServiceLimits,
+inherited with their bounds and defaults, so cdk.json, the instance's environment file and this class cannot
+disagree. Every startup refusal lives in this class's validation, the key rules included: a misconfigured instance
+fails fast with one readable message instead of serving badly (the fastapi full-stack template's habit of refusing
+default secrets in production). service/security.py only authenticates requests.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, Field, field_validator, model_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic import Field, field_validator, model_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
+
+from voicefleet_config import ServiceLimits
 
 # "loadmodel" (CosyVoice3's shapes with random weights, for GPU load tests) needs TTS_ALLOW_LOADMODEL=true.
 EngineName = Literal["espeak", "cosyvoice3", "loadmodel"]
@@ -21,6 +27,10 @@ LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 OPEN_ENVIRONMENTS = frozenset({"local", "dev", "test", "ci"})
 # Keys that appear in examples and must never protect a real deployment.
 _WEAK_KEYS = frozenset({"changeme", "change-me", "secret", "password", "test", "admin", "key", "apikey"})
+# 16 random base64url characters are 96 bits; anything shorter is an example value or a guessable word.
+MIN_KEY_CHARS = 16
+# The deployment guidance's name for the text limit (no prefix); read when TTS_MAX_TEXT_CHARS is not set.
+LEGACY_MAX_TEXT_LEN = "MAX_TEXT_LEN"
 
 
 def default_spool_dir() -> Path:
@@ -37,10 +47,41 @@ def _split_csv(value: object) -> object:
     return value
 
 
-class Settings(BaseSettings):
-    """Everything the service reads at startup (docs/service.md lists every variable)."""
+class _LegacyNames(PydanticBaseSettingsSource):
+    """MAX_TEXT_LEN for max_text_chars, below TTS_MAX_TEXT_CHARS and explicit arguments in priority."""
 
-    model_config = SettingsConfigDict(env_prefix="TTS_", extra="ignore", frozen=True, populate_by_name=True)
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        value = os.environ.get(LEGACY_MAX_TEXT_LEN)
+        return {"max_text_chars": value} if value is not None else {}
+
+
+def key_problem(environment: str, api_keys: list[str], admin_key: str | None) -> str | None:
+    """Why these keys must not protect `environment` (None when they may): the one place for the key rules."""
+    if admin_key is not None and admin_key in api_keys:
+        return "TTS_ADMIN_KEY must differ from every key in TTS_API_KEYS"
+    if environment in OPEN_ENVIRONMENTS:
+        return None
+    weak = [key for key in [*api_keys, admin_key or ""] if key and key.lower() in _WEAK_KEYS]
+    if weak:
+        return f"API key '{weak[0]}' is an example value; set real keys for environment '{environment}'"
+    if not api_keys:
+        return f"environment '{environment}' requires TTS_API_KEYS; only {sorted(OPEN_ENVIRONMENTS)} may run open"
+    # Without TTS_ADMIN_KEY the admin routes are disabled (403), which is safe.
+    if any(len(key) < MIN_KEY_CHARS for key in [*api_keys, *([admin_key] if admin_key else [])]):
+        return f"environment '{environment}': API keys must be at least {MIN_KEY_CHARS} characters"
+    return None
+
+
+class Settings(ServiceLimits, BaseSettings):
+    """Everything the service reads at startup (docs/service.md lists every variable); the limits are inherited."""
+
+    # protected_namespaces: `model_dir` is a field; older pydantic-settings reserve all of "model_" and warn.
+    model_config = SettingsConfigDict(
+        env_prefix="TTS_", extra="ignore", frozen=True, protected_namespaces=("settings_customise_sources",)
+    )
 
     engine: EngineName = "espeak"
     model_dir: Path | None = None
@@ -48,20 +89,6 @@ class Settings(BaseSettings):
     gpu_id: int = Field(default=0, ge=0)
     # None = "cuda:<gpu_id>"; "cpu" is only sensible for tests or a debugging session.
     device: str | None = None
-    # <= 200 characters per request, as the deployment guidance recommends against OOM from long input.
-    # MAX_TEXT_LEN (no prefix) is the name that guidance uses; accepted for compatibility.
-    max_text_chars: int = Field(
-        default=200,
-        ge=1,
-        le=100_000,
-        validation_alias=AliasChoices("TTS_MAX_TEXT_CHARS", "MAX_TEXT_LEN", "max_text_chars"),
-    )
-    max_batch: int = Field(default=8, ge=1, le=64)
-    max_wait_ms: int = Field(default=20, ge=0, le=1000)
-    max_queue: int = Field(default=64, ge=1, le=10_000)
-    max_concurrency: int = Field(default=8, ge=1, le=256)
-    request_timeout_s: float = Field(default=60.0, gt=0, le=600)
-    recycle_after_requests: int = Field(default=0, ge=0)
     voices_dir: Path = Path("voices")
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
@@ -123,6 +150,17 @@ class Settings(BaseSettings):
     fault_delay_ms: int = Field(default=0, ge=0, le=60_000)
     """TTS_FAULT_DELAY_MS: every engine call takes this much longer (a slow GPU, to fill queues on purpose)."""
 
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return init_settings, env_settings, dotenv_settings, file_secret_settings, _LegacyNames(settings_cls)
+
     @field_validator("api_keys", mode="before")
     @classmethod
     def _csv(cls, value: object) -> object:
@@ -157,16 +195,9 @@ class Settings(BaseSettings):
             prefix = getattr(self, name)
             if not prefix.endswith("/") or prefix.startswith("/") or ".." in prefix:
                 raise ValueError(f"{name} '{prefix}' must be relative and end with '/' (e.g. 'audio/')")
-        if self.admin_key is not None and self.admin_key in self.api_keys:
-            raise ValueError("TTS_ADMIN_KEY must differ from every key in TTS_API_KEYS")
-        weak = [key for key in [*self.api_keys, self.admin_key or ""] if key and key.lower() in _WEAK_KEYS]
-        if weak and self.environment not in OPEN_ENVIRONMENTS:
-            raise ValueError(
-                f"API key '{weak[0]}' is an example value; set real keys for environment '{self.environment}'"
-            )
-        from service.security import check_startup  # imports this module: import here, not at the top
-
-        check_startup(self.environment, self.api_keys, self.admin_key)
+        problem = key_problem(self.environment, self.api_keys, self.admin_key)
+        if problem:
+            raise ValueError(problem)
         return self
 
     @property

@@ -149,19 +149,18 @@ def run_phase(
             script = "\n".join(rewrite(c) for c in step["inputs"]["commands"])
             result = execute(["bash", "-c", script])
             if result.returncode != 0:
-                raise StepFailed(
-                    f"{phase}/{step['name']} exited {result.returncode}:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
-                )
+                tail = f"{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+                raise StepError(f"{phase}/{step['name']} exited {result.returncode}:\n{tail}")
         elif step["action"] == "S3Download":
             for item in step["inputs"]:
                 s3_download(item["source"], item["destination"])
         else:
-            raise StepFailed(f"{phase}/{step['name']}: action {step['action']} is not run by this rehearsal")
+            raise StepError(f"{phase}/{step['name']}: action {step['action']} is not run by this rehearsal")
         done.append(step["name"])
     return done
 
 
-class StepFailed(RuntimeError):
+class StepError(RuntimeError):
     """A component step failed."""
 
 

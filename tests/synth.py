@@ -1,4 +1,4 @@
-"""One synthesis of every environment (plus an edge-case variant) with cdk-nag on, shared by infra and cost tests.
+"""One synthesis of every environment (plus two variants) with cdk-nag on, shared by infra and cost tests.
 
 Imported lazily by the `synth` fixture in tests/conftest.py, so test runs that never synthesize skip aws_cdk.
 """
@@ -15,8 +15,11 @@ import aws_cdk as cdk
 from aws_cdk.assertions import Template
 
 from infra.app import add_nag, build_app
-from infra.config.loader import read_context
+from voicefleet_config import read_context
 
+# The date the calendar-coverage check at synth takes as today (infra/schedule.py), so the suite does not start
+# failing on the first day of a year nobody has added to cdk.json yet: that failure belongs to `cdk synth`.
+CALENDAR_TODAY = "2026-12-01"
 # A variant that takes the branches cdk.json's environments do not: NAT, warm pool (on-demand only), custom domain,
 # no schedule, no budget.
 VARIANT = "edge"
@@ -41,6 +44,23 @@ VARIANT_CONFIG: dict[str, Any] = {
     "network": {"nat": True},
     "alerting": {},
 }
+# A variant for the front door's options: a custom domain whose certificate and alias the stack creates in a hosted
+# zone, the try-it page through CloudFront, and the WAF web ACL (all need us-east-1).
+FRONT = "front"
+FRONT_CONFIG: dict[str, Any] = {
+    "region": "us-east-1",
+    "timezone": "UTC",
+    "disposable": True,
+    "fleet": {"instance_types": ["g6.xlarge"], "min_capacity": 0, "max_capacity": 1, "desired_capacity": 1},
+    "cdn": {
+        "price_class": "PriceClass_100",
+        "domain_name": "tts.example.com",
+        "hosted_zone": {"id": "Z0123456789ABCDEFGHIJ", "name": "example.com"},
+        "try_it_page": True,
+        "waf": {"enabled": True, "rate_limit": 600, "window_s": 300},
+    },
+    "alerting": {"monthly_budget_usd": 100},
+}
 
 
 @dataclass(frozen=True)
@@ -54,14 +74,15 @@ class Synth:
 
 
 def synthesize(outdir: Path) -> Synth:
-    """cdk.json's environments plus the variant, synthesized once with cdk-nag into `outdir`."""
-    environments = {**read_context(), VARIANT: VARIANT_CONFIG}
+    """cdk.json's environments plus the variants, synthesized once with cdk-nag into `outdir`."""
+    environments = {**read_context(), VARIANT: VARIANT_CONFIG, FRONT: FRONT_CONFIG}
     started = time.perf_counter()
-    app = cdk.App(outdir=str(outdir), context={"environments": environments})
+    app = cdk.App(outdir=str(outdir), context={"environments": environments, "calendar_today": CALENDAR_TODAY})
     add_nag(app)
     stacks = build_app(app)
     app.synth()  # raises ValidationFailed on any unacknowledged cdk-nag finding
     seconds = time.perf_counter() - started
+
     def read(name: str) -> dict[str, Any]:
         template: dict[str, Any] = json.loads((outdir / f"{name}.template.json").read_text(encoding="utf-8"))
         return template

@@ -18,17 +18,19 @@ CWAGENT_SCHEMA = VENDOR / "amazon-cloudwatch-agent-schema.json"
 CWAGENT_SCHEMA_SHA256 = "2823cf4a6de048e0398f6a2a21a08079f5a3910c9698ccda86c443ad8e208469"
 
 
-class VendoredFileMissing(FileNotFoundError):
+class VendoredFileMissingError(FileNotFoundError):
     """A vendored upstream file is absent or not the pinned one."""
 
 
 def _checked(path: Path, sha256: str) -> bytes:
     if not path.is_file():
-        raise VendoredFileMissing(f"{path} is missing: the tests read it from ../shared/vendor next to the repository")
+        raise VendoredFileMissingError(
+            f"{path} is missing: the tests read it from ../shared/vendor next to the repository"
+        )
     data = path.read_bytes()
     actual = hashlib.sha256(data).hexdigest()
     if actual != sha256:
-        raise VendoredFileMissing(f"{path} has SHA-256 {actual}, expected {sha256} (../shared/vendor/README.md)")
+        raise VendoredFileMissingError(f"{path} has SHA-256 {actual}, expected {sha256} (../shared/vendor/README.md)")
     return data
 
 

@@ -14,6 +14,7 @@ import logging
 import signal
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,12 +22,13 @@ from typing import Any
 import httpx
 
 from benchmarks.common import wav_seconds
-from benchmarks.drills.drive import Attempts, drive, seen_request_ids, served_by_server
 from benchmarks.drills.imds import FakeImds
 from benchmarks.drills.outage_proxy import OutageProxy
-from benchmarks.drills.serve_process import TtsServe, free_port
+from benchmarks.drills.serve_process import TtsServe, free_port, seen_request_ids, served_by_server
+from benchmarks.http_driver import SPEECH, OnReject, Tally, closed_loop
 
-SPEECH = "/v1/audio/speech"
+# A drill ends when enough requests were served; this caps the requests sent if something goes wrong.
+MAX_ATTEMPTS = 100_000
 FAKE_AWS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
 
 
@@ -52,6 +54,34 @@ def speech_body(i: int) -> dict[str, Any]:
     return {"input": f"Drill request number {i}, please.", "response_format": "wav"}
 
 
+def drive(
+    url: str,
+    *,
+    clients: int,
+    body: Callable[[int], dict[str, Any]],
+    target_admitted: int,
+    on_reject: OnReject,
+    path: str = SPEECH,
+    form: bool = False,
+    on_admitted: Callable[[int], None] | None = None,
+) -> Tally:
+    """The drills' load: `clients` loops until `target_admitted` requests were served (benchmarks.http_driver)."""
+    return asyncio.run(
+        closed_loop(
+            url,
+            clients=clients,
+            body=body,
+            max_requests=MAX_ATTEMPTS,
+            until_served=target_admitted,
+            on_reject=on_reject,
+            path=path,
+            form=form,
+            id_prefix="drill",
+            on_served=on_admitted,
+        )
+    )
+
+
 def _shutdown(serve: TtsServe) -> tuple[int, list[dict[str, Any]]]:
     serve.proc.send_signal(signal.SIGTERM)
     return serve.wait_exit()
@@ -74,15 +104,13 @@ def run_spot(size: DrillSize, tmp: Path) -> DrillReport:
             if admitted == trigger_at:
                 imds.announce("terminate", "2026-03-14T10:02:00Z")
 
-        result = asyncio.run(
-            drive(
-                serve.url,
-                clients=size.clients,
-                body=speech_body,
-                target_admitted=size.requests * 10,  # the notice ends the load, not the target
-                on_reject="stop",
-                on_admitted=notice,
-            )
+        result = drive(
+            serve.url,
+            clients=size.clients,
+            body=speech_body,
+            target_admitted=size.requests * 10,  # the notice ends the load, not the target
+            on_reject="stop",
+            on_admitted=notice,
         )
         code, events = serve.wait_exit()
     finally:
@@ -96,8 +124,8 @@ def run_oom(size: DrillSize, tmp: Path) -> DrillReport:
     serve = TtsServe({"TTS_FAULT_OOM_EVERY": str(every)}, tmp)
     try:
         serve.wait_ready()
-        result = asyncio.run(
-            drive(serve.url, clients=size.clients, body=speech_body, target_admitted=size.requests, on_reject="retry")
+        result = drive(
+            serve.url, clients=size.clients, body=speech_body, target_admitted=size.requests, on_reject="retry"
         )
         metrics = httpx.get(f"{serve.url}/metrics", timeout=10).text
         still_ready = httpx.get(f"{serve.url}/readyz", timeout=10).status_code == 200
@@ -144,14 +172,12 @@ def run_recycle(size: DrillSize, tmp: Path) -> DrillReport:
     supervisor = threading.Thread(target=supervise, name="drill-supervisor", daemon=True)
     supervisor.start()
     try:
-        result = asyncio.run(
-            drive(
-                f"http://127.0.0.1:{port}",
-                clients=size.clients,
-                body=speech_body,
-                target_admitted=size.requests,
-                on_reject="retry",
-            )
+        result = drive(
+            f"http://127.0.0.1:{port}",
+            clients=size.clients,
+            body=speech_body,
+            target_admitted=size.requests,
+            on_reject="retry",
         )
     finally:
         stop.set()
@@ -170,14 +196,14 @@ def _ready(serve: TtsServe) -> bool:
 
 
 def _report(
-    name: str, result: Attempts, events: list[dict[str, Any]], codes: list[int], path: str, facts: dict[str, Any]
+    name: str, result: Tally, events: list[dict[str, Any]], codes: list[int], path: str, facts: dict[str, Any]
 ) -> DrillReport:
     seen = seen_request_ids(events)
     drained = [e for e in events if e.get("event") == "drained"]
     checks = {
         "exit code 0": bool(codes) and all(code == 0 for code in codes),
         "drained with 0 unfinished": len(drained) == len(codes) and all(e["unfinished"] == 0 for e in drained),
-        "server-logged 200s == client admitted": served_by_server(events, path) == result.admitted,
+        "server-logged 200s == client admitted": served_by_server(events, path) == result.served,
     }
     return DrillReport(name, result.counts(seen), checks, {**facts, "exit_codes": codes})
 
@@ -228,17 +254,15 @@ def run_s3(size: DrillSize, tmp: Path) -> DrillReport:
             elif admitted == restore_at:
                 proxy.restore()
 
-        result = asyncio.run(
-            drive(
-                serve.url,
-                clients=size.clients,
-                body=lambda i: {"text": f"存储演练第{i}句。", "store": "true", "format": "wav"},
-                target_admitted=size.requests,
-                on_reject="retry",
-                path="/v1/tts",
-                form=True,
-                on_admitted=outage,
-            )
+        result = drive(
+            serve.url,
+            clients=size.clients,
+            body=lambda i: {"text": f"存储演练第{i}句。", "store": "true", "format": "wav"},
+            target_admitted=size.requests,
+            on_reject="retry",
+            path="/v1/tts",
+            form=True,
+            on_admitted=outage,
         )
         proxy.restore()
         code, events = _shutdown(serve)  # the drain flushes whatever the background retry has not uploaded yet
@@ -257,7 +281,7 @@ def run_s3(size: DrillSize, tmp: Path) -> DrillReport:
     return report
 
 
-def _missing_objects(s3: Any, bucket: str, result: Attempts) -> list[str]:
+def _missing_objects(s3: Any, bucket: str, result: Tally) -> list[str]:
     """Keys handed to clients that are not in the bucket as decodable audio."""
     missing = []
     for body in result.stored:

@@ -106,3 +106,12 @@ def event(events: list[dict[str, Any]], name: str) -> dict[str, Any]:
     if found is None:
         raise AssertionError(f"no '{name}' event in the log: {[e.get('message') for e in events][-20:]}")
     return found
+
+
+def seen_request_ids(events: list[dict[str, Any]]) -> set[str]:
+    """Request ids the server logged as requests (it read them)."""
+    return {str(e["request_id"]) for e in events if e.get("event") == "request" and e.get("request_id")}
+
+
+def served_by_server(events: list[dict[str, Any]], path: str) -> int:
+    return sum(1 for e in events if e.get("event") == "request" and e.get("route") == path and e.get("status") == 200)

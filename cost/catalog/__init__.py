@@ -1,7 +1,7 @@
 """Price and hardware catalog: data files + loader + pure query functions.
 
 The data is a dated snapshot (every figure carries `source` and `as_of`); `cost.live` can overlay fresher EC2 prices
-and the Spot Instance Advisor's interruption buckets.
+and the Spot Instance Advisor's interruption buckets, and `cost.catalog.refresh` rewrites the snapshot from them.
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
+
+from voicefleet_config import INSTANCE_TYPES
 
 DATA_DIR = Path(__file__).parent / "data"
 
@@ -42,8 +44,9 @@ def model_file() -> dict[str, Any]:
 
 
 def known_instance_types() -> tuple[str, ...]:
-    """Instance types the catalog knows, sorted; the config model accepts exactly these."""
-    return tuple(sorted(_instances_file()["instances"]))
+    """The instance types priced: voicefleet_config's list, which the config accepts (the data has an entry for each:
+    tests/cost/test_catalog_refresh.py; `cost-catalog-refresh` refreshes exactly these)."""
+    return INSTANCE_TYPES
 
 
 def known_regions() -> tuple[str, ...]:

@@ -48,7 +48,11 @@ def agent_config(*, log_group: str) -> dict[str, Any]:
                             "log_group_name": log_group,
                             "log_stream_name": "{instance_id}/service",
                         },
-                        {"file_path": str(BOOT_LOG), "log_group_name": log_group, "log_stream_name": "{instance_id}/boot"},
+                        {
+                            "file_path": str(BOOT_LOG),
+                            "log_group_name": log_group,
+                            "log_stream_name": "{instance_id}/boot",
+                        },
                     ]
                 },
             },

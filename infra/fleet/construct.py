@@ -12,12 +12,12 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
-from infra.config import EnvironmentConfig
-from infra.entry import drain_seconds
 from infra.fleet.cloudwatch_agent import GPU_NAMESPACE, SERVICE_NAMESPACE
 from infra.fleet.user_data import DRAIN_HOOK, LAUNCH_HOOK, BootNames, render
 from infra.image import components
+from infra.load_balancer import drain_seconds
 from infra.storage import OUTPUTS_PREFIX, VOICES_PREFIX
+from voicefleet_config import EnvironmentConfig
 
 # Target share of one instance's request capacity kept busy before scaling out.
 TARGET_UTILIZATION = 0.7

@@ -7,11 +7,11 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from infra.config import EnvironmentConfig
 from infra.fleet.cloudwatch_agent import agent_config, prometheus_config
 from infra.names import METRIC_NAMESPACE, OUTPUTS_PREFIX, VOICES_PREFIX
 from instance import paths
 from instance.config import BootConfig
+from voicefleet_config import EnvironmentConfig
 
 TEMPLATE = Path(__file__).with_name("user_data.sh")
 _PLACEHOLDER = re.compile(r"@@([A-Z_]+)@@")

@@ -14,12 +14,16 @@ import yaml
 
 from instance.paths import BAKED_MODELS, BIN, PREFIX, SERVICE_USER, STATE
 
+# The AMI parameters' names are read by the service's push command too, so they live in the config package.
+from voicefleet_config.image import RUNTIME_PARAMETER as RUNTIME_PARAMETER
+from voicefleet_config.image import image_parameter as image_parameter
+from voicefleet_config.image import weights_parameter as weights_parameter
+
 SCHEMA_VERSION = "1.0"
 # The parent image: AWS Deep Learning Base OSS Nvidia Driver GPU AMI, Ubuntu 24.04 (x86_64): NVIDIA driver + CUDA,
 # NVMe instance store mounted at /opt/dlami/nvme. Parameter name form from the DLAMI guide ("Finding the ID of a
 # DLAMI"); Image Builder resolves an `ssm:` parent at build time, so each build starts from the latest patched DLAMI.
 DLAMI_PARAMETER = "/aws/service/deeplearning/ami/x86_64/base-oss-nvidia-driver-gpu-ubuntu-24.04/latest/ami-id"
-RUNTIME_PARAMETER = "/voicefleet/image/runtime/ami-id"
 BUILD_DIR = PREFIX / "build"
 BOOTSTRAP = PREFIX / "bootstrap"
 STRICT = "set -euo pipefail"  # every ExecuteBash step stops at its first failing command
@@ -28,15 +32,6 @@ STRICT = "set -euo pipefail"  # every ExecuteBash step stops at its first failin
 def image_stack_name(region: str) -> str:
     """The region's runtime-image stack (infra/image/stack.py)."""
     return f"VoiceFleet-image-{region}"
-
-
-def weights_parameter(env_name: str) -> str:
-    return f"/voicefleet/{env_name}/image/ami-id"
-
-
-def image_parameter(env_name: str, weights: str) -> str:
-    """The SSM parameter holding the AMI an environment launches (its own when it bakes its weights)."""
-    return weights_parameter(env_name) if weights == "baked" else RUNTIME_PARAMETER
 
 
 def _bash(name: str, *commands: str) -> dict[str, Any]:
@@ -86,7 +81,8 @@ def runtime_document(source_url: str) -> dict[str, Any]:
                     _bash(
                         "CheckRuntime",
                         f"{BOOTSTRAP}/bin/python {script} validate --prefix {PREFIX} --uv {uv}",
-                        f"test -x {BIN}/tts-serve && test -x {BIN}/voicefleet-instance && test -x {BIN}/voicefleet-models",
+                        f"test -x {BIN}/tts-serve && test -x {BIN}/voicefleet-instance"
+                        f" && test -x {BIN}/voicefleet-models",
                         f"rm -rf {BUILD_DIR} {BOOTSTRAP}",
                     ),
                 ],
@@ -113,14 +109,17 @@ def weights_document(*, bucket: str, prefix: str, region: str) -> dict[str, Any]
         "phases": [
             {"name": "build", "steps": [_bash("PullWeights", pull)]},
             # A second pull re-hashes every file and transfers nothing when the baked copy is intact.
-            {"name": "validate", "steps": [_bash("VerifyWeights", pull, f"test -f {target}/.voicefleet-manifest.json")]},
+            {
+                "name": "validate",
+                "steps": [_bash("VerifyWeights", pull, f"test -f {target}/.voicefleet-manifest.json")],
+            },
         ],
     }
 
 
 def to_yaml(document: dict[str, Any]) -> str:
     """The component's `data`: YAML, never line-wrapped (a wrapped CDK token would break)."""
-    return yaml.safe_dump(document, sort_keys=False, width=1_000_000, allow_unicode=True)
+    return str(yaml.safe_dump(document, sort_keys=False, width=1_000_000, allow_unicode=True))
 
 
 def version_of(*parts: str) -> str:

@@ -16,6 +16,7 @@ from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 from infra.assets import stage_service_source
+from infra.checkov_acks import acknowledge_checkov_cdk_providers
 from infra.image.acknowledgements import acknowledge_image
 from infra.image.components import DLAMI_PARAMETER, RUNTIME_PARAMETER, image_stack_name, runtime_document
 from infra.image.pipeline import ImagePipeline, cloudwatch_agent_component
@@ -63,6 +64,7 @@ class ImageStack(cdk.Stack):
         cdk.CfnOutput(self, "RuntimeImagePipeline", value=self.runtime.pipeline.attr_arn)
         cdk.CfnOutput(self, "RuntimeImageParameter", value=RUNTIME_PARAMETER)
         acknowledge_image(self)
+        acknowledge_checkov_cdk_providers(self)
 
     def _build_on_change(self, image: ImagePipeline) -> cr.AwsCustomResource:
         """Start a build when the stack is created and whenever what the image holds changes (a new version):

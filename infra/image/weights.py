@@ -9,9 +9,9 @@ from __future__ import annotations
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from infra.config import EnvironmentConfig
 from infra.image.components import RUNTIME_PARAMETER, weights_document, weights_parameter
 from infra.image.pipeline import ImagePipeline
+from voicefleet_config import EnvironmentConfig
 
 
 class WeightsImage(Construct):

@@ -8,8 +8,8 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from cost.catalog import instance
-from infra.config import EnvironmentConfig
 from infra.preflight.result import Check, aws_error
+from voicefleet_config import EnvironmentConfig
 
 # Service Quotas names (EC2 "Spot Instance quotas" page; new accounts have 0 vCPU of the Spot one).
 SPOT_QUOTA = "All G and VT Spot Instance Requests"

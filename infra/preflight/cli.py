@@ -56,9 +56,9 @@ class Clients:
 def run_checks(env: str, clients: Clients | None = None) -> list[Check]:
     from botocore.exceptions import BotoCoreError
 
-    from infra.config import load_environment
     from infra.preflight.account import default_vpc_check, quota_checks
     from infra.preflight.deployed import deployed_checks
+    from voicefleet_config import load_environment
 
     config = load_environment(env)
     try:
@@ -75,7 +75,7 @@ def run_checks(env: str, clients: Clients | None = None) -> list[Check]:
 @app.command()
 def preflight(env: Annotated[str, typer.Option("--env", help="Environment in cdk.json.")]) -> None:
     """Check quotas, image, weights, API keys and the cost-allocation tag; print each fix."""
-    from infra.config import ConfigError
+    from voicefleet_config import ConfigError
 
     try:
         checks = run_checks(env)

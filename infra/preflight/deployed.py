@@ -8,10 +8,10 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from infra.config import EnvironmentConfig
 from infra.image.components import RUNTIME_PARAMETER, image_parameter, image_stack_name
 from infra.names import ENV_TAG_KEY
 from infra.preflight.result import Check, aws_error, is_fatal
+from voicefleet_config import EnvironmentConfig
 
 MANIFEST = ".voicefleet-manifest.json"  # service/models_sync/manifest.py MANIFEST_NAME
 
@@ -103,8 +103,12 @@ def secret_check(secrets: Any, arn: str) -> Check:
     keys = [k.strip() for k in value.split(",") if k.strip()]
     short = [k for k in keys if len(k) < 16]
     if not keys or short:
-        return Check("API keys", "fail", "the secret holds no key, or a key under 16 characters (the service refuses it)",
-                     f"aws secretsmanager put-secret-value --secret-id {arn} --secret-string <key1,key2>")  # fmt: skip
+        return Check(
+            "API keys",
+            "fail",
+            "the secret holds no key, or a key under 16 characters (the service refuses it)",
+            f"aws secretsmanager put-secret-value --secret-id {arn} --secret-string <key1,key2>",
+        )
     return Check("API keys", "pass", f"{len(keys)} key(s) in the ApiKeysSecret")
 
 
@@ -121,7 +125,9 @@ def cost_tag_check(ce: Any) -> Check:
     status = next((t.get("Status") for t in tags if t.get("TagKey") == ENV_TAG_KEY), None)
     if status == "Active":
         return Check("cost-allocation tag", "pass", f"'{ENV_TAG_KEY}' is active: the budget sees this environment")
-    return Check("cost-allocation tag", "fail", f"'{ENV_TAG_KEY}' is {status or 'not listed'}: the budget stays at 0", fix)
+    return Check(
+        "cost-allocation tag", "fail", f"'{ENV_TAG_KEY}' is {status or 'not listed'}: the budget stays at 0", fix
+    )
 
 
 def deployed_checks(config: EnvironmentConfig, clients: Any) -> list[Check]:
@@ -133,7 +139,9 @@ def deployed_checks(config: EnvironmentConfig, clients: Any) -> list[Check]:
         checks = [image_check(config, clients.ssm, clients.ec2)]
     outputs = stack_outputs(clients.cloudformation, config.stack_name)
     if outputs is None:
-        checks += [Check(name, "wait", f"{config.stack_name} is not deployed", after) for name in ("weights", "API keys")]
+        checks += [
+            Check(name, "wait", f"{config.stack_name} is not deployed", after) for name in ("weights", "API keys")
+        ]
     else:
         checks.append(weights_check(config, clients.s3, outputs["ModelsBucket"]))
         checks.append(secret_check(clients.secrets, outputs["ApiKeysSecret"]))

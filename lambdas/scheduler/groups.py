@@ -1,77 +1,87 @@
-"""Reading groups (size and tags) from Auto Scaling and applying a Plan to one of them."""
+"""Reading groups (size, tags, backstop) from Auto Scaling and applying a Plan and a BackstopPlan to one of them."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from lambdas.scheduler.decisions import GroupState, Plan
-from lambdas.scheduler.errors import GroupNotFoundError, MalformedTagError
-from lambdas.scheduler.override import Override, OverrideFormatError
-from lambdas.scheduler.sizing import RunningSize, SizeFormatError
+from lambdas.scheduler.backstop import OPENING_ACTION, SCHEDULED_ACTIONS, BackstopPlan
+from lambdas.scheduler.decisions import GroupState, Plan, PlannedOpening
+from lambdas.scheduler.sizing import RunningSize
+from lambdas.scheduler.tags import read_tags
 
 if TYPE_CHECKING:
     from mypy_boto3_autoscaling import AutoScalingClient
     from mypy_boto3_autoscaling.type_defs import AutoScalingGroupTypeDef
 
+_KIND = "auto-scaling-group"
+
+
+@dataclass(frozen=True)
+class TagKeys:
+    size: str
+    override: str
+
 
 def read_groups(
-    autoscaling: AutoScalingClient,
-    names: Sequence[str],
-    *,
-    size_tag_key: str,
-    override_tag_key: str,
-    timezone: ZoneInfo,
-) -> list[GroupState]:
-    """All named groups, in the order named; raises before anything is changed if one is missing or mis-tagged."""
+    autoscaling: AutoScalingClient, names: Sequence[str], *, keys: TagKeys, timezone: ZoneInfo
+) -> tuple[list[GroupState], list[str]]:
+    """(the named groups that exist, in the order named; the names that do not). Tags never make this raise."""
     found: dict[str, AutoScalingGroupTypeDef] = {}
     for page in autoscaling.get_paginator("describe_auto_scaling_groups").paginate(AutoScalingGroupNames=list(names)):
         for group in page["AutoScalingGroups"]:
             found[group["AutoScalingGroupName"]] = group
-    missing = [name for name in names if name not in found]
-    if missing:
-        raise GroupNotFoundError(f"Auto Scaling group(s) {', '.join(missing)} not found (check ASG_NAMES)")
-    return [_state(found[name], size_tag_key, override_tag_key, timezone) for name in names]
+    states = [_state(autoscaling, found[name], keys, timezone) for name in names if name in found]
+    return states, [name for name in names if name not in found]
 
 
-def _state(group: AutoScalingGroupTypeDef, size_key: str, override_key: str, tz: ZoneInfo) -> GroupState:
+def _state(autoscaling: AutoScalingClient, group: AutoScalingGroupTypeDef, keys: TagKeys, tz: ZoneInfo) -> GroupState:
     name = group["AutoScalingGroupName"]
-    tags = {tag["Key"]: tag.get("Value", "") for tag in group.get("Tags", []) if "Key" in tag}
-    saved: RunningSize | None = None
-    override: Override | None = None
-    if size_key in tags:
-        try:
-            saved = RunningSize.parse(tags[size_key])
-        except SizeFormatError as exc:
-            raise MalformedTagError(f"group {name}: tag {size_key}: {exc}; fix or delete the tag") from exc
-    if override_key in tags:
-        try:
-            override = Override.parse(tags[override_key], tz)
-        except OverrideFormatError as exc:
-            raise MalformedTagError(f"group {name}: tag {override_key}: {exc}; fix or delete the tag") from exc
-    size = RunningSize(group["MinSize"], group["DesiredCapacity"], group["MaxSize"])
-    return GroupState(name=name, size=size, saved_size=saved, override=override)
+    raw = {tag["Key"]: tag.get("Value", "") for tag in group.get("Tags", []) if "Key" in tag}
+    tags = read_tags(raw, size_key=keys.size, override_key=keys.override, timezone=tz)
+    suspended = any(p.get("ProcessName") == SCHEDULED_ACTIONS for p in group.get("SuspendedProcesses", []))
+    return GroupState(
+        name=name,
+        size=RunningSize(group["MinSize"], group["DesiredCapacity"], group["MaxSize"]),
+        saved_size=tags.saved_size,
+        override=tags.override,
+        saved_text=tags.saved_text,
+        problems=tags.problems,
+        actions_suspended=suspended,
+        planned_opening=_planned_opening(autoscaling, name),
+    )
 
 
-def apply_plan(
-    autoscaling: AutoScalingClient, group: GroupState, plan: Plan, *, size_tag_key: str, override_tag_key: str
-) -> None:
+def _planned_opening(autoscaling: AutoScalingClient, group: str) -> PlannedOpening | None:
+    actions = autoscaling.describe_scheduled_actions(AutoScalingGroupName=group, ScheduledActionNames=[OPENING_ACTION])
+    for action in actions["ScheduledUpdateGroupActions"]:
+        start = action.get("StartTime")
+        sizes = (action.get("MinSize"), action.get("DesiredCapacity"), action.get("MaxSize"))
+        if start is None or None in sizes:
+            return None  # not one of ours as we write it: replaced at the next put
+        low, desired, high = (int(value or 0) for value in sizes)
+        return PlannedOpening(start.astimezone(dt.UTC), RunningSize(low, desired, high))
+    return None
+
+
+def apply_plan(autoscaling: AutoScalingClient, group: GroupState, plan: Plan, *, keys: TagKeys) -> None:
     """Apply in an order that makes a retry after any failed call reach the same end state.
 
-    The size is saved before the group goes to 0-0-0: if the resize then fails, the retry still sees the running
+    The baseline is saved before the group goes to 0-0-0: if the resize then fails, the retry still sees the running
     size and saves the same value again. The other way round, a retry would find 0-0-0 and lose the size.
     """
-    kind = "auto-scaling-group"
     if plan.drop_override:
-        autoscaling.delete_tags(Tags=[{"ResourceId": group.name, "ResourceType": kind, "Key": override_tag_key}])
+        autoscaling.delete_tags(Tags=[{"ResourceId": group.name, "ResourceType": _KIND, "Key": keys.override}])
     if plan.save_size is not None:
         autoscaling.create_or_update_tags(
             Tags=[
                 {
                     "ResourceId": group.name,
-                    "ResourceType": kind,
-                    "Key": size_tag_key,
+                    "ResourceType": _KIND,
+                    "Key": keys.size,
                     "Value": str(plan.save_size),
                     "PropagateAtLaunch": False,
                 }
@@ -83,4 +93,24 @@ def apply_plan(
             MinSize=plan.target.min,
             MaxSize=plan.target.max,
             DesiredCapacity=plan.target.desired,
+        )
+
+
+def apply_backstop(autoscaling: AutoScalingClient, group: GroupState, backstop: BackstopPlan) -> None:
+    """Suspend/resume the ScheduledActions process and put/delete the opening action, only where they differ."""
+    if backstop.suspend and not group.actions_suspended:
+        autoscaling.suspend_processes(AutoScalingGroupName=group.name, ScalingProcesses=[SCHEDULED_ACTIONS])
+    if not backstop.suspend and group.actions_suspended:
+        autoscaling.resume_processes(AutoScalingGroupName=group.name, ScalingProcesses=[SCHEDULED_ACTIONS])
+    wanted, current = backstop.opening, group.planned_opening
+    if wanted is None and current is not None:
+        autoscaling.delete_scheduled_action(AutoScalingGroupName=group.name, ScheduledActionName=OPENING_ACTION)
+    if wanted is not None and wanted != current:
+        autoscaling.put_scheduled_update_group_action(
+            AutoScalingGroupName=group.name,
+            ScheduledActionName=OPENING_ACTION,
+            StartTime=wanted.at,
+            MinSize=wanted.size.min,
+            MaxSize=wanted.size.max,
+            DesiredCapacity=wanted.size.desired,
         )

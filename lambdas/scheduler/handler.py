@@ -3,6 +3,10 @@
 ACTION is "start" (daily, opening minus warm-up), "stop" (daily, closing) or "reconcile" (every 15 minutes). The
 schedules fire every day; this function decides whether today (in the configured timezone) is a workday.
 `run()` holds the logic and takes its clients and clock as arguments; `handler()` builds real ones.
+
+Fail safe, not fail stuck: a bad tag is ignored for the decision (and reported), a missing group or a refused call
+on one group does not keep the others from their decision; the invocation still fails afterwards, so Lambda retries
+it and then sends it to the on-failure destination (an SQS queue with an alarm).
 """
 
 from __future__ import annotations
@@ -14,14 +18,17 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
 import boto3
+from botocore.exceptions import BotoCoreError, ClientError
 
 from lambdas.common.aws import CLIENT_CONFIG
 from lambdas.common.jsonlog import get_logger, log
 from lambdas.common.metrics import put_count
-from lambdas.scheduler.decisions import ACTIONS, Action, decide
+from lambdas.scheduler.backstop import plan_backstop
+from lambdas.scheduler.calendar import DayVerdict
+from lambdas.scheduler.decisions import ACTIONS, Action, GroupState, decide
 from lambdas.scheduler.environment import SchedulerEnvironment
-from lambdas.scheduler.errors import InvalidEventError, SchedulerError
-from lambdas.scheduler.groups import apply_plan, read_groups
+from lambdas.scheduler.errors import GroupNotFoundError, InvalidEventError
+from lambdas.scheduler.groups import TagKeys, apply_backstop, apply_plan, read_groups
 
 if TYPE_CHECKING:
     from mypy_boto3_autoscaling import AutoScalingClient
@@ -29,6 +36,8 @@ if TYPE_CHECKING:
 
 LOGGER = get_logger("voicefleet.scheduler")
 METRIC = "ScheduleRun"
+TAG_METRIC = "ScheduleTagIgnored"
+UNCOVERED_METRIC = "CalendarUncovered"
 
 
 @dataclass(frozen=True)
@@ -57,57 +66,96 @@ def run(
     base: dict[str, Any] = {"environment": env.env_name, "local_time": local.isoformat(), "timezone": env.timezone.key}
     try:
         action = parse_action(event)
-        groups = read_groups(
-            clients.autoscaling,
-            env.asg_names,
-            size_tag_key=env.size_tag_key,
-            override_tag_key=env.override_tag_key,
-            timezone=env.timezone,
-        )
-    except SchedulerError as exc:
-        _record(env, clients, now, action=_raw_action(event), result="error")
+    except InvalidEventError as exc:
+        _count(env, clients, now, METRIC, Action="invalid", Result="error")
         log(LOGGER, "schedule run refused", level=logging.ERROR, **base, error=str(exc), error_type=type(exc).__name__)
         raise
-    # Decide for every group before changing any, so a bad tag on the second group leaves the first untouched.
-    plans = [(group, decide(action, group, day, local, env.default_size, env.open_window)) for group in groups]
-    outcomes: list[dict[str, Any]] = []
-    for group, plan in plans:
-        apply_plan(
-            clients.autoscaling, group, plan, size_tag_key=env.size_tag_key, override_tag_key=env.override_tag_key
-        )
-        outcome: dict[str, Any] = {
-            "group": group.name,
-            "result": plan.result,
-            "reason": plan.reason,
-            "detail": plan.detail,
-            "size_before": str(group.size),
-            "size_after": str(plan.target or group.size),
-            "saved_size": str(plan.save_size or group.saved_size or ""),
-            "override_removed": plan.drop_override,
-        }
-        outcomes.append(outcome)
-        log(LOGGER, f"{action} {group.name}: {plan.result} ({plan.reason})", **base, action=action, **outcome)
-        _record(env, clients, now, action=action, result=plan.result)
+    if not day.covered:
+        _report_uncovered(env, clients, now, day, base)
+    keys = TagKeys(size=env.size_tag_key, override=env.override_tag_key)
+    groups, missing = read_groups(clients.autoscaling, env.asg_names, keys=keys, timezone=env.timezone)
+    failures: list[Exception] = []
+    outcomes = []
+    for group in groups:
+        _report_tags(env, clients, now, group, base)
+        try:
+            outcomes.append(_one_group(action, group, day, local, env, clients, keys, base))
+        except (ClientError, BotoCoreError) as exc:
+            # Another group's decision must not wait for this one: finish them all, then fail the invocation.
+            failures.append(exc)
+            _count(env, clients, now, METRIC, Action=action, Result="error")
+            log(LOGGER, f"{action} {group.name}: failed", level=logging.ERROR, **base, group=group.name, error=str(exc))
+    if missing:
+        failures.append(GroupNotFoundError(f"Auto Scaling group(s) {', '.join(missing)} not found (check ASG_NAMES)"))
+        _count(env, clients, now, METRIC, Action=action, Result="error")
+        log(LOGGER, "schedule run incomplete", level=logging.ERROR, **base, missing=missing)
+    if failures:
+        raise failures[0]
     return {
         **base,
         "action": action,
         "date": day.day.isoformat(),
         "workday": day.workday,
         "day_reason": day.reason,
+        "calendar_covered": day.covered,
         "groups": outcomes,
     }
 
 
-def _raw_action(event: object) -> str:
-    action = event.get("action") if isinstance(event, Mapping) else None
-    return action if action in ACTIONS else "invalid"
+def _one_group(
+    action: Action,
+    group: GroupState,
+    day: DayVerdict,
+    local: dt.datetime,
+    env: SchedulerEnvironment,
+    clients: SchedulerClients,
+    keys: TagKeys,
+    base: dict[str, Any],
+) -> dict[str, Any]:
+    plan = decide(action, group, day, local, env.rules)
+    backstop = plan_backstop(group, plan, local, env.calendar, env.rules)
+    apply_plan(clients.autoscaling, group, plan, keys=keys)
+    apply_backstop(clients.autoscaling, group, backstop)
+    outcome: dict[str, Any] = {
+        "group": group.name,
+        "result": plan.result,
+        "reason": plan.reason,
+        "detail": plan.detail,
+        "size_before": str(group.size),
+        "size_after": str(plan.size_after(group)),
+        "saved_size": str(plan.save_size or group.saved_size or ""),
+        "override_removed": plan.drop_override,
+        "tags_ignored": [problem.describe() for problem in group.problems],
+        "backstop": backstop.why,
+    }
+    log(LOGGER, f"{action} {group.name}: {plan.result} ({plan.reason})", **base, action=action, **outcome)
+    _count(env, clients, local, METRIC, Action=action, Result=plan.result)
+    return outcome
 
 
-def _record(
-    env: SchedulerEnvironment, clients: SchedulerClients, now: dt.datetime, *, action: str, result: str
+def _report_tags(
+    env: SchedulerEnvironment, clients: SchedulerClients, now: dt.datetime, group: GroupState, base: dict[str, Any]
 ) -> None:
-    dims = {"Environment": env.env_name, "Action": action, "Result": result}
-    put_count(clients.cloudwatch, namespace=env.metric_namespace, name=METRIC, dimensions=dims, when=now, logger=LOGGER)
+    for problem in group.problems:
+        fields = {"group": group.name, "tag": problem.key, "value": problem.value, "kind": problem.kind}
+        log(LOGGER, f"{group.name}: {problem.describe()}", level=logging.ERROR, **base, **fields)
+        _count(env, clients, now, TAG_METRIC)
+
+
+def _report_uncovered(
+    env: SchedulerEnvironment, clients: SchedulerClients, now: dt.datetime, day: DayVerdict, base: dict[str, Any]
+) -> None:
+    years = ", ".join(str(year) for year in sorted(env.calendar.years or ()))
+    message = f"the calendar covers {years} only: {day.describe()}; renew schedule.calendar in cdk.json and deploy"
+    log(LOGGER, message, level=logging.ERROR, **base, date=day.day.isoformat())
+    _count(env, clients, now, UNCOVERED_METRIC)
+
+
+def _count(
+    env: SchedulerEnvironment, clients: SchedulerClients, now: dt.datetime, name: str, **dimensions: str
+) -> None:
+    dims = {"Environment": env.env_name, **dimensions}
+    put_count(clients.cloudwatch, namespace=env.metric_namespace, name=name, dimensions=dims, when=now, logger=LOGGER)
 
 
 def handler(event: dict[str, Any], context: object) -> dict[str, Any]:

@@ -29,7 +29,8 @@ class Override:
         if value.lower().startswith(_UNTIL):
             stamp = value[len(_UNTIL) :].strip()
             try:
-                until = dt.datetime.fromisoformat(stamp)
+                # Upper case: RFC 3339 allows a lowercase 't' and 'z' ("...T21:00z"), fromisoformat does not.
+                until = dt.datetime.fromisoformat(stamp.upper())
             except ValueError as exc:
                 raise OverrideFormatError(
                     f"'{text}': '{stamp}' is not an ISO datetime (e.g. on-until=2026-03-09T20:00)"

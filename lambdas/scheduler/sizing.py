@@ -33,7 +33,13 @@ class RunningSize:
 
     @property
     def is_zero(self) -> bool:
+        """0-0-0: nothing can launch, not even by a scaling policy."""
         return self.min == self.desired == self.max == 0
+
+    @property
+    def is_stopped(self) -> bool:
+        """No instance wanted: desired 0, whatever the maximum (a group scaled in to 0-0-1 serves nothing)."""
+        return self.desired == 0
 
     def at_least(self, other: RunningSize) -> RunningSize:
         """Each bound raised to `other`'s: restoring a saved size never shrinks a group someone scaled up by hand.
@@ -41,6 +47,16 @@ class RunningSize:
         The result keeps min <= desired <= max, since both inputs do.
         """
         return RunningSize(max(self.min, other.min), max(self.desired, other.desired), max(self.max, other.max))
+
+    def baseline(self, opening: RunningSize) -> RunningSize:
+        """What the next opening restores from this running size: its bounds, with the opening desired size.
+
+        The bounds are set by people (or the config); the desired size moves with target tracking during the day,
+        so carrying it over would bring back yesterday's peak (a 1-4-4 group at 17:59 restored as four GPUs).
+        The opening desired size is clamped into the bounds, so a raised minimum is kept.
+        """
+        desired = min(max(opening.desired, self.min), self.max)
+        return RunningSize(self.min, desired, self.max)
 
 
 ZERO = RunningSize(0, 0, 0)

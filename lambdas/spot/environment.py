@@ -17,11 +17,12 @@ class SpotEnvironment:
     metric_namespace: str
     env_name: str
     sns_topic_arn: str | None  # None: no notification
+    dedupe_table: str  # DynamoDB table of events already handled (lambdas/spot/dedupe.py)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> SpotEnvironment:
-        """Build from ASG_NAMES, METRIC_NAMESPACE, ENV_NAME and SNS_TOPIC_ARN (empty or unset = no notification);
-        raises an EnvironmentVariableError naming the first bad variable."""
+        """Build from ASG_NAMES, METRIC_NAMESPACE, ENV_NAME, DEDUPE_TABLE and SNS_TOPIC_ARN (empty or unset = no
+        notification); raises an EnvironmentVariableError naming the first bad variable."""
         env = current_environ() if environ is None else environ
         topic = env.get("SNS_TOPIC_ARN", "").strip()
         if topic and not _SNS_ARN.match(topic):
@@ -33,4 +34,5 @@ class SpotEnvironment:
             metric_namespace=required(env, "METRIC_NAMESPACE"),
             env_name=required(env, "ENV_NAME"),
             sns_topic_arn=topic or None,
+            dedupe_table=required(env, "DEDUPE_TABLE"),
         )

@@ -31,6 +31,7 @@ class SpotEvent:
     instance_id: str
     instance_action: str | None  # interruption only: what EC2 will do to the instance
     event_time: str | None
+    event_id: str | None = None  # EventBridge's id: the same for every delivery of one event
 
     @property
     def metric_name(self) -> str:
@@ -53,9 +54,11 @@ def parse_event(event: object) -> SpotEvent:
         raise MalformedSpotEventError(f"detail.instance-id {instance_id!r} is not an instance id")
     action = detail.get("instance-action")
     time = event.get("time")
+    event_id = event.get("id")
     return SpotEvent(
         kind="interruption" if detail_type == INTERRUPTION else "rebalance",
         instance_id=instance_id,
         instance_action=action if isinstance(action, str) else None,
         event_time=time if isinstance(time, str) else None,
+        event_id=event_id if isinstance(event_id, str) and event_id else None,
     )

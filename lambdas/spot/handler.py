@@ -4,8 +4,9 @@ For an interruption warning of an in-service instance of one of our groups, the 
 decrementing the desired capacity, so Auto Scaling launches its replacement at once instead of after the two-minute
 warning runs out; the instance itself keeps draining (it watches IMDSv2 spot/instance-action). A rebalance
 recommendation is only counted: with capacity rebalancing on, the group replaces the instance itself.
-Malformed events and instances outside our groups are logged, counted and ignored: a retry would not help.
-`run()` holds the logic and takes its clients and clock as arguments; `handler()` builds real ones.
+Malformed events, instances outside our groups and repeated deliveries (lambdas/spot/dedupe.py) are logged, counted
+and ignored: a retry would not help. `run()` holds the logic and takes its clients and clock as arguments;
+`handler()` builds real ones.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from lambdas.common.aws import CLIENT_CONFIG
 from lambdas.common.jsonlog import get_logger, log
 from lambdas.common.metrics import put_count
+from lambdas.spot import dedupe
 from lambdas.spot.environment import SpotEnvironment
 from lambdas.spot.events import MalformedSpotEventError, SpotEvent, parse_event
 
@@ -29,6 +31,7 @@ if TYPE_CHECKING:
     from mypy_boto3_autoscaling import AutoScalingClient
     from mypy_boto3_autoscaling.type_defs import AutoScalingInstanceDetailsTypeDef
     from mypy_boto3_cloudwatch import CloudWatchClient
+    from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_ec2 import EC2Client
     from mypy_boto3_sns import SNSClient
 
@@ -44,6 +47,7 @@ class SpotClients:
     ec2: EC2Client
     cloudwatch: CloudWatchClient
     sns: SNSClient
+    dynamodb: DynamoDBClient
 
 
 def run(event: object, env: SpotEnvironment, clients: SpotClients, now: dt.datetime | None = None) -> dict[str, Any]:
@@ -53,6 +57,18 @@ def run(event: object, env: SpotEnvironment, clients: SpotClients, now: dt.datet
         spot = parse_event(event)
     except MalformedSpotEventError as exc:
         return _ignore(env, clients, now, "malformed-event", str(exc), None)
+    claim = dedupe.claim(clients.dynamodb, env.dedupe_table, spot, now, LOGGER)
+    if claim.duplicate_of is not None:
+        detail = f"{spot.kind} of {spot.instance_id} already handled ({claim.duplicate_of})"
+        return _ignore(env, clients, now, "duplicate", detail, spot)
+    try:
+        return _handle(spot, env, clients, now)
+    except Exception:
+        dedupe.release(clients.dynamodb, env.dedupe_table, claim.keys, LOGGER)
+        raise
+
+
+def _handle(spot: SpotEvent, env: SpotEnvironment, clients: SpotClients, now: dt.datetime) -> dict[str, Any]:
     found = clients.autoscaling.describe_auto_scaling_instances(InstanceIds=[spot.instance_id])["AutoScalingInstances"]
     if not found:
         return _ignore(env, clients, now, "not-in-a-group", f"{spot.instance_id} is in no Auto Scaling group", spot)
@@ -160,5 +176,6 @@ def handler(event: dict[str, Any], context: object) -> dict[str, Any]:
         ec2=boto3.client("ec2", config=CLIENT_CONFIG),
         cloudwatch=boto3.client("cloudwatch", config=CLIENT_CONFIG),
         sns=boto3.client("sns", config=CLIENT_CONFIG),
+        dynamodb=boto3.client("dynamodb", config=CLIENT_CONFIG),
     )
     return run(event, env, clients)

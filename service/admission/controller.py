@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -27,6 +28,7 @@ from service.admission.errors import (
 )
 from service.admission.execution import BatchOutcome, run_engine_batch
 from service.admission.model import AdmissionObserver, AdmissionSettings, AdmissionStats, NullObserver
+from service.admission.streams import StreamDeadlineError, StreamHandle, StreamStats
 from service.engines.base import Engine, SynthesisRequest, SynthesisResult
 
 log = logging.getLogger(__name__)
@@ -49,6 +51,7 @@ class _Item:
     key: Hashable
     future: asyncio.Future[SynthesisResult]
     enqueued_at: float = field(default_factory=time.monotonic)
+    stream: bool = False  # a stream waits in the same queue; when dispatched it is granted a slot, not run
 
 
 class AdmissionController:
@@ -67,9 +70,9 @@ class AdmissionController:
         executor: Executor | None = None,
         engine_lock: asyncio.Lock | None = None,
     ) -> None:
-        """`engine_workers`: batches run at once (default max_concurrency // max_batch; 1 for engines that are not
-        re-entrant). `executor`: share the engine thread of another runner (streaming) instead of owning threads.
-        `engine_lock`: held around each batch, so a stream holding it (SynthRunner.lock) never overlaps a batch."""
+        """`engine_workers`: engine calls at once, batches and streams alike (default max_concurrency // max_batch).
+        `executor`: share the worker threads of another runner instead of owning threads (it needs as many).
+        `engine_lock`: held around each batch (tests use it to hold the engine)."""
         self.engine = engine
         self.settings = settings
         self.stats = AdmissionStats()
@@ -83,7 +86,9 @@ class AdmissionController:
         self._workers = engine_workers or max(1, settings.max_concurrency // self._max_batch)
         self._shared_executor = executor
         self._engine_lock = engine_lock
-        self._streams = 0
+        self._running_streams = 0
+        self._stream_ids = itertools.count()
+        self.stream_stats = StreamStats()
         self._pending: deque[_Item] = deque()
         self._in_flight = 0
         self._ready = False
@@ -106,6 +111,7 @@ class AdmissionController:
         self._slots = asyncio.Semaphore(self._workers)
         if self._executor is None:
             self._executor = ThreadPoolExecutor(max_workers=self._workers, thread_name_prefix="engine")
+        self._loop = asyncio.get_running_loop()
         self._dispatcher = asyncio.create_task(self._dispatch_loop(), name="admission-dispatcher")
 
     def set_ready(self, ready: bool = True) -> None:
@@ -135,7 +141,8 @@ class AdmissionController:
 
     @property
     def streams(self) -> int:
-        return self._streams
+        """Streams holding an engine slot now."""
+        return self._running_streams
 
     def begin_drain(self, reason: str) -> None:
         """Stop admitting at once (readiness turns 503); admitted requests still finish."""
@@ -153,7 +160,7 @@ class AdmissionController:
         timeout = self.settings.request_timeout_s if timeout_s is None else timeout_s
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._idle.wait(), timeout)
-        left = len(self._pending) + self._in_flight + self._streams
+        left = len(self._pending) + self._in_flight
         while self._pending:
             item = self._pending.popleft()
             self._fail(item, DrainingError("instance shut down before this request ran; retry", retry_after_s=1))
@@ -213,28 +220,101 @@ class AdmissionController:
             if watcher is not None:
                 watcher.cancel()
 
-    def admit_stream(self) -> None:
-        """Admit a stream (it runs outside the batcher, under the engine's lock) with the same refusals as a
-        request: 503 while loading or draining, 429 while the queue is full. Raises the AdmissionError."""
+    async def open_stream(
+        self,
+        request: SynthesisRequest,
+        *,
+        first_audio_s: float | None = None,
+        total_s: float | None = None,
+        is_disconnected: Disconnected | None = None,
+    ) -> StreamHandle:
+        """Admit a stream like any request (503 loading/draining, 429 queue full) and wait in the same queue for an
+        engine slot. Returns the handle holding the slot; raises StreamDeadlineError (504) when no slot came within
+        the first-audio deadline, ClientGoneError when the client left while it waited."""
         self.stats.offered += 1
         error = self._refusal()
         if error is not None:
             self.stats.rejected[error.code] += 1
             self._observer.rejected(error.code)
             raise error
+        assert self._arrival is not None, "start() first"
+        loop = asyncio.get_running_loop()
+        item = _Item(request, ("stream", next(self._stream_ids)), loop.create_future(), stream=True)
+        self._pending.append(item)
         self.stats.admitted += 1
         self.stats.streams += 1
-
-    @contextlib.asynccontextmanager
-    async def stream_running(self) -> AsyncIterator[None]:
-        """Around an admitted stream's generation: it counts as in flight, so a drain waits for it to end."""
-        self._streams += 1
         self._idle_changed()
+        self._observer.queue_depth(len(self._pending))
+        self._arrival.set()
+        first_audio = self.settings.request_timeout_s if first_audio_s is None else first_audio_s
+        total = self.settings.stream_timeout_s if total_s is None else total_s
+        watcher = asyncio.create_task(self._watch_client(item, is_disconnected)) if is_disconnected else None
         try:
-            yield
+            await asyncio.wait_for(asyncio.shield(item.future), first_audio)
+        except TimeoutError:
+            self.stats.deadline_exceeded += 1
+            err = StreamDeadlineError(f"no audio within the {first_audio:g} s first-audio deadline (still queued)")
+            self._abandon(item, err)
+            raise err from None
+        except asyncio.CancelledError:
+            self._abandon(item, ClientGoneError("stream cancelled before it started"))
+            raise
         finally:
-            self._streams -= 1
-            self._idle_changed()
+            if watcher is not None:
+                watcher.cancel()
+        assert self._executor is not None
+        return StreamHandle(
+            self.engine, request, self._executor, admitted_at=item.enqueued_at, first_audio_s=first_audio,
+            total_s=total, release=self._stream_done, stats=self.stream_stats, after=self._after_stream,
+        )  # fmt: skip
+
+    def _abandon(self, item: _Item, error: BaseException) -> None:
+        """A stream that gives up waiting: out of the queue, or (granted just now) its slot given back."""
+        granted = item.future.done() and not item.future.cancelled() and item.future.exception() is None
+        self._fail(item, error)
+        if granted:
+            self._stream_done("cancelled")
+
+    def _grant(self, item: _Item) -> None:
+        """The dispatcher took a stream from the queue: it holds the slot until its handle closes."""
+        self._observer.queue_wait(time.monotonic() - item.enqueued_at)
+        self._in_flight += 1
+        self._running_streams += 1
+        self._observer.in_flight(self._in_flight)
+        item.future.set_result(None)  # type: ignore[arg-type]
+
+    def _after_stream(self) -> None:
+        """In a worker thread after a stream: the same hygiene and recycle count as after a batch of one."""
+        if self._after_batch is None:
+            return
+        reason = self._after_batch(1)
+        if reason:
+            asyncio.run_coroutine_threadsafe(self._recycle(reason), self._loop)
+
+    async def _recycle(self, reason: str) -> None:
+        self.begin_drain(f"recycle: {reason}")
+        if self._on_recycle is not None:
+            self._on_recycle(reason)
+
+    def _stream_done(self, outcome: str) -> None:
+        """A stream gave its slot back: `outcome` is finished, failed, oom, deadline or cancelled (client gone)."""
+        assert self._slots is not None
+        if outcome == "finished":
+            self.stats.completed += 1
+        elif outcome in ("failed", "oom"):
+            self.stats.failed += 1
+            if outcome == "oom":
+                self.stats.oom_batches += 1
+                self._observer.oom()
+        elif outcome == "deadline":
+            self.stats.deadline_exceeded += 1
+        else:
+            self.stats.client_gone += 1
+        self._in_flight -= 1
+        self._running_streams -= 1
+        self._observer.in_flight(self._in_flight)
+        self._slots.release()
+        self._idle_changed()
 
     def _refusal(self) -> AdmissionError | None:
         retry = self.settings.unavailable_retry_after_s
@@ -274,7 +354,7 @@ class AdmissionController:
     def _idle_changed(self) -> None:
         if self._idle is None:
             return
-        if self._pending or self._in_flight or self._streams:
+        if self._pending or self._in_flight:
             self._idle.clear()
         else:
             self._idle.set()
@@ -308,6 +388,10 @@ class AdmissionController:
                 self._slots.release()
                 continue
             first = batch[0]
+            if first.stream:
+                self._grant(first)
+                self._observer.queue_depth(len(self._pending))
+                continue
             gather_until = first.enqueued_at + self.settings.max_wait_ms / 1000
             while len(batch) < self._max_batch:
                 batch += self._take(first.key, self._max_batch - len(batch))

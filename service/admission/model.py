@@ -4,25 +4,15 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
-if TYPE_CHECKING:
-    from infra.config.model import ServiceConfig
+from voicefleet_config import ServiceLimits, limits_of
 
 
-@dataclass(frozen=True)
-class AdmissionSettings:
-    """Limits of the queue in front of the engine (the TTS_MAX_* settings)."""
+class AdmissionSettings(ServiceLimits):
+    """The service's limits (max_queue, max_concurrency, max_batch, max_wait_ms, request_timeout_s: voicefleet_config's
+    ServiceLimits, with their bounds), plus how admission answers when they are reached."""
 
-    max_queue: int = 64
-    """Requests waiting for the engine; one more gets 429."""
-    max_concurrency: int = 8
-    """Requests inside the engine at once (batching engines: batches of up to max_batch share this budget)."""
-    max_batch: int = 8
-    max_wait_ms: int = 20
-    """How long the first request of a batch waits for companions."""
-    request_timeout_s: float = 60.0
-    """Deadline from admission to result; past it the client gets 504."""
     retry_after_s: float = 1.0
     """Retry-After floor for 429 (scaled up with the backlog)."""
     unavailable_retry_after_s: float = 5.0
@@ -31,25 +21,11 @@ class AdmissionSettings:
     """On CUDA OOM in a batch of several, retry each request alone once before answering 503."""
     disconnect_poll_s: float = 0.2
 
-    def __post_init__(self) -> None:
-        for name in ("max_queue", "max_concurrency", "max_batch"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1 (got {getattr(self, name)})")
-        if self.max_wait_ms < 0:
-            raise ValueError(f"max_wait_ms must be >= 0 (got {self.max_wait_ms})")
-        if self.request_timeout_s <= 0:
-            raise ValueError(f"request_timeout_s must be > 0 (got {self.request_timeout_s})")
-
     @classmethod
-    def from_service_config(cls, config: ServiceConfig) -> AdmissionSettings:
-        """The same limits the environment's cdk.json gives the fleet."""
-        return cls(
-            max_queue=config.max_queue,
-            max_concurrency=config.max_concurrency,
-            max_batch=config.max_batch,
-            max_wait_ms=config.max_wait_ms,
-            request_timeout_s=config.request_timeout_s,
-        )
+    def from_limits(cls, limits: ServiceLimits, **answers: object) -> AdmissionSettings:
+        """Admission for the limits of `limits` (Settings, an environment's ServiceConfig, ...); `answers` set the
+        fields above."""
+        return cls.model_validate({**limits_of(limits), **answers})
 
 
 class AdmissionObserver(Protocol):

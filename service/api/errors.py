@@ -97,8 +97,9 @@ def _json(status: int, body: dict[str, Any], headers: Mapping[str, str] | None =
 class BodyTooLargeError(StarletteHTTPException):
     """413 for a body over its cap (raised while reading, so FastAPI's body parsing passes it through)."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, param: str = "body") -> None:
         super().__init__(status_code=413, detail=message)
+        self.param = param
 
 
 def _oversized_form_field(exc: BaseException) -> str | None:
@@ -163,6 +164,11 @@ async def _domain(_: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, ApiError):
         return _json(exc.status, error_body(str(exc), param=exc.param, code=exc.code))
     if isinstance(exc, TextTooLongError):
+        if exc.field == "input":  # the OpenAI-compatible endpoint answers as OpenAI does: 400 naming `input`
+            body = error_body(
+                str(exc), param="input", code="string_above_max_length", limit=exc.limit, length=exc.length
+            )
+            return _json(400, body)
         body = error_body(str(exc), param=exc.field, code="text_too_long", limit=exc.limit, length=exc.length)
         return _json(413, body)
     if isinstance(exc, EmptyTextError | TagError | TextError):
@@ -218,7 +224,7 @@ async def _http(_: Request, exc: Exception) -> JSONResponse:
         message = f"request body is not valid JSON: not UTF-8 text (byte 0x{bad.object[bad.start]:02x} at {bad.start})"
         return _json(400, error_body(message, param="body", code="invalid_json"))
     if isinstance(exc, BodyTooLargeError):
-        return _json(413, error_body(str(exc.detail), param="body", code="body_too_large"))
+        return _json(413, error_body(str(exc.detail), param=exc.param, code="body_too_large"))
     if exc.status_code == 400 and str(exc.detail).startswith(("Part exceeded maximum size", "Field exceeded maximum")):
         # Starlette's per-field cap (1 MiB) on form text; far above any real field, so it is an oversized upload.
         field = _oversized_form_field(exc) or "body"

@@ -6,7 +6,7 @@ fail later in the engine, the file system or the error body itself. Refused at t
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import AfterValidator
 from pydantic_core import PydanticCustomError
@@ -28,3 +28,9 @@ def utf8_text(value: str) -> str:
 
 Utf8Str = Annotated[str, AfterValidator(utf8_text)]
 """A str field that refuses lone surrogates (422 naming the field)."""
+
+
+# Documented in the OpenAPI schema (so clients and fuzzers know it), checked by service.text with a clearer message
+# than a pattern error: text to say needs at least one letter or digit (punctuation alone says nothing).
+def speakable_schema(schema: dict[str, Any]) -> None:
+    schema.update({"pattern": "[^\\W_]", "minLength": 1})

@@ -1,4 +1,4 @@
-"""ASGI middleware: `Connection: close` while draining, the JSON body cap, and the last-resort JSON 500.
+"""ASGI middleware: `Connection: close` while draining, the body caps, and the last-resort JSON 500.
 
 `Connection: close` on every response while the instance drains.
 
@@ -41,37 +41,53 @@ class CloseWhileDrainingMiddleware:
         await self.app(scope, receive, send_closing)
 
 
-class JsonBodyLimitMiddleware:
-    """413 for a non-form request body over `limit` bytes: from Content-Length before reading anything, else (a
-    chunked body) as soon as the bytes read pass the limit. Form bodies have their own caps (TTS_MAX_UPLOAD_BYTES)."""
+# Multipart framing around the file and the text fields (boundaries, part headers, transcript, instruction, ...).
+FORM_OVERHEAD_BYTES = 64 * 1024
+# The upload field a form body is mostly made of, to name in the 413 (the file is what outgrows a form).
+_UPLOAD_FIELD = {"/v1/tts": "prompt_audio", "/v1/voices": "audio"}
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+
+class BodyLimitMiddleware:
+    """413 for a request body over its cap, counted as it streams in: from Content-Length before reading anything,
+    else (a chunked body) as soon as the bytes read pass the cap, so nothing past the cap is parsed, spooled to a
+    temporary file or written anywhere. JSON and other bodies: `json_limit` (TTS_MAX_JSON_BYTES); form bodies (the
+    prompt and voice uploads): `upload_limit` (TTS_MAX_UPLOAD_BYTES) plus the multipart framing."""
+
+    def __init__(self, app: ASGIApp, json_limit: int, upload_limit: int) -> None:
         self.app = app
-        self.limit = limit
+        self.json_limit = json_limit
+        self.upload_limit = upload_limit
 
-    def _refusal(self, size: str) -> BodyTooLargeError:
+    def _refusal(self, form: bool, size: str, path: str) -> BodyTooLargeError:
+        if form:
+            return BodyTooLargeError(
+                f"request body is {size} bytes; an upload may be at most {self.upload_limit} bytes "
+                "(TTS_MAX_UPLOAD_BYTES) plus form fields",
+                param=_UPLOAD_FIELD.get(path.rstrip("/"), "body"),
+            )
         return BodyTooLargeError(
-            f"request body is {size} bytes; JSON bodies may be at most {self.limit} bytes (TTS_MAX_JSON_BYTES)"
+            f"request body is {size} bytes; JSON bodies may be at most {self.json_limit} bytes (TTS_MAX_JSON_BYTES)"
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        headers = Headers(scope=scope) if scope["type"] == "http" else Headers()
-        content_type = headers.get("content-type", "").split(";")[0].strip().lower()
-        if scope["type"] != "http" or content_type in _FORM_TYPES:
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        headers = Headers(scope=scope)
+        form = headers.get("content-type", "").split(";")[0].strip().lower() in _FORM_TYPES
+        limit = self.upload_limit + FORM_OVERHEAD_BYTES if form else self.json_limit
         declared = headers.get("content-length", "")
         received = 0
 
         async def limited() -> Message:
             nonlocal received
-            if declared.isdigit() and int(declared) > self.limit:
-                raise self._refusal(declared)  # before reading a byte
+            if declared.isdigit() and int(declared) > limit:
+                raise self._refusal(form, declared, scope["path"])  # before reading a byte
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.limit:
-                    raise self._refusal(f"over {self.limit}")
+                if received > limit:
+                    raise self._refusal(form, f"over {limit}", scope["path"])
             return message
 
         await self.app(scope, limited, send)

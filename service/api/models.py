@@ -9,6 +9,7 @@ from pydantic import BaseModel
 
 from service.api.errors import ApiError, error_responses
 from service.api.state import ServiceState, get_state
+from service.audio.encode import FORMATS
 from service.engines.registry import OPENAI_MODEL_ALIASES
 
 router = APIRouter(prefix="/v1/models", tags=["models"])
@@ -50,7 +51,7 @@ def _model(state: ServiceState) -> ModelPublic:
         ready=state.status == "ready",
         max_text_chars=state.settings.max_text_chars,
         max_upload_bytes=state.settings.max_upload_bytes,
-        formats=["wav", "mp3", "opus", "flac", "pcm"],
+        formats=list(FORMATS),
         capabilities=CapabilitiesPublic(
             languages=list(caps.languages),
             sample_rate=caps.sample_rate,

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from service.api.errors import ApiError, error_responses
-from service.api.fields import Utf8Str
+from service.api.fields import Utf8Str, speakable_schema
 from service.api.state import ServiceState, get_state
 from service.api.synthesis import Job, require_content_type, resolve_voice, synthesize_response
 from service.audio.encode import MEDIA_TYPES, AudioFormat
@@ -24,21 +24,39 @@ def json_body(request: Request) -> None:
 
 
 class SpeechRequest(BaseModel):
-    """OpenAI's speech request, plus `language` and `sample_rate`."""
+    """OpenAI's speech request, plus `language`, `sample_rate` and `stream`. Unknown fields are refused (422 naming
+    the field): a client asking for something this service would silently not do gets told."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="forbid")
 
     model: Utf8Str = Field(
         default="tts-1", description="The engine name, or an OpenAI name (tts-1, tts-1-hd, gpt-4o-mini-tts)."
     )
-    input: Utf8Str = Field(description="Text to say; pronunciation tags such as [M][AY0][N][UW1][T] or [j][ǐ] allowed.")
-    voice: Utf8Str = Field(default="default", description="A built-in voice or a saved voice (GET /v1/voices).")
-    response_format: AudioFormat = "mp3"
+    input: Utf8Str = Field(
+        description="Text to say; pronunciation tags such as [M][AY0][N][UW1][T] or [j][ǐ] allowed.",
+        json_schema_extra=speakable_schema,
+    )
+    voice: Utf8Str = Field(
+        default="default",
+        description="A built-in voice (OpenAI's names: alloy, echo, ...) or a saved voice (GET /v1/voices).",
+    )
+    response_format: AudioFormat = Field(
+        default="mp3", description="mp3, opus, aac, flac, wav, or pcm (24 kHz 16-bit mono little-endian)."
+    )
     speed: float = Field(default=1.0, ge=0.25, le=4.0)
     instructions: Utf8Str | None = Field(
         default=None, max_length=500, description="Style or dialect, e.g. '请用广东话表达'."
     )
-    stream: bool = Field(default=False, description="Chunked audio as segments finish (wav or pcm).")
+    stream_format: Literal["audio", "sse"] = Field(
+        default="audio",
+        description="audio: the audio itself, chunked as it is made; sse: speech.audio.delta / speech.audio.done "
+        "server-sent events with base64 audio.",
+    )
+    stream: bool = Field(
+        default=True,
+        description="false: answer when the audio is complete, with Content-Length (and X-Audio-* headers when the "
+        "server stores audio).",
+    )
     language: Utf8Str | None = Field(
         default=None, description="zh, yue, en, ja, ...; detected from the text when absent."
     )
@@ -67,7 +85,11 @@ async def create_speech(
             param="model",
             code="unknown_model",
         )
+    if body.stream_format == "sse" and not body.stream:
+        raise ApiError(422, "stream_format 'sse' is a stream; drop stream=false", param="stream_format")
     voice, prompt = await resolve_voice(state, body.voice)
+    # Streamed unless the client says stream=false or the server stores every answer (that needs the whole audio).
+    stream = body.stream and not (state.settings.store_default and state.audio_store is not None)
     job = Job(
         text=body.input,
         text_field="input",
@@ -78,7 +100,8 @@ async def create_speech(
         instruct_field="instructions",
         language=body.language,
         speed=body.speed,
-        stream=body.stream,
+        stream=stream,
+        sse=body.stream_format == "sse",
         sample_rate=body.sample_rate,
     )
     return await synthesize_response(state, job, http)

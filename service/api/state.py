@@ -25,7 +25,7 @@ Status = Literal["loading", "ready", "failed", "draining"]
 class ServiceState:
     settings: Settings
     engine: Engine
-    synth: SynthRunner  # the engine thread: load and streams (batches reach it through `admission`)
+    synth: SynthRunner  # the engine's worker threads: load here; batches and streams through `admission`
     admission: AdmissionController  # every non-streamed request goes through here: queue, batches, drain
     coordinator: ShutdownCoordinator  # the one drain sequence (Spot notice, SIGTERM, recycle, admin restart)
     hygiene: MemoryHygiene

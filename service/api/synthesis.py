@@ -1,11 +1,12 @@
 """From validated request fields to an audio response; shared by the OpenAI-style and the native endpoints.
 
-Every whole-audio request goes through admission control (bounded queue, batches, deadline, drain); a stream is
-admitted under the same refusals and then holds the engine thread. Stored audio goes to S3 (or the spool).
+Every request goes through admission control (bounded queue, deadline, drain): whole-audio requests in batches, a
+stream as one queued item that holds an engine slot while it generates. Stored audio goes to S3 (or the spool).
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 import uuid
@@ -14,22 +15,26 @@ from dataclasses import dataclass
 from typing import Any
 
 import anyio.to_thread
-import numpy as np
 from fastapi import Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
+from service.admission.streams import StreamHandle
 from service.api.errors import ApiError
 from service.api.state import ServiceState
-from service.audio.encode import MEDIA_TYPES, AudioFormat, encode, to_pcm16, wav_header
+from service.audio.encode import MEDIA_TYPES, AudioFormat, encode
 from service.audio.loudness import normalize_loudness
 from service.audio.resample import resample
-from service.engines.base import SynthesisRequest, SynthesisResult, VoicePrompt
+from service.audio.stream_encode import StreamEncoder
+from service.engines.base import Audio, SynthesisRequest, SynthesisResult, VoicePrompt
 from service.logging import request_id_var
 from service.storage import CONTENT_TYPES, StoredAudio, audio_key, audio_metadata, new_audio_id
 from service.text import prepare_text
 from service.voices.store import VoiceNotFoundError
 
-STREAM_FORMATS = ("wav", "pcm")
+# `pcm` has no header to carry its rate: it is 24 kHz 16-bit mono little-endian on every engine (what OpenAI's
+# clients assume), unless the request names a sample_rate.
+PCM_RATE = 24000
+SPEECH_TOKENS_PER_S = 25  # CosyVoice3's speech tokenizer rate (cosyvoice3.yaml token_frame_rate)
 
 
 @dataclass(frozen=True)
@@ -44,6 +49,8 @@ class Job:
     language: str | None = None
     speed: float = 1.0
     stream: bool = False
+    sse: bool = False
+    """Server-sent events (OpenAI's stream_format "sse"): base64 audio in speech.audio.delta events, then done."""
     sample_rate: int | None = None
     store: bool | None = None
     """True: upload and answer with the URL (JSON); None: the server default (TTS_STORE_DEFAULT); False: never."""
@@ -84,10 +91,6 @@ def _engine_request(state: ServiceState, job: Job) -> SynthesisRequest:
             param="language",
             code="unsupported_language",
         )
-    if job.stream and job.fmt not in STREAM_FORMATS:
-        raise ApiError(
-            422, f"streaming supports {' and '.join(STREAM_FORMATS)}, not {job.fmt}", param="response_format"
-        )
     if job.prompt is None and not state.builtin_voices:
         raise ApiError(
             422,
@@ -121,8 +124,9 @@ def _finish(state: ServiceState, result: SynthesisResult, job: Job) -> tuple[byt
     audio, rate = result.audio, result.sample_rate
     if state.settings.loudness_lufs is not None:
         audio = normalize_loudness(audio, rate, state.settings.loudness_lufs)
-    if job.sample_rate and job.sample_rate != rate:
-        audio, rate = resample(audio, rate, job.sample_rate), job.sample_rate
+    target = _target_rate(job)
+    if target and target != rate:
+        audio, rate = resample(audio, rate, target), target
     encoded = encode(audio, rate, job.fmt)
     return encoded.data, encoded.sample_rate
 
@@ -165,14 +169,16 @@ async def synthesize_response(state: ServiceState, job: Job, http: Request) -> R
     request = _engine_request(state, job)
     store = _check_store(state, job)
     if job.stream:
-        state.admission.admit_stream()  # 429 / 503 before any audio is promised
+        # Queued like any request (429/503 at once); the slot and the first audio come before the 200 is sent, so a
+        # full queue, a late first audio (504) or an engine error is still a JSON error, not a broken stream.
+        handle = await state.admission.open_stream(request, is_disconnected=http.is_disconnected)
+        first = await handle.first()
+        encoder = StreamEncoder(job.fmt, state.engine.capabilities.sample_rate, _target_rate(job))
+        chunks = _sse(state, handle, first, encoder, request) if job.sse else _stream(state, handle, first, encoder)
         return StreamingResponse(
-            _stream(state, request, job),
-            media_type=MEDIA_TYPES[job.fmt],
-            headers={
-                "X-Sample-Rate": str(job.sample_rate or state.engine.capabilities.sample_rate),
-                "X-Request-Id": request.request_id,
-            },
+            chunks,
+            media_type="text/event-stream" if job.sse else MEDIA_TYPES[job.fmt],
+            headers={"X-Sample-Rate": str(encoder.sample_rate), "X-Request-Id": request.request_id},
         )
     result = await state.admission.submit(request, is_disconnected=http.is_disconnected)
     data, rate = await anyio.to_thread.run_sync(_finish, state, result, job)
@@ -203,17 +209,52 @@ async def synthesize_response(state: ServiceState, job: Job, http: Request) -> R
     return Response(content=data, media_type=MEDIA_TYPES[job.fmt], headers=headers)
 
 
-async def _stream(state: ServiceState, request: SynthesisRequest, job: Job) -> AsyncIterator[bytes]:
-    """WAV header (unknown length) then PCM16, or raw PCM16; loudness is left as the engine made it (the whole
-    signal is needed to measure it), samples are clipped to [-1, 1]."""
+def _target_rate(job: Job) -> int | None:
+    return job.sample_rate or (PCM_RATE if job.fmt == "pcm" else None)
+
+
+async def _encoded(
+    state: ServiceState, handle: StreamHandle, first: Audio | None, encoder: StreamEncoder
+) -> AsyncIterator[bytes]:
+    """The stream's audio in the client's format as each segment finishes (loudness is left as the engine made it:
+    the whole signal is needed to measure it). A failure or the whole-stream deadline midway raises here, so the
+    server ends the chunked body without its terminator: the client sees a broken stream, never a clean end."""
     rate = state.engine.capabilities.sample_rate
-    if job.fmt == "wav":
-        yield wav_header(job.sample_rate or rate)
-    started, samples = time.perf_counter(), 0
-    async with state.admission.stream_running():
-        async for segment in state.synth.stream(request):
-            samples += int(np.size(segment))
-            if job.sample_rate and job.sample_rate != rate:
-                segment = resample(segment, rate, job.sample_rate)
-            yield to_pcm16(segment)
-    state.metrics.synthesized(samples / rate, time.perf_counter() - started)
+    started = time.perf_counter()
+    try:
+        if header := encoder.header():
+            yield header
+        if first is not None:
+            yield await anyio.to_thread.run_sync(encoder.feed, first)
+        async for segment in handle.rest():
+            yield await anyio.to_thread.run_sync(encoder.feed, segment)
+        yield await anyio.to_thread.run_sync(encoder.finish)
+    finally:
+        encoder.close()
+        await handle.aclose()  # the slot is free again the moment the stream ends, fails or loses its client
+    state.metrics.synthesized(handle.samples / rate, time.perf_counter() - started)
+
+
+async def _stream(
+    state: ServiceState, handle: StreamHandle, first: Audio | None, encoder: StreamEncoder
+) -> AsyncIterator[bytes]:
+    async for data in _encoded(state, handle, first, encoder):
+        if data:
+            yield data
+
+
+async def _sse(
+    state: ServiceState, handle: StreamHandle, first: Audio | None, encoder: StreamEncoder, request: SynthesisRequest
+) -> AsyncIterator[bytes]:
+    """OpenAI's speech stream events: `speech.audio.delta` with base64 audio, then `speech.audio.done` with usage
+    (input tokens: characters of the text as the engine received it; output tokens: speech tokens at CosyVoice3's
+    25 per second of audio, whichever engine made it)."""
+    async for data in _encoded(state, handle, first, encoder):
+        if data:
+            event = {"type": "speech.audio.delta", "audio": base64.b64encode(data).decode("ascii")}
+            yield f"data: {json.dumps(event)}\n\n".encode()
+    rate = state.engine.capabilities.sample_rate
+    output_tokens = round(handle.samples / rate * SPEECH_TOKENS_PER_S)
+    usage = {"input_tokens": len(request.text), "output_tokens": output_tokens}
+    usage["total_tokens"] = usage["input_tokens"] + usage["output_tokens"]
+    yield f"data: {json.dumps({'type': 'speech.audio.done', 'usage': usage})}\n\n".encode()

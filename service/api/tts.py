@@ -11,7 +11,8 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 
 from service.api.errors import ApiError, error_responses
-from service.api.fields import Utf8Str
+from service.api.fields import Utf8Str, speakable_schema
+from service.api.middleware import FORM_OVERHEAD_BYTES
 from service.api.state import ServiceState, get_state
 from service.api.synthesis import Job, require_content_type, resolve_voice, synthesize_response
 from service.audio.encode import MEDIA_TYPES, AudioFormat
@@ -20,7 +21,6 @@ from service.engines.base import VoicePrompt
 
 router = APIRouter(tags=["speech"])
 # Multipart framing and the text fields around the file.
-_FORM_OVERHEAD = 64 * 1024
 
 
 class StoredAudioPublic(BaseModel):
@@ -41,7 +41,7 @@ def form_body(request: Request, state: Annotated[ServiceState, Depends(get_state
     require_content_type(request, "multipart/form-data", "application/x-www-form-urlencoded")
     declared = request.headers.get("content-length", "")
     limit = state.settings.max_upload_bytes
-    if declared.isdigit() and int(declared) > limit + _FORM_OVERHEAD:
+    if declared.isdigit() and int(declared) > limit + FORM_OVERHEAD_BYTES:
         raise PromptAudioError(f"request is {declared} bytes; prompt_audio may be at most {limit} bytes", status=413)
 
 
@@ -75,7 +75,9 @@ async def read_upload(upload: UploadFile, *, limit: int, field: str) -> bytes:
 )
 async def tts(
     state: Annotated[ServiceState, Depends(get_state)],
-    text: Annotated[Utf8Str, Form(description="Text to say; pronunciation tags allowed.")],
+    text: Annotated[
+        Utf8Str, Form(description="Text to say; pronunciation tags allowed.", json_schema_extra=speakable_schema)
+    ],
     prompt_audio: Annotated[UploadFile | None, File(description="Voice to clone: 3-30 s, >= 16 kHz.")] = None,
     prompt_text: Annotated[Utf8Str | None, Form(max_length=500, description="Transcript of prompt_audio.")] = None,
     instruct: Annotated[Utf8Str | None, Form(max_length=500, description="Style or dialect instruction.")] = None,

@@ -13,12 +13,13 @@ import soundfile as sf
 from service.audio.resample import resample
 from service.engines.base import Audio
 
-AudioFormat = Literal["wav", "mp3", "opus", "flac", "pcm"]
-FORMATS: tuple[AudioFormat, ...] = ("wav", "mp3", "opus", "flac", "pcm")
+AudioFormat = Literal["wav", "mp3", "opus", "aac", "flac", "pcm"]
+FORMATS: tuple[AudioFormat, ...] = ("wav", "mp3", "opus", "aac", "flac", "pcm")
 MEDIA_TYPES: dict[str, str] = {
     "wav": "audio/wav",
     "mp3": "audio/mpeg",
     "opus": "audio/ogg; codecs=opus",
+    "aac": "audio/aac",  # ADTS
     "flac": "audio/flac",
     "pcm": "audio/pcm",  # raw s16le mono; the rate is in the X-Sample-Rate header
 }
@@ -57,6 +58,11 @@ def encode(audio: Audio, sample_rate: int, fmt: AudioFormat) -> Encoded:
     """Encode to `fmt`, resampling only where the container cannot carry `sample_rate`."""
     if fmt == "pcm":
         return Encoded(to_pcm16(audio), MEDIA_TYPES[fmt], sample_rate)
+    if fmt == "aac":  # libsndfile has no AAC: FFmpeg's encoder, the same one streams use
+        from service.audio.stream_encode import StreamEncoder
+
+        encoder = StreamEncoder("aac", sample_rate)
+        return Encoded(encoder.feed(audio) + encoder.finish(), MEDIA_TYPES[fmt], encoder.sample_rate)
     if fmt == "opus" and sample_rate not in OPUS_RATES:
         audio, sample_rate = resample(audio, sample_rate, 48000), 48000
     if fmt == "mp3" and sample_rate not in MP3_RATES:

@@ -42,6 +42,8 @@ class Capabilities:
     phoneme_tags: bool = False
     streaming: bool = False
     batching: bool = False
+    # Requests the engine can run at once (threads); the service runs min(this, max_concurrency). 1: global state.
+    max_concurrency: int = 1
     # False for engines whose output is not speech (the loadmodel used for GPU benchmarks).
     is_speech: bool = True
     notes: tuple[str, ...] = ()

@@ -49,7 +49,10 @@ from service.engines.cosyvoice3_upstream import (
     accepted_tags,
     prepare_environment,
     quiet_upstream_logs,
+    register_vllm_model,
+    require_tensorrt,
     select_speech_tokenizer_device,
+    serialize_tokenizer,
     split_for_model,
 )
 from service.engines.process import rss_bytes
@@ -93,6 +96,8 @@ class CosyVoice3Engine(Engine):
         instruct=True,
         phoneme_tags=True,
         streaming=True,
+        # Per-request state lives in each request's scope (cosyvoice3_scope), so requests may share the model.
+        max_concurrency=64,
         notes=(
             "needs a voice prompt: a saved voice or an uploaded 3-30 s clip",
             "speed applies to non-streamed output",
@@ -107,10 +112,18 @@ class CosyVoice3Engine(Engine):
         device: str = "cuda:0",
         fp16: bool = False,
         speaker_cache: int = DEFAULT_SPEAKER_CACHE,
+        load_trt: bool = False,
+        load_vllm: bool = False,
+        trt_concurrent: int = 1,
     ) -> None:
         self.model_dir = Path(model_dir)
         self.device = device
         self.fp16 = fp16
+        # GPU accelerations upstream offers, off by default (docs/service.md: which instance types they suit):
+        # TensorRT for the flow decoder's estimator (trt_concurrent contexts), vLLM continuous batching for the LLM.
+        self.load_trt = load_trt
+        self.load_vllm = load_vllm
+        self.trt_concurrent = trt_concurrent
         self.speaker_cache = speaker_cache
         self._model: Any = None
         self._torch: Any = None
@@ -123,6 +136,9 @@ class CosyVoice3Engine(Engine):
         """Cheap startup checks (no imports): device and precision make sense, the model directory is an export."""
         if self.fp16 and not self.device.startswith("cuda"):
             raise EngineNotReadyError(f"fp16 needs a CUDA device; device is {self.device} (set TTS_FP16=false)")
+        for flag, name in ((self.load_trt, "TTS_LOAD_TRT"), (self.load_vllm, "TTS_LOAD_VLLM")):
+            if flag and not self.device.startswith("cuda"):
+                raise EngineNotReadyError(f"{name} needs a CUDA device; device is {self.device} (set {name}=false)")
         if not self.model_dir.is_dir():
             raise EngineNotReadyError(
                 f"model dir {self.model_dir} does not exist; sync the weights first "
@@ -146,13 +162,24 @@ class CosyVoice3Engine(Engine):
         from cosyvoice.cli.cosyvoice import AutoModel
 
         quiet_upstream_logs()
-        model = AutoModel(model_dir=str(self.model_dir), fp16=self.fp16)
+        if self.load_vllm:
+            register_vllm_model()
+        if self.load_trt:
+            require_tensorrt()
+        model = AutoModel(
+            model_dir=str(self.model_dir),
+            fp16=self.fp16,
+            load_trt=self.load_trt,
+            load_vllm=self.load_vllm,
+            trt_concurrent=self.trt_concurrent,
+        )
         quiet_upstream_logs()  # upstream's file_utils calls logging.basicConfig(level=DEBUG) on import
         if int(model.sample_rate) != SAMPLE_RATE:
             raise EngineNotReadyError(f"model at {self.model_dir} is {model.sample_rate} Hz, not CosyVoice3's 24 kHz")
         if self.device.startswith("cuda"):
             select_speech_tokenizer_device(model.frontend, self.model_dir, self._gpu_index())
         scope_model(model.model)
+        serialize_tokenizer(model.frontend.tokenizer)
         self._tags = accepted_tags(model.frontend.tokenizer)
         self._model = model
 

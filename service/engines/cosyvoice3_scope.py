@@ -19,6 +19,7 @@ which also makes the LLM thread stop at its next token.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
@@ -76,6 +77,7 @@ class _Scoped:
 
     _default_fp16: bool
     _default_hop: int
+    _llm_stream: Any
 
     @property
     def fp16(self) -> bool:
@@ -98,6 +100,22 @@ class _Scoped:
             scope.token_hop_len = value
         else:
             self._default_hop = value
+
+    @property
+    def llm_context(self) -> Any:
+        """A fresh context per LLM thread on the model's one CUDA side stream: upstream shares one
+        `torch.cuda.stream(...)` object between threads, and a StreamContext saves the previous stream on itself, so
+        two concurrent LLM threads would restore each other's stream. On the CPU, a null context as upstream."""
+        stream = self._llm_stream
+        if stream is None:
+            return contextlib.nullcontext()
+        import torch
+
+        return torch.cuda.stream(stream)
+
+    @llm_context.setter
+    def llm_context(self, value: Any) -> None:
+        self._llm_stream = getattr(value, "stream", None)
 
     @property
     def llm_job(self) -> Callable[..., None]:
@@ -135,9 +153,11 @@ def scope_model(model: Any) -> Any:
     upstream_cls = type(model)
     fp16 = bool(model.__dict__.pop("fp16", False))
     hop = int(model.__dict__.pop("token_hop_len"))
+    context = model.__dict__.pop("llm_context", None)
     model.__class__ = type(f"Scoped{upstream_cls.__name__}", (_Scoped, upstream_cls), {})
     model._default_fp16 = fp16
     model._default_hop = hop
+    model.llm_context = context
     return model
 
 

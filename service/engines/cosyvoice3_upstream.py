@@ -10,6 +10,7 @@ import logging
 import os
 import re
 import sys
+import threading
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -127,3 +128,47 @@ def split_for_model(text: str, frontend: Any) -> list[str]:
     else:
         parts = split_paragraph(text, tokenize, "en", **_SPLIT)
     return [part for part in parts if not is_only_punctuation(part)]
+
+
+def serialize_tokenizer(tokenizer: Any) -> None:
+    """Concurrent requests share upstream's tokenizer, a Hugging Face fast tokenizer, whose __call__ reconfigures the
+    Rust tokenizer's padding/truncation state on every call ("Already borrowed" under threads): calls take turns."""
+    lock = threading.Lock()
+    encode = tokenizer.encode
+
+    def locked_encode(text: str, **kwargs: Any) -> Any:
+        with lock:
+            return encode(text, **kwargs)
+
+    tokenizer.encode = locked_encode
+
+
+def register_vllm_model() -> None:
+    """Register upstream's CosyVoice2/3 LLM with vLLM, as upstream's vllm_example.py does, before AutoModel loads.
+    vLLM is not in the instance runtime lock: upstream's README pins it beside a different torch (vllm 0.9.0 with
+    torch 2.7, or 0.11 with transformers 4.57), so it needs an image built for it."""
+    try:
+        from vllm import ModelRegistry
+    except ImportError as exc:
+        from service.engines.base import EngineNotReadyError
+
+        raise EngineNotReadyError(
+            "TTS_LOAD_VLLM needs vLLM, which the instance runtime does not carry (upstream pins it beside another "
+            "torch release); use an image built with it, or set TTS_LOAD_VLLM=false"
+        ) from exc
+    from cosyvoice.vllm.cosyvoice2 import CosyVoice2ForCausalLM
+
+    ModelRegistry.register_model("CosyVoice2ForCausalLM", CosyVoice2ForCausalLM)
+
+
+def require_tensorrt() -> None:
+    """TensorRT comes from NVIDIA's index (tensorrt-cu12 at upstream's 10.13.3.9), only on images that enable it."""
+    try:
+        import tensorrt  # noqa: F401
+    except ImportError as exc:
+        from service.engines.base import EngineNotReadyError
+
+        raise EngineNotReadyError(
+            "TTS_LOAD_TRT needs TensorRT (tensorrt-cu12==10.13.3.9 from pypi.nvidia.com, see runtime/README.md); "
+            "set TTS_LOAD_TRT=false or build the image with it"
+        ) from exc

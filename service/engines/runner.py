@@ -1,66 +1,37 @@
-"""The engine's one thread: loading, streams and (through admission control) batches all run on it.
+"""The engine's worker threads: loading, and (through admission control) every batch and every stream step.
 
-Engines are synchronous and (espeak, CosyVoice3) not re-entrant, so everything that touches the engine executes on
-one dedicated worker thread: the event loop never blocks on an engine. A stream holds `lock` until it ends or the
-client goes away (CosyVoice PR #1849: shared streaming state breaks under concurrency); the admission controller
-takes the same lock around each batch and runs it on the same `executor`, so streams and batches never overlap.
+Engines are synchronous and run off the event loop. How many engine calls run at once is the admission
+controller's slot count (`engine_workers`): 1 for engines with global state (espeak), up to `max_concurrency` for
+engines that keep per-request state (CosyVoice3, see service/engines/cosyvoice3_scope.py). Streams and batches take
+slots from the same pool, so they never exceed it together.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
 
-from service.engines.base import Audio, Engine, SynthesisRequest
-
-_DONE = object()
+from service.engines.base import Engine
 
 
-@dataclass
-class RunnerStats:
-    streams: int = 0
-    streams_cancelled: int = 0
-    segments_streamed: int = 0
+def engine_workers(engine: Engine, *, max_concurrency: int, max_batch: int) -> int:
+    """Engine calls at once: batching engines spend `max_concurrency` max_batch at a time; others run up to
+    `max_concurrency` requests at once, never more than the engine can (espeak: 1)."""
+    caps = engine.capabilities
+    if caps.batching and max_batch > 1:
+        return max(1, max_concurrency // max_batch)
+    return max(1, min(max_concurrency, caps.max_concurrency))
 
 
 class SynthRunner:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, workers: int = 1) -> None:
         self.engine = engine
-        self.stats = RunnerStats()
-        self.executor = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="engine")
-        self.lock = asyncio.Lock()
-
-    async def _call(self, fn: object, *args: object) -> object:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.executor, fn, *args)  # type: ignore[arg-type]
+        self.workers = workers
+        self.executor = concurrent.futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="engine")
 
     async def load(self) -> None:
-        await self._call(self.engine.load)
-
-    async def stream(self, request: SynthesisRequest) -> AsyncIterator[Audio]:
-        """Segments as the engine finishes them; closing this iterator early stops generation."""
-        async with self.lock:
-            self.stats.streams += 1
-            generator: Iterator[Audio] = self.engine.stream(request)
-            finished = False
-            try:
-                while True:
-                    segment = await self._call(next, generator, _DONE)
-                    if segment is _DONE:
-                        finished = True
-                        return
-                    self.stats.segments_streamed += 1
-                    yield segment  # type: ignore[misc]
-            finally:
-                if not finished:
-                    self.stats.streams_cancelled += 1
-                # Closing runs the generator's cleanup on the engine thread, where it ran.
-                close = getattr(generator, "close", None)
-                if close is not None:
-                    await asyncio.shield(self._call(close))
-                await self._call(self.engine.release)
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self.executor, self.engine.load)
 
     def close(self) -> None:
         self.executor.shutdown(wait=True, cancel_futures=True)

@@ -34,7 +34,7 @@ log = logging.getLogger("voicefleet.models")
 
 def stack_outputs(name: str, region: str | None) -> tuple[dict[str, str], str, str]:
     """(outputs, model prefix, region) of a deployed environment: config from cdk.json, outputs from its stack."""
-    from infra.config import ConfigError, load_environment
+    from voicefleet_config import ConfigError, load_environment
 
     try:
         config = load_environment(name)
@@ -130,10 +130,12 @@ def push_command(
         raise _fail(exc) from exc
     _finish(f"pushed to s3://{bucket}/{prefix or ''}:", report)
     if env:
-        from infra.image.bake import start_weights_build
+        from service.models_sync.bake import start_weights_build
 
         line = start_weights_build(
-            outputs, ssm=boto3.client("ssm", region_name=region), imagebuilder=boto3.client("imagebuilder", region_name=region)
+            outputs,
+            ssm=boto3.client("ssm", region_name=region),
+            imagebuilder=boto3.client("imagebuilder", region_name=region),
         )
         err.print(line, highlight=False)
 

@@ -37,7 +37,7 @@ QWEN_SPECIALS = {"<|endoftext|>": 151643, "<|im_start|>": 151644, "<|im_end|>": 
 END_OF_PROMPT_ID = 151646
 SPEECH_TOKENS = 6561  # FSQ codebook size of speech_tokenizer_v3 (cosyvoice3.yaml: speech_token_size / vocab_size)
 SPK_DIM = 192  # CAM++ embedding size (cosyvoice3.yaml: spk_embed_dim)
-SHARPEN = 20.0  # LLM decoder logits ~N(0, 12): a stop token's logit of 0 is never within reach of sampling
+SHARPEN = 1000.0  # logits ~N(0, 600): sampling is argmax in effect, a stop token (logit 0) is never reached
 UPSTREAM_YAML = "examples/libritts/cosyvoice3/conf/cosyvoice3.yaml"
 
 # (upstream text, replacement, expected number of occurrences). Dimensions tied to audio (80 mels, 24 kHz,
@@ -196,10 +196,11 @@ def _reseed(configs: dict[str, Any], seed: int) -> None:
 
 def _never_stop_early(llm: Any) -> None:
     """Zero the decoder rows of the LLM's 200 stop tokens (ids >= speech_token_size) and sharpen the rest, so the
-    random LLM never samples a stop token, even in upstream's repetition fallback (a softmax over every token).
-    Outputs then have upstream's maximum length, `max_token_text_ratio` (20) speech tokens per text token:
-    deterministic lengths tests can assert exactly. (Upstream's `min_len` guard masks only id 6561, so an unsharpened
-    random decoder stops after a handful of tokens.)"""
+    random LLM never samples a stop token, even in upstream's repetition fallback (a softmax over every token), and
+    its top-p sampling keeps one candidate: the same input gives the same tokens, hence the same audio (the flow and
+    the causal vocoder use fixed noise buffers). Outputs have upstream's maximum length, `max_token_text_ratio` (20)
+    speech tokens per text token: deterministic lengths and audio tests can assert exactly. (Upstream's `min_len`
+    guard masks only id 6561, so an unsharpened random decoder stops after a handful of tokens.)"""
     import torch
 
     with torch.no_grad():

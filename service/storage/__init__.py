@@ -1,4 +1,4 @@
-"""Durable storage: finished audio to S3 (spooled locally when S3 fails) and saved voices shared through S3."""
+"""Durable storage of finished audio: to S3, spooled locally while S3 fails (saved voices: service/voices/)."""
 
 from service.storage.audio_store import AudioStore, StoredAudio, s3_client
 from service.storage.keys import CONTENT_TYPES, StorageKeyError, audio_key, audio_metadata, new_audio_id, text_hash

@@ -20,7 +20,6 @@ _ZH_DIGITS = str.maketrans("0123456789", "零一二三四五六七八九")
 _THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
 # Digit runs this long are identifiers (phone numbers, codes): read digit by digit, not as a quantity.
 _LONG_DIGITS = re.compile(r"\d{7,}")
-_ISO_DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
 # H:MM that is not part of a longer chain (H:MM:SS, 1:2:3); am/pm may follow as am, PM, a.m. or p. m.
 _CLOCK = r"(?<![\d:])([01]?\d|2[0-3]):([0-5]\d)(?![\d:])"
 _MERIDIEM = r"\s?([AaPp])\.?\s?[Mm]\b(\.?)"
@@ -30,7 +29,8 @@ _EN_ORDINAL = re.compile(r"\b(\d+)(st|nd|rd|th)\b", re.IGNORECASE)
 _EN_PERCENT = re.compile(r"(\d+(?:\.\d+)?)\s?%")
 _EN_CURRENCY = re.compile(r"([$€£])(\d+(?:\.\d{1,2})?)")
 _EN_YEAR = re.compile(r"\b(in|since|until|by|of|year)\s+(1[1-9]\d\d|20\d\d)\b", re.IGNORECASE)
-_EN_NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?![\w.])")
+# A number may end a sentence ("I have 3."): only a digit after the point makes it a decimal.
+_EN_NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?!\w|\.\d)")
 _CURRENCY_CODES = {"$": "USD", "€": "EUR", "£": "GBP"}
 _OCLOCK = " o'clock"
 _ZH_TIME = re.compile(_CLOCK)
@@ -39,6 +39,66 @@ _ZH_YUAN = re.compile(r"[¥￥]\s?(\d+(?:\.\d+)?)\s?元?")
 _ZH_FOREIGN = re.compile(r"([$€£])\s?(\d+(?:\.\d+)?)")
 _ZH_FOREIGN_UNITS = {"$": "美元", "€": "欧元", "£": "英镑"}
 _ZH_NUMERALS = "零一二三四五六七八九"
+# Year-first dates written with '-', '/' or '.' (validated as calendar dates; anything else is left alone).
+_YMD = re.compile(r"(?<![\d/.-])(\d{4})([-/.])(\d{1,2})\2(\d{1,2})(?!\d|[-/.]\d)")
+# H:MM:SS clock times.
+_CLOCK_SECONDS = re.compile(r"(?<![\d:])([01]?\d|2[0-3]):([0-5]\d):([0-5]\d)(?![\d:])")
+# Phone numbers: digit groups joined by '-' or spaces (optionally +country code, (area) code), 7+ digits in all.
+_PHONE = re.compile(
+    r"(?<![\d.+\-/:])(?:\+\d{1,3}[\s-]?)?(?:\(\d{2,4}\)\s?)?\d{2,4}(?:[\s-]\d{2,8}){1,3}(?!\d|[-./:]\d)"
+)
+# a:b that is not a clock time (one-digit or 3+-digit second part, or a first part above 23): a ratio or a score.
+_RATIO = re.compile(r"(?<![\d:])(\d{1,4}):(\d{1,4})(?![\d:])")
+_ZH_PHONE_DIGITS = str.maketrans("0123456789", "零幺二三四五六七八九")  # 1 is read 幺 in phone numbers
+
+
+def _is_phone(match: re.Match[str]) -> bool:
+    return sum(c.isdigit() for c in match.group(0)) >= 7
+
+
+def _is_ratio(match: re.Match[str]) -> bool:
+    first, second = match.group(1), match.group(2)
+    return len(second) != 2 or int(first) > 23
+
+
+def _ymd(match: re.Match[str]) -> dt.date | None:
+    try:
+        return dt.date(int(match.group(1)), int(match.group(3)), int(match.group(4)))
+    except ValueError:
+        return None
+
+
+def _zh_date(match: re.Match[str]) -> str:
+    """'2024-05-01' / '2024/05/01' -> '二零二四年五月一日' (the year digit by digit, as it is read)."""
+    day = _ymd(match)
+    if day is None:
+        return match.group(0)
+    return f"{str(day.year).translate(_ZH_DIGITS)}年{cn2an.an2cn(day.month)}月{cn2an.an2cn(day.day)}日"
+
+
+def _zh_clock_seconds(match: re.Match[str]) -> str:
+    """'23:59:59' -> '二十三点五十九分五十九秒', '08:05:09' -> '八点零五分零九秒'."""
+    hour, minute, second = (int(g) for g in match.groups())
+    return (
+        f"{cn2an.an2cn(hour)}点{'零' if minute < 10 else ''}{cn2an.an2cn(minute)}分"
+        f"{'零' if 0 < second < 10 else ''}{cn2an.an2cn(second)}秒"
+    )
+
+
+def _zh_phone(match: re.Match[str]) -> str:
+    """'138-1234-5678' -> '幺三八，幺二三四，五六七八': digit by digit, a pause between groups."""
+    if not _is_phone(match):
+        return match.group(0)
+    groups = re.findall(r"\d+", match.group(0))
+    prefix = "加" if match.group(0).startswith("+") else ""
+    return prefix + "，".join(g.translate(_ZH_PHONE_DIGITS) for g in groups)
+
+
+def _zh_ratio(match: re.Match[str]) -> str:
+    """'3:2' -> '三比二', '1:1000' -> '一比一千'."""
+    if not _is_ratio(match):
+        return match.group(0)
+    return f"{cn2an.an2cn(match.group(1))}比{cn2an.an2cn(match.group(2))}"
 
 
 def _zh_yuan(match: re.Match[str]) -> str:
@@ -73,18 +133,21 @@ def _zh_time(match: re.Match[str]) -> str:
 def normalize_zh(text: str) -> str:
     """'2024年5月1日涨了3.5%' -> '二零二四年五月一日涨了百分之三点五'; '¥1,299元' -> '一千二百九十九元'."""
     text = _THOUSANDS.sub("", text)
+    text = _YMD.sub(_zh_date, text)
+    text = _PHONE.sub(_zh_phone, text)
     text = _ZH_YUAN.sub(_zh_yuan, text)
     text = _ZH_FOREIGN.sub(_zh_foreign, text)
+    text = _CLOCK_SECONDS.sub(_zh_clock_seconds, text)
     text = _ZH_TIME.sub(_zh_time, text)
+    text = _RATIO.sub(_zh_ratio, text)
     text = _LONG_DIGITS.sub(lambda m: m.group(0).translate(_ZH_DIGITS), text)
     result: str = cn2an.transform(text, "an2cn")
     return result
 
 
 def _en_date(match: re.Match[str]) -> str:
-    try:
-        day = dt.date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
-    except ValueError:
+    day = _ymd(match)
+    if day is None:
         return match.group(0)
     return f"{day.strftime('%B')} {num2words(day.day, to='ordinal')}, {num2words(day.year, to='year')}"
 
@@ -126,11 +189,38 @@ def _en_currency(match: re.Match[str]) -> str:
     return f"{num2words(whole)} {unit}"
 
 
+def _en_clock_seconds(match: re.Match[str]) -> str:
+    """'23:59:59' -> 'twenty-three fifty-nine and fifty-nine seconds'."""
+    hour, minute, second = (int(g) for g in match.groups())
+    spoken_minute = "hundred" if minute == 0 else (f"oh {num2words(minute)}" if minute < 10 else num2words(minute))
+    seconds = "second" if second == 1 else "seconds"
+    return f"{num2words(hour)} {spoken_minute} and {num2words(second)} {seconds}"
+
+
+def _en_phone(match: re.Match[str]) -> str:
+    """'555-1234' -> 'five five five, one two three four': digit by digit, a pause between groups."""
+    if not _is_phone(match):
+        return match.group(0)
+    groups = re.findall(r"\d+", match.group(0))
+    prefix = "plus " if match.group(0).startswith("+") else ""
+    return prefix + ", ".join(" ".join(num2words(int(d)) for d in g) for g in groups)
+
+
+def _en_ratio(match: re.Match[str]) -> str:
+    """'16:9' -> 'sixteen to nine'."""
+    if not _is_ratio(match):
+        return match.group(0)
+    return f"{num2words(int(match.group(1)))} to {num2words(int(match.group(2)))}"
+
+
 def normalize_en(text: str) -> str:
     """'On 2024-05-01 at 3:30 pm the 3rd item cost $4.50, up 5%' -> words num2words writes."""
     text = _THOUSANDS.sub("", text)
-    text = _ISO_DATE.sub(_en_date, text)
+    text = _YMD.sub(_en_date, text)
+    text = _PHONE.sub(_en_phone, text)
+    text = _CLOCK_SECONDS.sub(_en_clock_seconds, text)
     text = _EN_TIME.sub(_en_time, text)
+    text = _RATIO.sub(_en_ratio, text)
     text = _EN_HOUR_MERIDIEM.sub(_en_hour, text)
     text = _EN_CURRENCY.sub(_en_currency, text)
     text = _EN_ORDINAL.sub(lambda m: num2words(int(m.group(1)), to="ordinal"), text)

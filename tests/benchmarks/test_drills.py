@@ -17,8 +17,8 @@ from typer.testing import CliRunner
 
 from benchmarks.cli import app
 from benchmarks.drills import scenarios
-from benchmarks.drills.drive import Attempts, attempt
 from benchmarks.drills.scenarios import DrillReport, DrillSize
+from benchmarks.http_driver import Outcome, Tally, send
 
 runner = CliRunner()
 
@@ -75,13 +75,16 @@ def _wav() -> bytes:
 @pytest.mark.parametrize(
     ("response", "bucket"),
     [
-        (httpx.Response(200, content=_wav(), headers={"content-type": "audio/wav"}), "admitted"),
-        (httpx.Response(200, json={"key": "audio/x.wav", "pending": True}), "admitted"),
+        (httpx.Response(200, content=_wav(), headers={"content-type": "audio/wav"}), "served"),
+        (httpx.Response(200, json={"key": "audio/x.wav", "pending": True}), "served"),
         (httpx.Response(200, content=b"not audio", headers={"content-type": "audio/wav"}), "lost"),
         (httpx.Response(503, json={}, headers={"retry-after": "5"}), "rejected"),
         (httpx.Response(429, json={}, headers={"retry-after": "1"}), "rejected"),
         (httpx.Response(503, json={}), "lost"),  # a refusal must say when to retry
         (httpx.Response(500, json={}), "lost"),
+        (httpx.Response(422, json={"error": {}}), "error"),  # the request itself was wrong
+        (httpx.Response(200, json={"pending": True}), "lost"),  # a stored answer must name its key
+        (httpx.Response(200, content=b"", headers={"content-type": "audio/mpeg"}), "lost"),
         (httpx.ConnectError("refused"), "refused"),
         (httpx.RemoteProtocolError("closed"), "unread"),
         (httpx.ReadTimeout("slow"), "lost"),
@@ -93,21 +96,26 @@ def test_every_attempt_lands_in_one_bucket(response: httpx.Response | Exception,
             raise response
         return response
 
-    async def once() -> tuple[str, Attempts]:
-        result = Attempts()
+    async def once() -> tuple[Outcome, Tally]:
+        result = Tally(sent=1)
         async with httpx.AsyncClient(transport=httpx.MockTransport(handler), base_url="http://drill") as client:
-            outcome, _ = await attempt(client, result, "/v1/audio/speech", {"input": "x"}, form=False)
+            outcome = await send(client, result, {"input": "x"}, id_prefix="drill")
         return outcome, result
 
     outcome, result = asyncio.run(once())
-    assert outcome == bucket
+    assert outcome.bucket == bucket
+    assert len(result.outcomes) == 1
     counts = result.counts(set())
     assert counts["sent"] == 1
-    assert counts["lost"] == (1 if bucket == "lost" else 0)
+    assert counts["lost"] == (1 if bucket in ("lost", "error") else 0)
+    # The benchmarks count the same request: served, rejected, an error, or lost (no answer at all).
+    figures = result.figures()
+    assert (figures["ok"], figures["errors"]) == (int(bucket == "served"), int(bucket == "error"))
+    assert figures["lost"] == (1 if bucket in ("lost", "unread", "refused") else 0)
 
 
 def test_an_unread_request_is_lost_only_if_the_server_logged_it() -> None:
-    result = Attempts(sent=2, unread=["drill-7", "drill-8"])
+    result = Tally(sent=2, outcomes=[Outcome("unread", None, 0.1, "drill-7"), Outcome("unread", None, 0.1, "drill-8")])
     assert result.counts({"drill-7"})["lost"] == 1
     assert result.counts({"drill-7"})["unread_not_taken"] == 1
     assert result.counts(set())["lost"] == 0

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from benchmarks.cli import app
 from benchmarks.common import BenchFailedError
-from benchmarks.http_driver import HttpTarget, Outcome, RunStats
+from benchmarks.http_driver import HttpTarget, Outcome, Tally
 from benchmarks.probes import pid_listening_on
 from benchmarks.soak import growth_pct, run_soak
 from tests.service.conftest import LiveServer, live_server, make_settings
@@ -71,27 +71,16 @@ def test_overhead_pairs_inprocess_and_http(espeak_server: LiveServer, out: Path)
     assert "added by HTTP per request" in result.output
 
 
-@pytest.mark.parametrize(
-    ("status", "error", "bucket"),
-    [
-        (200, None, "ok"),
-        (200, "not audio", "error"),
-        (429, "x", "rejected"),
-        (503, "x", "rejected"),
-        (422, "x", "error"),
-        (500, "x", "lost"),
-        (None, "reset", "lost"),
-    ],
-)
-def test_every_outcome_lands_in_one_bucket(status: int | None, error: str | None, bucket: str) -> None:
-    assert Outcome(status, 0.1, 1.0 if bucket == "ok" else 0.0, error).bucket == bucket
-
-
-def test_summary_counts_unanswered_requests_as_lost() -> None:
-    stats = RunStats(sent=5, wall_s=1.0, outcomes=[Outcome(200, 0.1, 2.0), Outcome(429, 0.1), Outcome(503, 0.1)])
-    summary = stats.summary()
-    assert (summary["ok"], summary["rejected_429"], summary["rejected_503"], summary["lost"]) == (1, 1, 1, 2)
-    assert summary["audio_s_per_s"] == 2.0
+def test_figures_count_unanswered_requests_as_lost() -> None:
+    """Two requests never came back (sent 5, 3 outcomes): the figures call them lost, never silently dropped."""
+    outcomes = [
+        Outcome("served", 200, 0.1, "load-1", audio_s=2.0),
+        Outcome("rejected", 429, 0.1, "load-2"),
+        Outcome("rejected", 503, 0.1, "load-3"),
+    ]
+    figures = Tally(sent=5, wall_s=1.0, outcomes=outcomes).figures()
+    assert (figures["ok"], figures["rejected_429"], figures["rejected_503"], figures["lost"]) == (1, 1, 1, 2)
+    assert figures["audio_s_per_s"] == 2.0
 
 
 def test_growth_compares_first_and_last_tenth() -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.vendor_files import cloudwatch_agent_errors  # noqa: E402
+from tests.vendor_files import cloudwatch_agent_errors
 
 ACCEPTED = Path("/opt/aws/amazon-cloudwatch-agent/etc/accepted-by-rehearsal.json")
 

@@ -11,12 +11,13 @@ agent's control script (tests/boot/cwagent_shim.py). Root only (mount namespaces
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import os
 import shlex
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -40,7 +41,7 @@ class Sandbox:
 
     def _install_shims(self) -> None:
         systemctl = self.shims / "systemctl"
-        systemctl.write_text(f"#!/bin/sh\nexec /usr/bin/python3 {HERE / 'systemctl_shim.py'} \"$@\"\n")
+        systemctl.write_text(f'#!/bin/sh\nexec /usr/bin/python3 {HERE / "systemctl_shim.py"} "$@"\n')
         systemctl.chmod(0o755)
 
     @property
@@ -107,16 +108,15 @@ class Sandbox:
             state = self.host_path(layer, "/var/lib/voicefleet-shim")
             for pid_file in state.glob("*.pid") if state.is_dir() else ():
                 for pid in pid_file.read_text().split():
-                    try:
+                    with contextlib.suppress(ProcessLookupError, ValueError):
                         os.kill(int(pid), signal.SIGKILL)
-                    except (ProcessLookupError, ValueError):
-                        pass
 
     def remove(self) -> None:
         self.stop_everything()
         shutil.rmtree(self.root, ignore_errors=True)
 
 
+@functools.cache
 def requirements() -> str | None:
     """Why this host cannot run the rehearsal (None when it can)."""
     if os.geteuid() != 0:
@@ -127,6 +127,4 @@ def requirements() -> str | None:
     probe = subprocess.run(["unshare", "--mount", "true"], capture_output=True, text=True, check=False)
     if probe.returncode != 0:
         return f"unshare --mount is refused here: {probe.stderr.strip()}"
-    if sys.version_info < (3, 11):
-        return "Python 3.11+"
     return None

@@ -6,7 +6,8 @@ Environment= then EnvironmentFile= (later wins; a leading '-' makes the file opt
 from passwd for User= units; StateDirectory=/CacheDirectory=/LogsDirectory= created under /var/lib, /var/cache,
 /var/log, owned by the unit's user, and announced as $STATE_DIRECTORY/$CACHE_DIRECTORY/$LOGS_DIRECTORY;
 StandardOutput=/StandardError= append:PATH (opened by the manager, as root); ExecStart= (one command line);
-KillSignal= and TimeoutStopSec= on stop; working directory "/", umask 0022, systemd's default PATH.
+KillSignal= and TimeoutStopSec= on stop; working directory "/", umask 0022, systemd's default PATH; drop-ins
+(NAME.d/*.conf, after the unit, in lexical order).
 Accepted and not emulated: ordering (After=, Wants=), Restart=/RestartSec=/RestartPreventExitStatus= (a rehearsal
 starts each unit once; `is-active` reports "failed" when it exited non-zero), [Install] (enable only records).
 
@@ -15,6 +16,7 @@ Commands: daemon-reload, enable, start, stop, is-active. Standard library only (
 
 from __future__ import annotations
 
+import grp
 import os
 import pwd
 import shlex
@@ -43,11 +45,21 @@ class UnitError(Exception):
 
 
 def parse(name: str) -> dict[str, list[str]]:
-    """{"Section.Key": [values]} of a unit file; unknown sections or keys are errors."""
+    """{"Section.Key": [values]} of a unit file then its drop-ins (NAME.d/*.conf in lexical order, systemd.unit(5);
+    list settings such as EnvironmentFile= accumulate); unknown sections or keys are errors."""
     path = UNITS / name
     if not path.is_file():
         raise UnitError(f"Unit {name} not found.")
-    section, out = "", {}
+    out = dict[str, list[str]]()
+    for file in [path, *sorted((UNITS / f"{name}.d").glob("*.conf"))]:
+        _parse_file(name, file, out)
+    if "Service.ExecStart" not in out:
+        raise UnitError(f"{name}: no ExecStart=")
+    return out
+
+
+def _parse_file(name: str, path: Path, out: dict[str, list[str]]) -> None:
+    section = ""
     for raw in path.read_text().splitlines():
         line = raw.strip()
         if not line or line.startswith(("#", ";")):
@@ -61,9 +73,6 @@ def parse(name: str) -> dict[str, list[str]]:
         if key not in KNOWN.get(section, set()):
             raise UnitError(f"{name}: {section}.{key}= is not understood by this rehearsal")
         out.setdefault(f"{section}.{key}", []).append(value)
-    if "Service.ExecStart" not in out:
-        raise UnitError(f"{name}: no ExecStart=")
-    return out
 
 
 def one(unit: dict[str, list[str]], key: str, default: str = "") -> str:
@@ -114,13 +123,13 @@ def environment(unit: dict[str, list[str]]) -> dict[str, str]:
             path.chmod(0o755)
             if user:
                 entry = pwd.getpwnam(user)
-                group = pwd.getpwnam(one(unit, "Group", user)).pw_gid if one(unit, "Group") else entry.pw_gid
+                group = grp.getgrnam(one(unit, "Group")).gr_gid if one(unit, "Group") else entry.pw_gid
                 os.chown(path, entry.pw_uid, group)
             env[variable] = str(path)
     for text in unit.get("Service.Environment", []):
         env.update(_assignments(text))
-    for path in unit.get("Service.EnvironmentFile", []):
-        env.update(_env_file(path))
+    for env_file in unit.get("Service.EnvironmentFile", []):
+        env.update(_env_file(env_file))
     return env
 
 
@@ -165,8 +174,17 @@ def start(name: str) -> int:
         return 1 if code else 0
     if kind != "simple":
         raise UnitError(f"{name}: Type={kind} is not understood by this rehearsal")
-    # A supervisor outlives this command (as systemd does): it records the main pid, then the exit status.
-    subprocess.Popen([sys.executable, __file__, "_supervise", name], start_new_session=True)
+    # A supervisor outlives this command (as systemd does): it records the main pid, then the exit status. It holds
+    # none of this command's pipes: a caller reading `systemctl start`'s output would otherwise wait for it forever.
+    STATE.mkdir(parents=True, exist_ok=True)
+    with (STATE / f"{name}.supervisor.log").open("ab") as log:
+        subprocess.Popen(
+            [sys.executable, __file__, "_supervise", name],
+            start_new_session=True,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+        )
     for _ in range(100):
         if (STATE / f"{name}.pid").exists():
             return 0

@@ -22,18 +22,21 @@ import pytest
 import soundfile as sf
 
 from benchmarks.drills.imds import FakeImds
-from infra.config import EnvironmentConfig, load_environment
 from infra.fleet.user_data import BootNames, render
 from infra.image.components import weights_document
+from instance.paths import SERVICE_UNIT
 from service.models_sync.transfer import push
 from tests import moto_lifecycle
 from tests.awstoe import problems, run_phase
 from tests.boot.conftest import Image, Timings, aws, network_env, s3_fetch
 from tests.boot.sandbox import Sandbox
+from voicefleet_config import EnvironmentConfig, load_environment, load_environments
 
 # The upstream prompt the gate and these tests clone (the image carries it with upstream's source).
 PROMPT = "/opt/voicefleet/src/CosyVoice/asset/zero_shot_prompt.wav"
 PROMPT_TEXT = "希望你以后能够做的比我还好呦。"
+# Every environment cdk.json defines.
+ENVIRONMENTS = sorted(load_environments())
 
 
 def _free_port() -> int:
@@ -89,7 +92,9 @@ def _aws_world(moto: str, env: str, tiny_model: Path) -> BootNames:
     )  # fmt: skip
     for hook, transition in (("voicefleet-launch", "LAUNCHING"), ("voicefleet-drain", "TERMINATING")):
         autoscaling.put_lifecycle_hook(
-            LifecycleHookName=hook, AutoScalingGroupName=group, LifecycleTransition=f"autoscaling:EC2_INSTANCE_{transition}"
+            LifecycleHookName=hook,
+            AutoScalingGroupName=group,
+            LifecycleTransition=f"autoscaling:EC2_INSTANCE_{transition}",
         )
     return BootNames(
         asg_name=group, models_bucket=f"{env}-models", outputs_bucket=f"{env}-outputs", cdn_domain="d1.cloudfront.net",
@@ -116,7 +121,20 @@ def _bake(image: Image, moto: str, imds: FakeImds, env: str, names: BootNames, t
     return layer
 
 
-@pytest.fixture(scope="module", params=["dev", "prod"])
+def _no_gpu(sandbox: Sandbox, layer: str) -> None:
+    """This machine has no GPU: the one edit to the instance is a systemd drop-in (as an operator would add one)
+    whose environment file, read after the unit's own, runs the engine on the CPU without fp16. Everything else is
+    the unit as rendered."""
+    env_file = "/etc/voicefleet-rehearsal/no-gpu.env"
+    target = sandbox.host_path(layer, env_file)
+    target.parent.mkdir(parents=True)
+    target.write_text("TTS_DEVICE=cpu\nTTS_FP16=false\n")
+    dropin = sandbox.host_path(layer, f"/etc/systemd/system/{SERVICE_UNIT}.d/rehearsal-no-gpu.conf")
+    dropin.parent.mkdir(parents=True)
+    dropin.write_text(f"[Service]\nEnvironmentFile={env_file}\n")
+
+
+@pytest.fixture(scope="module", params=ENVIRONMENTS)
 def boot(
     request: pytest.FixtureRequest, image: Image, moto: str, imds: FakeImds, tiny_model: Path, timings: Timings
 ) -> Iterator[Boot]:
@@ -131,6 +149,7 @@ def boot(
     instance_id = f"i-0{env}0000000000000"[:19]
     imds.meta.update({"instance-id": instance_id, "autoscaling/target-lifecycle-state": "InService"})
     layer = image.sandbox.layer(f"{env}-boot", on=below)
+    _no_gpu(image.sandbox, layer)
     script = image.sandbox.root / f"user-data-{env}.sh"
     script.write_text(render(config, names, stop_timeout_s=90))
     # cloud-init runs the user data as root with a plain environment; boto3's own endpoint variables point it at
@@ -179,28 +198,62 @@ def test_the_unit_serves_readyz_and_a_synthesized_request(boot: Boot) -> None:
     assert np.asarray(audio).size > 0
 
 
-def test_the_service_runs_as_its_user_with_its_own_state_and_cache(boot: Boot) -> None:
+def _service_environ(boot: Boot) -> tuple[int, dict[str, str]]:
+    """(pid, environment) of the service process the unit started."""
     pid = int(boot.path("/var/lib/voicefleet-shim/voicefleet.service.pid").read_text().split()[1])
-    uid = boot.uid("voicefleet")
-    assert f"Uid:\t{uid}" in Path(f"/proc/{pid}/status").read_text()
-    environ = dict(
-        item.split("=", 1) for item in Path(f"/proc/{pid}/environ").read_text().split("\0") if "=" in item
-    )
+    pairs = Path(f"/proc/{pid}/environ").read_text().split("\0")
+    return pid, dict(item.split("=", 1) for item in pairs if "=" in item)
+
+
+def test_the_service_runs_as_its_user_with_its_units_environment(boot: Boot) -> None:
+    pid, environ = _service_environ(boot)
+    assert f"Uid:\t{boot.uid('voicefleet')}" in Path(f"/proc/{pid}/status").read_text()
     assert environ["STATE_DIRECTORY"] == "/var/lib/voicefleet"
-    # Fault 4: the spool is in the state directory the service user owns (the outputs bucket is set).
-    spool = boot.path("/var/lib/voicefleet/spool")
-    assert spool.is_dir() and spool.stat().st_uid == uid
-    # Fault 5: librosa's numba functions cached where the unit said, owned by the service user.
-    numba = boot.path("/var/cache/voicefleet/numba")
-    assert numba.is_dir() and any(numba.rglob("*.nbi")), "numba cached nothing: librosa never loaded?"
+    assert environ["CACHE_DIRECTORY"] == "/var/cache/voicefleet"
+    assert environ["TTS_ENVIRONMENT"] == boot.env  # from the EnvironmentFile the boot agent wrote
     settings = boot.path("/etc/voicefleet/service.env")
     assert stat.S_IMODE(settings.stat().st_mode) == 0o640
     assert settings.stat().st_uid == 0
 
 
-def test_the_cloudwatch_agent_accepted_its_config(boot: Boot) -> None:
-    """Fault 1 in the boot: the control script's stand-in validated the agent config the user data wrote against
-    the agent's own schema (tests/boot/cwagent_shim.py) and recorded what it accepted."""
+def test_fault4_the_spool_is_in_the_state_directory_the_service_user_owns(boot: Boot) -> None:
+    """Regression (issue 13, fault 4): with an outputs bucket set, tts-serve created /var/spool/voicefleet as the
+    service user, which cannot write /var/spool, and exited 2 in a restart loop. The spool is now under the unit's
+    StateDirectory, created by the manager and owned by that user."""
+    _, environ = _service_environ(boot)
+    assert environ["TTS_OUTPUTS_BUCKET"] == f"{boot.env}-outputs"
+    spool = boot.path("/var/lib/voicefleet/spool")
+    assert spool.is_dir()
+    assert spool.stat().st_uid == boot.uid("voicefleet")
+    assert not boot.path("/var/spool/voicefleet").exists()
+
+
+def test_fault5_numba_caches_where_the_service_user_can_write(boot: Boot) -> None:
+    """Regression (issue 13, fault 5): librosa's numba functions are compiled with cache=True when librosa.util loads
+    (CosyVoice's frontend reaches it), and numba refuses ("cannot cache function ... no locator available") when no
+    cache directory is writable: HOME and the venv are root-owned. The unit points NUMBA_CACHE_DIR into its
+    CacheDirectory. Rehearsed as the service user with the unit's own environment, and without it (the fault)."""
+    _, environ = _service_environ(boot)
+    assert environ["NUMBA_CACHE_DIR"] == "/var/cache/voicefleet/numba"
+    as_user = ["setpriv", "--reuid=voicefleet", "--regid=voicefleet", "--init-groups", "--"]
+    code = "import numpy, librosa; librosa.util.localmax(numpy.arange(5.0))"
+    python = [*as_user, "/opt/voicefleet/venv/bin/python", "-c", code]
+    done = boot.sandbox.run(boot.layer, python, environ, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    numba = boot.path("/var/cache/voicefleet/numba")
+    assert numba.stat().st_uid == boot.uid("voicefleet")
+    assert any(numba.rglob("*.nbi")), "numba cached nothing"
+    # The fault, as it was: no cache settings in the unit, HOME root's.
+    unset = ("NUMBA_CACHE_DIR", "XDG_CACHE_HOME", "CACHE_DIRECTORY", "STATE_DIRECTORY")
+    before = {**{k: v for k, v in environ.items() if k not in unset}, "HOME": "/root"}
+    failed = boot.sandbox.run(boot.layer, python, before, timeout=600)
+    assert failed.returncode != 0
+    assert "no locator available" in failed.stderr, failed.stderr[-3000:]
+
+
+def test_fault1_the_cloudwatch_agent_accepted_its_config(boot: Boot) -> None:
+    """Regression (issue 13, fault 1), in the boot: the control script's stand-in validated the agent config the user
+    data wrote against the agent's own schema (tests/boot/cwagent_shim.py) and recorded what it accepted."""
     accepted = json.loads(boot.path("/opt/aws/amazon-cloudwatch-agent/etc/accepted-by-rehearsal.json").read_text())
     assert "prometheus" in accepted["logs"]["metrics_collected"]
     assert json.dumps(accepted).count("__PURCHASE_OPTION__") == 0

@@ -22,7 +22,7 @@ def run_json(capsys: pytest.CaptureFixture[str], *args: str) -> dict[str, Any]:
 def test_json_schema_for_prod(capsys: pytest.CaptureFixture[str]) -> None:
     data = run_json(capsys, "--env", "prod", "--month", "2026-05")
     assert set(data["catalog"]) >= {"source", "as_of", "region"}
-    assert data["hours_per_month"] == pytest.approx(175.75)
+    assert data["hours_per_month"] == pytest.approx(178.92)
     option_keys = {
         "instance_type",
         "gpu",

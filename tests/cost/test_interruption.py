@@ -33,9 +33,9 @@ def test_reference_figures_unchanged_and_default_bucket_named(capsys: pytest.Cap
     # The figures docs/cost.md (and the README) quote for `cost-estimate --env prod` without --live.
     report = json.loads(run(capsys, "--format", "json"))
     rec, alt = report["recommendation"], report["recommendation"]["alternative"]
-    assert (rec["instance_type"], rec["purchase"], rec["monthly_total"]) == ("g6e.xlarge", "on-demand", 389.74)
+    assert (rec["instance_type"], rec["purchase"], rec["monthly_total"]) == ("g6e.xlarge", "on-demand", 388.92)
     assert (alt["instance_type"], alt["purchase"], alt["instances"]) == ("g4dn.xlarge", "spot", 4)
-    assert alt["monthly_total"] == 221.60
+    assert alt["monthly_total"] == 217.75
     g4dn = spot_option(report, "g4dn.xlarge")
     assert g4dn["interruption_bucket"] == "10-15%"
     assert g4dn["interruption_source"] == catalog.DEFAULT_INTERRUPTION_SOURCE

@@ -12,6 +12,10 @@ import pytest
 
 from cost.chart import bars
 from cost.cli import main
+from cost.estimator import estimate
+from cost.result import EstimateReport
+from cost.whatif import WhatIf, scenario
+from voicefleet_config import load_environment
 
 UNPRICED = ("g6e.xlarge", "spot")  # no Spot figure captured for us-east-1 (docs/cost.md, Sources)
 
@@ -72,13 +76,17 @@ def test_only_unpriced_options_recommend_nothing(capsys: pytest.CaptureFixture[s
     assert "No option meets the workload" in capsys.readouterr().out
 
 
+def prod_report(what_if: WhatIf) -> EstimateReport:
+    return estimate(scenario(load_environment("prod"), what_if))
+
+
 def test_chart_skips_unpriced(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    report = prod_json(capsys, "--latency-p95", "60")  # every priced option feasible, two unpriced
-    drawn = {(o["instance_type"], o["purchase"]) for o in bars(report)}
+    report = prod_report(WhatIf(latency_p95=60))  # every priced option feasible, two unpriced
+    drawn = {(o.instance_type, o.purchase) for o in bars(report)}
     assert UNPRICED not in drawn
     assert ("g5.xlarge", "spot") in drawn
-    infeasible_only = prod_json(capsys, "--instance-types", "g6e.xlarge,g5.xlarge", "--purchase", "spot")
-    assert [(o["instance_type"], o["purchase"]) for o in bars(infeasible_only)] == [("g5.xlarge", "spot")]
+    infeasible_only = prod_report(WhatIf(instance_types="g6e.xlarge,g5.xlarge", purchase="spot"))
+    assert [(o.instance_type, o.purchase) for o in bars(infeasible_only)] == [("g5.xlarge", "spot")]
     out = tmp_path / "bill.svg"
     assert main(["--env", "prod", "--format", "json", "--chart", str(out)]) == 0
     assert "<svg" in out.read_text(encoding="utf-8")

@@ -12,7 +12,7 @@ import pytest
 from cost.cli import main
 from cost.throughput import ThroughputModel
 from cost.workload import Demand, capacity, demand
-from infra.config import ConfigError, ServiceConfig, WorkloadConfig, parse_environment
+from voicefleet_config import ConfigError, ServiceConfig, WorkloadConfig, parse_environment
 
 
 def run_json(capsys: pytest.CaptureFixture[str], *args: str) -> dict[str, Any]:

@@ -7,20 +7,20 @@ import pytest
 from cost import bill
 from cost.schedule import ALWAYS_ON_HOURS, always_on_hours, month_hours, parse_month, typical_month_hours
 from cost.spot import mix_counts, spot_effective
-from infra.config import StorageConfig, load_environment
+from voicefleet_config import StorageConfig, load_environment
 
 
 def test_may_2026_prod_hours_with_holidays_and_make_up_day() -> None:
     # May 2026 has 21 weekdays; 05-01, 05-04, 05-05 are holidays (-3); Saturday 05-09 is a make-up workday (+1).
-    # 19 workdays x (9 h open + 15 min warm-up) = 175.75 h.
+    # 19 workdays x (9 h open + 25 min warm-up, the boot time) = 178.92 h.
     hours = month_hours(load_environment("prod").schedule, 2026, 5)
     assert hours.workdays == 19
-    assert hours.hours == pytest.approx(175.75)
+    assert hours.hours == pytest.approx(19 * (9 + 25 / 60))
 
 
 def test_plain_month_without_holidays() -> None:
-    # dev: March 2026 has 22 weekdays and no holidays configured -> 22 x 9.25 h.
-    assert month_hours(load_environment("dev").schedule, 2026, 3).hours == pytest.approx(22 * 9.25)
+    # dev: March 2026 has 22 weekdays and no holidays configured -> 22 x (9 h + 25 min).
+    assert month_hours(load_environment("dev").schedule, 2026, 3).hours == pytest.approx(22 * (9 + 25 / 60))
 
 
 def test_typical_month_and_always_on() -> None:

@@ -21,7 +21,13 @@ import botocore.session
 from botocore import xform_name
 
 # boto3 service name -> IAM action prefix (they differ for some services, e.g. CloudWatch signs as "monitoring").
-IAM_PREFIX = {"autoscaling": "autoscaling", "ec2": "ec2", "cloudwatch": "cloudwatch", "sns": "sns"}
+IAM_PREFIX = {
+    "autoscaling": "autoscaling",
+    "ec2": "ec2",
+    "cloudwatch": "cloudwatch",
+    "sns": "sns",
+    "dynamodb": "dynamodb",
+}
 
 
 class UnattributableCallError(AssertionError):

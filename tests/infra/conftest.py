@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Template
 
-from tests.synth import VARIANT, VARIANT_CONFIG, Synth
+from tests.synth import FRONT, FRONT_CONFIG, VARIANT, VARIANT_CONFIG, Synth
 
-__all__ = ["VARIANT", "VARIANT_CONFIG", "Synth", "only"]
+__all__ = ["FRONT", "FRONT_CONFIG", "VARIANT", "VARIANT_CONFIG", "Synth", "only"]
 
 
 @pytest.fixture(scope="session")
@@ -25,6 +25,11 @@ def dev(synth: Synth) -> Template:
 @pytest.fixture(scope="session")
 def edge(synth: Synth) -> Template:
     return synth.template(VARIANT)
+
+
+@pytest.fixture(scope="session")
+def front(synth: Synth) -> Template:
+    return synth.template(FRONT)
 
 
 def only(template: Template, resource_type: str) -> dict[str, Any]:

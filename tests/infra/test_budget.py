@@ -13,9 +13,8 @@ from aws_cdk.assertions import Template
 
 from cost.catalog import instance
 from infra.budget import budget_limit, purchase_of
-from infra.config import ConfigError, EnvironmentConfig, load_environments
-from infra.config.loader import read_context
 from tests.infra.conftest import VARIANT, VARIANT_CONFIG, Synth, only
+from voicefleet_config import ConfigError, EnvironmentConfig, load_environments, read_context
 
 YEAR = 2026
 

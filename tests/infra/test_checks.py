@@ -10,8 +10,7 @@ import aws_cdk as cdk
 import pytest
 
 from infra.app import build_app
-from infra.config import ConfigError
-from infra.config.loader import read_context
+from voicefleet_config import ConfigError, read_context
 
 
 def _build(tmp_path: Path, env: str, patch: dict[str, Any]) -> None:
@@ -34,6 +33,17 @@ def _build(tmp_path: Path, env: str, patch: dict[str, Any]) -> None:
         ({"fleet": {"warm_pool": True}}, "fleet.warm_pool: a warm pool cannot hold Spot"),
         ({"network": {"max_azs": 3}}, "network.max_azs: 3 AZs need `account` set"),
         ({"timezone": "Asia/Shangai"}, "did you mean 'Asia/Shanghai'"),
+        (
+            {"region": "eu-west-1", "cdn": {"waf": {"enabled": True}}},
+            "cdn.waf.enabled: a CloudFront web ACL must be created in us-east-1",
+        ),
+        (
+            {
+                "region": "eu-west-1",
+                "cdn": {"domain_name": "tts.example.com", "hosted_zone": {"id": "Z0123456789", "name": "example.com"}},
+            },
+            "cdn.certificate_arn: a CloudFront certificate must be in us-east-1 and this stack deploys to eu-west-1",
+        ),
     ],
 )
 def test_rejected_at_synth_with_the_key_named(tmp_path: Path, patch: dict[str, Any], message: str) -> None:

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from infra.config import load_environment
 from infra.fleet.cloudwatch_agent import PURCHASE_OPTION_PLACEHOLDER, QUEUE_DEPTH_METRIC, agent_config
 from tests.vendor_files import cloudwatch_agent_errors
+from voicefleet_config import load_environment
 
 
 def _as_on_the_instance(config: dict[str, Any]) -> dict[str, Any]:

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from aws_cdk.assertions import Template
 
-from infra.config import load_environment
 from infra.image.components import RUNTIME_PARAMETER, weights_parameter
 from tests.infra.conftest import only
+from tests.synth import Synth
+from voicefleet_config import load_environment, parse_environment
 
 
 def _lt(template: Template) -> dict[str, Any]:
@@ -88,7 +90,7 @@ def test_launch_hook_waits_for_a_serving_instance_for_the_boot_budget(prod: Temp
 
 
 def _hooks(template: Template) -> list[dict[str, Any]]:
-    return list(template.find_resources("AWS::AutoScaling::LifecycleHook").values())
+    return [dict(hook) for hook in template.find_resources("AWS::AutoScaling::LifecycleHook").values()]
 
 
 def test_terminating_hook_gives_time_to_drain(prod: Template) -> None:
@@ -141,7 +143,9 @@ def test_instance_role_least_privilege(prod: Template) -> None:
 
 def test_instances_that_pull_weights_read_only_the_model_prefix(dev: Template) -> None:
     roles = dev.find_resources("AWS::IAM::Role")
-    role_id = next(k for k, r in roles.items() if "ec2.amazonaws.com" in str(r["Properties"]["AssumeRolePolicyDocument"]))
+    role_id = next(
+        k for k, r in roles.items() if "ec2.amazonaws.com" in str(r["Properties"]["AssumeRolePolicyDocument"])
+    )
     policy = next(
         p["Properties"]["PolicyDocument"]["Statement"]
         for p in dev.find_resources("AWS::IAM::Policy").values()
@@ -196,3 +200,31 @@ def test_warm_pool_variant(edge: Template, prod: Template) -> None:
 def test_user_data_fits_the_16k_limit(prod: Template) -> None:
     # EC2 limits user data to 16 KB before base64; tokens (names/ARNs) add well under 1 KB.
     assert len(_user_data(prod).encode()) < 15_000
+
+
+def test_every_environment_deploys_at_min_size_zero(synth: Synth) -> None:
+    """Every environment stack synthesized (cdk.json's and the test-only ones): no GPU starts during `cdk deploy`."""
+    stacks = {env: raw for env, raw in synth.raw.items() if not env.startswith("image-")}
+    assert {"dev", "prod"} <= set(stacks)
+    for env, raw in stacks.items():
+        groups = [r for r in raw["Resources"].values() if r["Type"] == "AWS::AutoScaling::AutoScalingGroup"]
+        [asg] = [group["Properties"] for group in groups]
+        assert asg["MinSize"] == "0", env
+        assert "DesiredCapacity" not in asg, env
+
+
+def test_one_boot_figure_feeds_the_hook_the_warm_up_and_the_cost_model() -> None:
+    """fleet.boot_minutes is the launch hook's timeout, the schedule's warm-up (start = opening - boot) and the
+    cost model's billed warm-up; changing it moves all three."""
+    from cost.schedule import running_hours_per_workday
+    from infra.fleet.construct import boot_budget
+    from infra.schedule import scheduler_environment
+
+    for minutes in (7, 40):
+        config = parse_environment("x", {"fleet": {"boot_minutes": minutes}})
+        assert boot_budget(config).to_minutes() == minutes
+        opening = config.schedule.start_time
+        start = (opening.hour * 60 + opening.minute - minutes) % (24 * 60)
+        window = scheduler_environment(config, "voicefleet-x-gpu")["OPEN_WINDOW"]
+        assert window.startswith(f"{start // 60:02d}:{start % 60:02d}-")
+        assert running_hours_per_workday(config.schedule) == pytest.approx(config.schedule.open_hours + minutes / 60)

@@ -33,7 +33,10 @@ def image(synth: Synth) -> Template:
 
 
 def _components(template: Template) -> dict[str, dict[str, Any]]:
-    return {c["Properties"]["Name"]: c["Properties"] for c in template.find_resources("AWS::ImageBuilder::Component").values()}
+    return {
+        c["Properties"]["Name"]: c["Properties"]
+        for c in template.find_resources("AWS::ImageBuilder::Component").values()
+    }
 
 
 def _document(component: dict[str, Any]) -> dict[str, Any]:
@@ -48,7 +51,8 @@ def _document(component: dict[str, Any]) -> dict[str, Any]:
 def test_one_runtime_image_per_region_shared_by_its_environments(synth: Synth) -> None:
     assert {name for name in synth.raw if name.startswith("image-")} == {"image-us-east-1", "image-eu-west-1"}
     description = synth.raw["image-us-east-1"]["Description"]
-    assert "dev" in description and "prod" in description
+    assert "dev" in description
+    assert "prod" in description
 
 
 def test_runtime_recipe_builds_on_the_latest_dlami_with_the_cloudwatch_agent(image: Template) -> None:
@@ -58,7 +62,8 @@ def test_runtime_recipe_builds_on_the_latest_dlami_with_the_cloudwatch_agent(ima
     arns = json.dumps(recipe["Components"])
     assert "aws:component/amazon-cloudwatch-agent-linux/x.x.x" in arns
     root = recipe["BlockDeviceMappings"][0]["Ebs"]
-    assert root["Encrypted"] is True and root["VolumeType"] == "gp3"
+    assert root["Encrypted"] is True
+    assert root["VolumeType"] == "gp3"
 
 
 def test_runtime_image_is_published_to_the_parameter_the_launch_templates_resolve(image: Template) -> None:
@@ -79,15 +84,20 @@ def test_runtime_component_is_well_formed_and_installs_from_the_lock(image: Temp
     assert problems(document) == []
     assert [p["name"] for p in document["phases"]] == ["build", "validate", "test"]
     commands = json.dumps(document)
-    assert "--require-hashes" in commands and "runtime/bootstrap.lock" in commands
-    assert "runtime/image_build.py build" in commands and "runtime/image_build.py validate" in commands
+    assert "--require-hashes" in commands
+    assert "runtime/bootstrap.lock" in commands
+    assert "runtime/image_build.py build" in commands
+    assert "runtime/image_build.py validate" in commands
     assert "selftest --device cuda:0" in commands
     download = document["phases"][0]["steps"][1]
-    assert download["action"] == "S3Download" and download["inputs"][0]["source"].startswith("s3://TOKEN/")
+    assert download["action"] == "S3Download"
+    assert download["inputs"][0]["source"].startswith("s3://TOKEN/")
 
 
 def test_build_instances_read_only_this_deployments_source_bundle(image: Template) -> None:
-    policies = [p["Properties"]["PolicyDocument"]["Statement"] for p in image.find_resources("AWS::IAM::Policy").values()]
+    policies = [
+        p["Properties"]["PolicyDocument"]["Statement"] for p in image.find_resources("AWS::IAM::Policy").values()
+    ]
     s3 = [s for statements in policies for s in statements if "s3:GetObject*" in json.dumps(s["Action"])]
     assert s3
     objects = [r for s in s3 for r in (s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]])]
@@ -121,7 +131,8 @@ def test_versions_follow_content_not_tokens() -> None:
     assert version_of(json.dumps(a)) != version_of(json.dumps(b))
     assert version_of(json.dumps(a)) == version_of(json.dumps(runtime_document("s3://<cdk-assets>/aaa.zip")))
     major, minor, patch = version_of("x").split(".")
-    assert (major, minor) == ("1", "0") and 0 <= int(patch) < 2**30
+    assert (major, minor) == ("1", "0")
+    assert 0 <= int(patch) < 2**30
 
 
 @pytest.mark.parametrize(

@@ -41,8 +41,8 @@ try:
 except zoneinfo.ZoneInfoNotFoundError as exc:
     out["zone_error"] = str(exc)
 env = {"ASG_NAMES": "g", "TIMEZONE": "Asia/Shanghai", "WEEKDAYS": "mon", "HOLIDAYS": "", "EXTRA_WORKDAYS": "",
-       "OPEN_WINDOW": "08:45-18:00", "SIZE_TAG_KEY": "s", "DEFAULT_SIZE": "0-1-1", "OVERRIDE_TAG_KEY": "o",
-       "METRIC_NAMESPACE": "N", "ENV_NAME": "e"}
+       "CALENDAR_YEARS": "*", "OPEN_WINDOW": "08:45-18:00", "BOOT_MINUTES": "25", "SIZE_TAG_KEY": "s",
+       "DEFAULT_SIZE": "0-1-1", "OVERRIDE_TAG_KEY": "o", "METRIC_NAMESPACE": "N", "ENV_NAME": "e"}
 try:
     out["env_timezone"] = SchedulerEnvironment.from_env(env).timezone.key
 except EnvironmentVariableError as exc:

@@ -30,9 +30,13 @@ HANDLERS = {
     "lambdas.spot.handler.handler": "lambdas.spot.handler",
 }
 LOG_ACTIONS = {"logs:CreateLogStream", "logs:PutLogEvents"}
+# Lambda itself sends a failed asynchronous invocation to the on-failure destination with the function's role
+# (CDK's SqsDestination grants these): not calls of the handler, and only on that one queue.
+DESTINATION_ACTIONS = {"sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"}
 # Actions with no resource-level permissions in the Service Authorization Reference: "*" is the only choice.
 UNSCOPABLE = {
     "autoscaling:DescribeAutoScalingGroups",
+    "autoscaling:DescribeScheduledActions",
     "autoscaling:DescribeAutoScalingInstances",
     "ec2:DescribeInstances",
 }
@@ -55,6 +59,29 @@ def _group_arn_only(resource: Any, group: str) -> bool:
     return not isinstance(resource, list) and f':autoScalingGroup:*:autoScalingGroupName/{group}"' in text
 
 
+def _on_failure_queue(template: dict[str, Any], handler: str) -> dict[str, Any]:
+    """The queue ARN (GetAtt) the function's EventInvokeConfig sends failed invocations to."""
+    function_id = next(
+        logical
+        for logical, r in template["Resources"].items()
+        if r["Type"] == "AWS::Lambda::Function" and r["Properties"]["Handler"] == handler
+    )
+    [config] = [
+        r["Properties"]
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::Lambda::EventInvokeConfig" and r["Properties"]["FunctionName"] == {"Ref": function_id}
+    ]
+    destination: dict[str, Any] = config["DestinationConfig"]["OnFailure"]["Destination"]
+    return destination
+
+
+def _dedupe_table_only(resource: Any, table: Any) -> bool:
+    """The dedupe table's own ARN (GetAtt of the table the DEDUPE_TABLE variable names), nothing wider."""
+    if not (isinstance(resource, dict) and isinstance(table, dict) and "Ref" in table):
+        return False
+    return resource == {"Fn::GetAtt": [table["Ref"], "Arn"]}
+
+
 def _check_call(call: ApiCall, statements: list[dict[str, Any]], env_vars: dict[str, Any]) -> list[str]:
     """Problems with how `call` is granted (empty: allowed, and scoped as tightly as the API permits)."""
     grants = granting(statements, call.iam_action)
@@ -75,12 +102,14 @@ def _check_call(call: ApiCall, statements: list[dict[str, Any]], env_vars: dict[
             namespace = condition.get("StringEquals", {}).get("cloudwatch:namespace")
             if namespace != env_vars["METRIC_NAMESPACE"]:
                 problems.append(f"PutMetricData is not limited to namespace {env_vars['METRIC_NAMESPACE']}")
+        if call.service == "dynamodb" and not _dedupe_table_only(resource, env_vars.get("DEDUPE_TABLE")):
+            problems.append(f"{call.iam_action} is not limited to the dedupe table: {resource}")
         if call.iam_action == "sns:Publish" and resource != env_vars["SNS_TOPIC_ARN"]:
             problems.append(f"sns:Publish is not limited to the alarm topic: {resource}")
     return problems
 
 
-@pytest.mark.parametrize("env", ["dev", "prod", "edge"])
+@pytest.mark.parametrize("env", ["dev", "prod", "edge", "front"])
 @pytest.mark.parametrize("handler", sorted(HANDLERS))
 def test_role_grants_exactly_the_handlers_calls(synth: Synth, env: str, handler: str) -> None:
     template = synth.raw[env]
@@ -90,7 +119,11 @@ def test_role_grants_exactly_the_handlers_calls(synth: Synth, env: str, handler:
     assert calls, "no boto3 call found: the derivation is broken"
     problems = [p for call in calls for p in _check_call(call, statements, env_vars)]
     assert problems == []
-    assert granted_actions(statements) - LOG_ACTIONS == {c.iam_action for c in calls}, "grants no call needs"
+    granted = granted_actions(statements) - LOG_ACTIONS - DESTINATION_ACTIONS
+    assert granted == {c.iam_action for c in calls}, "grants no call needs"
+    on_failure = _on_failure_queue(template, handler)
+    for action in DESTINATION_ACTIONS:
+        assert [grant["Resource"] for grant in granting(statements, action)] == [on_failure], action
     logs = granting(statements, "logs:PutLogEvents")
     assert len(logs) == 1
     assert "HandlerLogs" in json.dumps(logs[0]["Resource"])  # its own log group only

@@ -15,7 +15,7 @@ from tests.infra.conftest import Synth
 _HASH = re.compile(r"[0-9a-f]{64}")
 
 
-@pytest.mark.parametrize("env", ["dev", "prod", "edge", "image-us-east-1", "image-eu-west-1"])
+@pytest.mark.parametrize("env", ["dev", "prod", "edge", "front", "image-us-east-1", "image-eu-west-1"])
 def test_cfn_lint_has_no_errors(synth: Synth, env: str) -> None:
     region = "eu-west-1" if env in ("edge", "image-eu-west-1") else "us-east-1"
     matches = lint(json.dumps(synth.raw[env]), config=ManualArgs(regions=[region]))

@@ -8,8 +8,8 @@ from typing import Any
 from aws_cdk.assertions import Template
 
 from infra.boot_alarms import SLACK_MINUTES
-from infra.config import load_environment
 from tests.infra.conftest import only
+from voicefleet_config import load_environment
 
 
 def _dashboard(template: Template) -> str:
@@ -38,7 +38,7 @@ def test_dashboard_panels(prod: Template) -> None:
 
 def test_alarms_go_to_the_topic(prod: Template) -> None:
     alarms = prod.find_resources("AWS::CloudWatch::Alarm")
-    assert len(alarms) == 9
+    assert len(alarms) == 12
     for alarm in alarms.values():
         assert alarm["Properties"]["AlarmActions"]
         assert "Ref" in alarm["Properties"]["AlarmActions"][0]
@@ -56,7 +56,8 @@ def test_alarms_go_to_the_topic(prod: Template) -> None:
 
 
 def _alarm(template: Template, name: str) -> dict[str, Any]:
-    found = [a["Properties"] for key, a in template.find_resources("AWS::CloudWatch::Alarm").items() if name in key]
+    alarms = template.find_resources("AWS::CloudWatch::Alarm")
+    found: list[dict[str, Any]] = [a["Properties"] for key, a in alarms.items() if name in key]
     assert len(found) == 1, name
     return found[0]
 
@@ -86,7 +87,8 @@ def test_while_meant_to_run_silence_and_no_healthy_host_are_breaching(prod: Temp
         alarm = _alarm(prod, name)
         assert alarm["EvaluationPeriods"] == boot + SLACK_MINUTES, name
         text = json.dumps(alarm["Metrics"])
-        assert "GroupDesiredCapacity" in text and metric in text, name
+        assert "GroupDesiredCapacity" in text, name
+        assert metric in text, name
         expression = next(m["Expression"] for m in alarm["Metrics"] if "Expression" in m)
         assert "FILL(desired, 0) >= 1" in expression, name
 
@@ -103,3 +105,23 @@ def test_email_subscription_from_config(prod: Template, dev: Template) -> None:
 def test_budgets_may_publish_to_the_topic(prod: Template) -> None:
     policy = only(prod, "AWS::SNS::TopicPolicy")["Properties"]["PolicyDocument"]
     assert any(s.get("Principal") == {"Service": "budgets.amazonaws.com"} for s in policy["Statement"])
+
+
+def test_scheduler_and_spot_failures_are_alarmed(prod: Template) -> None:
+    """Issue 15: both functions' failure queues, ignored tags and an uncovered calendar day each page someone."""
+    alarms = prod.find_resources("AWS::CloudWatch::Alarm")
+    by_metric: dict[str, list[dict[str, object]]] = {}
+    for alarm in alarms.values():
+        props = alarm["Properties"]
+        if "MetricName" in props:
+            by_metric.setdefault(props["MetricName"], []).append(props)
+    for name in ("ScheduleTagIgnored", "CalendarUncovered"):
+        [props] = by_metric[name]
+        assert props["Namespace"] == "VoiceFleet"
+        assert props["Dimensions"] == [{"Name": "Environment", "Value": "prod"}]
+        assert (props["Threshold"], props["Statistic"], props["Period"]) == (1, "Sum", 3600)
+    queues = by_metric["ApproximateNumberOfMessagesVisible"]
+    assert len(queues) == 2
+    dims = sorted(json.dumps(q["Dimensions"]) for q in queues)
+    assert any("ScheduleDeadLetters" in d for d in dims)
+    assert any("SpotDeadLetters" in d for d in dims)

@@ -14,13 +14,13 @@ import pytest
 from botocore.stub import Stubber
 from typer.testing import CliRunner
 
-from infra.config import load_environment
 from infra.image.components import RUNTIME_PARAMETER, weights_parameter
 from infra.preflight import cli
 from infra.preflight.account import ON_DEMAND_QUOTA, SPOT_QUOTA, vcpu_needs
 from infra.preflight.cli import Clients, run_checks
 from infra.preflight.result import PreflightAwsError
 from service.models_sync.transfer import push
+from voicefleet_config import load_environment
 
 
 def _stack(name: str, outputs: dict[str, str]) -> str:
@@ -87,7 +87,8 @@ def test_a_new_account_before_deploy(clients: Clients, stubs: tuple[Stubber, Stu
     checks = _by_name(run_checks("dev", clients))
     spot = checks["Spot G/VT vCPU quota"]
     assert spot.status == "fail"
-    assert "is 0 vCPU" in spot.detail and "needs 4" in spot.detail  # 1 instance of a 4-vCPU type (dev)
+    assert "is 0 vCPU" in spot.detail
+    assert "needs 4" in spot.detail  # 1 instance of a 4-vCPU type (dev)
     assert "request-service-quota-increase" in spot.fix
     assert checks["on-demand G/VT vCPU quota"].status == "pass"  # dev runs no on-demand instances
     assert checks["default VPC"].status == "pass"
@@ -158,7 +159,9 @@ def test_aws_refusing_to_answer_is_one_line_and_exit_2(
     result = CliRunner().invoke(cli.app, ["preflight", "--env", "dev"])
     assert result.exit_code == 2
     lines = result.output.strip().splitlines()
-    assert len(lines) == 1 and code in lines[0] and message in lines[0], result.output
+    assert len(lines) == 1, result.output
+    assert code in lines[0], result.output
+    assert message in lines[0], result.output
 
 
 def test_cli_prints_each_check_and_exits_1_on_a_failure(

@@ -27,7 +27,7 @@ def _outputs(template: Template) -> dict[str, Any]:
     return dict(next(iter(dict(found).values())))
 
 
-@pytest.mark.parametrize("env", ["dev", "prod", "edge"])
+@pytest.mark.parametrize("env", ["dev", "prod", "edge", "front"])
 def test_every_bucket_private_encrypted_tls_only(synth: Synth, env: str) -> None:
     template = synth.template(env)
     buckets = _buckets(template)

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from infra.config import load_environment
 from infra.fleet.cloudwatch_agent import agent_config
 from infra.fleet.user_data import BootNames, render, service_env
 from instance.config import BootConfig
+from voicefleet_config import load_environment
 
 NAMES = BootNames(
     asg_name="voicefleet-prod-gpu",

@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 
 from benchmarks.drills.imds import FakeImds
-from infra.config import load_environment
 from infra.fleet.user_data import BootNames, boot_config
 from instance.aws import Clients
 from instance.config import BootConfig
@@ -20,6 +19,7 @@ from instance.host import Host
 from instance.imds import Imds
 from service.models_sync.transfer import push
 from tests import moto_lifecycle
+from voicefleet_config import load_environment
 
 GROUP = "voicefleet-dev-gpu"
 INSTANCE = "i-0123456789abcdef0"
@@ -66,7 +66,9 @@ def _group(aws: Callable[..., Any]) -> None:
     )  # fmt: skip
     for name, transition in (("voicefleet-launch", "LAUNCHING"), ("voicefleet-drain", "TERMINATING")):
         autoscaling.put_lifecycle_hook(
-            LifecycleHookName=name, AutoScalingGroupName=GROUP, LifecycleTransition=f"autoscaling:EC2_INSTANCE_{transition}"
+            LifecycleHookName=name,
+            AutoScalingGroupName=GROUP,
+            LifecycleTransition=f"autoscaling:EC2_INSTANCE_{transition}",
         )
 
 

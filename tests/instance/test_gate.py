@@ -12,7 +12,7 @@ import pytest
 import soundfile as sf
 
 from instance import gate as gate_module
-from instance.gate import GateFailed, gate
+from instance.gate import GateError, gate
 from instance.imds import Imds
 from instance.watch import watch
 from tests.instance.conftest import API_KEY, GROUP, INSTANCE, World
@@ -44,7 +44,9 @@ def test_continue_after_readyz_and_one_synthesis(world: World, metadata: Imds, t
         result = gate(config, world.host, metadata, world.clients, uptime=lambda: 95.0)
         assert live.state.metrics.registry is not None
     assert result.outcome == "continue"
-    assert world.hook_calls == [{"group": GROUP, "hook": "voicefleet-launch", "instance": INSTANCE, "result": "CONTINUE"}]
+    assert world.hook_calls == [
+        {"group": GROUP, "hook": "voicefleet-launch", "instance": INSTANCE, "result": "CONTINUE"}
+    ]
     assert world.metric_names() == ["BootSeconds"]
 
 
@@ -57,7 +59,7 @@ def test_a_failed_model_load_abandons_at_once(world: World, metadata: Imds, tmp_
     settings = make_settings(api_keys=[API_KEY], engine="cosyvoice3", model_dir=broken, device="cpu")
     with live_server(settings, ready_timeout_s=60) as live:
         config = world.config.model_copy(update={"port": int(live.url.rsplit(":", 1)[1])})
-        with pytest.raises(GateFailed, match="/readyz 503"):
+        with pytest.raises(GateError, match="/readyz 503"):
             gate(config, world.host, metadata, world.clients, uptime=lambda: 30.0)
     assert [c["result"] for c in world.hook_calls] == ["ABANDON"]
     assert world.metric_names() == ["LaunchAbandoned"]
@@ -70,7 +72,7 @@ def test_a_stopped_unit_abandons_with_the_service_log(world: World, metadata: Im
     log.write_text("tts-serve: spool dir /var/spool/voicefleet cannot be created (TTS_SPOOL_DIR): Permission denied\n")
     world.runner.answers[("systemctl", "is-active")] = (3, "failed")
     config = world.config.model_copy(update={"port": 9})  # nothing listens there
-    with pytest.raises(GateFailed, match="voicefleet.service stopped .*spool dir /var/spool/voicefleet"):
+    with pytest.raises(GateError, match=r"voicefleet.service stopped .*spool dir /var/spool/voicefleet"):
         gate(config, world.host, metadata, world.clients, uptime=lambda: 30.0)
     assert [c["result"] for c in world.hook_calls] == ["ABANDON"]
 
@@ -82,7 +84,7 @@ def test_no_readiness_within_the_budget_abandons_before_the_hook_times_out(
     world.runner.answers[("systemctl", "is-active")] = (0, "activating")
     monkeypatch.setattr(gate_module, "MIN_WAIT_S", 0.3)
     config = world.config.model_copy(update={"port": 9, "boot_seconds": 60})
-    with pytest.raises(GateFailed, match="not ready within the boot budget"):
+    with pytest.raises(GateError, match="not ready within the boot budget"):
         # 50 s of a 60 s budget gone: the gate keeps its 20 s margin and gives up at once.
         gate(config, world.host, metadata, world.clients, uptime=lambda: 50.0)
     assert [c["result"] for c in world.hook_calls] == ["ABANDON"]
@@ -106,7 +108,9 @@ def test_termination_drains_then_completes_the_drain_hook(world: World, metadata
     world.imds.meta["autoscaling/target-lifecycle-state"] = "Terminated"
     assert watch(world.config, world.host, metadata, world.clients, sleep=lambda _: None, rounds=3) is True
     assert ("systemctl", "stop", "voicefleet.service") in world.runner.calls
-    assert world.hook_calls == [{"group": GROUP, "hook": "voicefleet-drain", "instance": INSTANCE, "result": "CONTINUE"}]
+    assert world.hook_calls == [
+        {"group": GROUP, "hook": "voicefleet-drain", "instance": INSTANCE, "result": "CONTINUE"}
+    ]
 
 
 def test_the_prompt_the_gate_sends_is_upstreams_own_clip() -> None:

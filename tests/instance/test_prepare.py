@@ -22,8 +22,14 @@ def test_pulled_weights_keys_settings_and_units(world: World, metadata: Imds) ->
     env = world.host.path("/etc/voicefleet/service.env")
     assert stat.S_IMODE(env.stat().st_mode) == 0o640
     text = env.read_text()
-    for line in (f"TTS_API_KEYS={API_KEY}", f"TTS_ADMIN_KEY={ADMIN_KEY}", "TTS_ENVIRONMENT=dev",
-                 "TTS_MODEL_DIR=/var/lib/voicefleet/models/cosyvoice3", f"TTS_IMDS_ENDPOINT={world.imds.url}"):  # fmt: skip
+    expected = (
+        f"TTS_API_KEYS={API_KEY}",
+        f"TTS_ADMIN_KEY={ADMIN_KEY}",
+        "TTS_ENVIRONMENT=dev",
+        "TTS_MODEL_DIR=/var/lib/voicefleet/models/cosyvoice3",
+        f"TTS_IMDS_ENDPOINT={world.imds.url}",
+    )
+    for line in expected:
         assert line in text.splitlines(), line
     assert "AWS_DEFAULT_REGION=us-east-1" in world.host.path("/etc/voicefleet/instance.env").read_text()
     assert world.host.path("/opt/aws/amazon-cloudwatch-agent/etc/voicefleet.json").read_text() == (

@@ -1,4 +1,5 @@
-"""Bad events, missing groups, malformed tags and environments: a named error, a metric, and no change at all."""
+"""Bad events and environments: a named error, a metric, and no change. A missing group: the others still get their
+decision, then the invocation fails (bad tags never fail it: tests/lambdas/test_scheduler_bad_tags.py)."""
 
 from __future__ import annotations
 
@@ -8,15 +9,15 @@ from zoneinfo import ZoneInfo
 import pytest
 from freezegun import freeze_time
 
-from infra.config import EnvironmentConfig
 from lambdas.common.env import (
     EnvironmentVariableError,
     MalformedEnvironmentVariableError,
     MissingEnvironmentVariableError,
 )
 from lambdas.scheduler.environment import SchedulerEnvironment
-from lambdas.scheduler.errors import GroupNotFoundError, InvalidEventError, MalformedTagError, SchedulerError
+from lambdas.scheduler.errors import GroupNotFoundError, InvalidEventError
 from lambdas.scheduler.handler import run
+from voicefleet_config import EnvironmentConfig
 
 from .conftest import OVERRIDE_TAG, SIZE_TAG, Fleet, scheduler_environ
 
@@ -42,33 +43,13 @@ def test_bad_event_raises_and_changes_nothing(event: object, fleet: Fleet, envir
 
 
 @pytest.mark.parametrize("action", ["stop", "reconcile"])
-@pytest.mark.parametrize(
-    ("tags_b", "error", "message"),
-    [
-        (None, GroupNotFoundError, "gpu-b not found"),
-        ({SIZE_TAG: "4-1-1"}, MalformedTagError, "voicefleet:running-size: '4-1-1' breaks min <= desired <= max"),
-        ({SIZE_TAG: "big"}, MalformedTagError, "gpu-b: tag voicefleet:running-size"),
-        ({OVERRIDE_TAG: "maybe"}, MalformedTagError, "gpu-b: tag voicefleet:override: 'maybe' is not one of"),
-        ({OVERRIDE_TAG: "on-until=tomorrow"}, MalformedTagError, "'tomorrow' is not an ISO datetime"),
-    ],
-)
-def test_second_group_bad_leaves_the_first_untouched(
-    action: str,
-    tags_b: dict[str, str] | None,
-    error: type[SchedulerError],
-    message: str,
-    fleet: Fleet,
-    environ: dict[str, str],
-) -> None:
-    expired = {OVERRIDE_TAG: "on-until=2026-03-09T12:00"}  # would be removed by a successful run
-    fleet.group("gpu-a", "1-2-3", expired)
-    if tags_b is not None:
-        fleet.group("gpu-b", "1-1-2", tags_b)
-    with freeze_time(STOP_TIME), pytest.raises(error, match=message):
+def test_a_missing_group_does_not_keep_the_others_running(action: str, fleet: Fleet, environ: dict[str, str]) -> None:
+    """Regression: a missing group used to fail the run before any change, so the 18:00 stop left every GPU up."""
+    fleet.group("gpu-a", "1-2-3", {OVERRIDE_TAG: "on-until=2026-03-09T12:00"})  # expired: removed by the run
+    with freeze_time(STOP_TIME), pytest.raises(GroupNotFoundError, match="gpu-b not found"):
         run({"action": action}, SchedulerEnvironment.from_env(environ), fleet.scheduler_clients())
-    assert fleet.state("gpu-a") == {"gpu-a": ("1-2-3", expired)}
-    if tags_b is not None:
-        assert fleet.state("gpu-b") == {"gpu-b": ("1-1-2", tags_b)}
+    assert fleet.state("gpu-a") == {"gpu-a": ("0-0-0", {SIZE_TAG: "1-1-3"})}
+    assert fleet.metric_count("ScheduleRun", {"Environment": "dev", "Action": action, "Result": "stopped"}) == 1
     assert fleet.metric_count("ScheduleRun", {"Environment": "dev", "Action": action, "Result": "error"}) == 1
 
 
@@ -78,7 +59,9 @@ REQUIRED = [
     "WEEKDAYS",
     "HOLIDAYS",
     "EXTRA_WORKDAYS",
+    "CALENDAR_YEARS",
     "OPEN_WINDOW",
+    "BOOT_MINUTES",
     "SIZE_TAG_KEY",
     "DEFAULT_SIZE",
     "OVERRIDE_TAG_KEY",
@@ -113,6 +96,11 @@ def test_missing_variable_is_named(name: str, environ: dict[str, str]) -> None:
         ("OPEN_WINDOW", "08:45-24:00", "holds a time that does not exist"),
         ("OPEN_WINDOW", "18:00-08:45", "does not end after it starts"),
         ("OPEN_WINDOW", "09:00-09:00", "does not end after it starts"),
+        ("CALENDAR_YEARS", "", "is empty"),
+        ("CALENDAR_YEARS", "26", "'26' is not a year"),
+        ("BOOT_MINUTES", "0", "'0' is not a whole number of minutes above 0"),
+        ("BOOT_MINUTES", "twenty", "is not a whole number"),
+        ("BOOT_MINUTES", "600", "600 minutes is not shorter than OPEN_WINDOW"),
         ("DEFAULT_SIZE", "1-1", "is not 'min-desired-max'"),
         ("DEFAULT_SIZE", "2-1-4", "breaks min <= desired <= max"),
         ("ENV_NAME", "  ", "is empty"),
@@ -123,6 +111,13 @@ def test_malformed_variable_is_named(name: str, value: str, message: str, enviro
     with pytest.raises(MalformedEnvironmentVariableError, match=message) as info:
         SchedulerEnvironment.from_env(environ)
     assert info.value.variable == name
+
+
+def test_a_holiday_outside_the_calendar_years_is_refused(environ: dict[str, str]) -> None:
+    environ.update(HOLIDAYS="2026-12-25", CALENDAR_YEARS="2027")
+    with pytest.raises(MalformedEnvironmentVariableError, match="2026-12-25 is in HOLIDAYS or EXTRA_WORKDAYS") as info:
+        SchedulerEnvironment.from_env(environ)
+    assert info.value.variable == "CALENDAR_YEARS"
 
 
 def test_a_day_cannot_be_holiday_and_extra_workday(environ: dict[str, str]) -> None:

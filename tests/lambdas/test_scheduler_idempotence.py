@@ -10,10 +10,10 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 from freezegun import freeze_time
 
-from infra.config import EnvironmentConfig
 from lambdas.common.aws import CLIENT_CONFIG
 from lambdas.scheduler.environment import SchedulerEnvironment
 from lambdas.scheduler.handler import SchedulerClients, run
+from voicefleet_config import EnvironmentConfig
 
 from .conftest import OVERRIDE_TAG, SIZE_TAG, Fleet, client_with, scheduler_environ, throttle
 
@@ -23,7 +23,7 @@ TUESDAY_STOP = dt.datetime(2026, 3, 10, 18, 0, tzinfo=NEW_YORK)
 WEDNESDAY_START = dt.datetime(2026, 3, 11, 8, 45, tzinfo=NEW_YORK)
 TUESDAY_NOON = dt.datetime(2026, 3, 10, 12, 0, tzinfo=NEW_YORK)
 TUESDAY_EVENING = dt.datetime(2026, 3, 10, 19, 0, tzinfo=NEW_YORK)
-STARTED = {"gpu-a": ("1-1-2", {SIZE_TAG: "1-1-2"}), "gpu-b": ("0-1-1", {})}
+STARTED = {"gpu-a": ("1-1-2", {SIZE_TAG: "1-1-2"}), "gpu-b": ("0-1-1", {SIZE_TAG: "0-1-1"})}
 STOPPED = {"gpu-a": ("0-0-0", {SIZE_TAG: "1-1-2"}), "gpu-b": ("0-0-0", {SIZE_TAG: "2-2-2"})}
 
 
@@ -68,18 +68,32 @@ def test_start_stop_start_carries_a_manual_scale_up_to_the_next_day(fleet: Fleet
     clients = fleet.scheduler_clients()
     assert _invoke("start", TUESDAY_START, env, clients) == ["started", "started"]
     after_first_start = fleet.state("gpu-a", "gpu-b")
-    assert after_first_start == {"gpu-a": ("1-1-2", {SIZE_TAG: "1-1-2"}), "gpu-b": ("0-1-1", {})}
+    assert after_first_start == STARTED
     assert _invoke("stop", TUESDAY_STOP, env, clients) == ["stopped", "stopped"]
     assert _invoke("start", WEDNESDAY_START, env, clients) == ["started", "started"]
     assert fleet.size("gpu-a") == "1-1-2"
     assert fleet.size("gpu-b") == "0-1-1"
-    # A person scales gpu-a up during Wednesday; the stop saves that size and Thursday's start restores it.
-    fleet.autoscaling.update_auto_scaling_group(AutoScalingGroupName="gpu-a", MinSize=1, DesiredCapacity=3, MaxSize=4)
+    # A person raises gpu-a's bounds during Wednesday; the stop saves them and Thursday's start restores them.
+    fleet.autoscaling.update_auto_scaling_group(AutoScalingGroupName="gpu-a", MinSize=3, DesiredCapacity=3, MaxSize=4)
     assert _invoke("start", WEDNESDAY_START, env, clients) == ["unchanged", "unchanged"]  # a late retry: no shrink
     assert _invoke("stop", WEDNESDAY_START.replace(hour=18, minute=0), env, clients) == ["stopped", "stopped"]
-    assert fleet.tags("gpu-a") == {SIZE_TAG: "1-3-4"}
+    assert fleet.tags("gpu-a") == {SIZE_TAG: "3-3-4"}
     assert _invoke("start", dt.datetime(2026, 3, 12, 8, 45, tzinfo=NEW_YORK), env, clients) == ["started", "started"]
-    assert fleet.size("gpu-a") == "1-3-4"
+    assert fleet.size("gpu-a") == "3-3-4"
+
+
+def test_yesterdays_target_tracking_peak_is_not_restored(fleet: Fleet, env: SchedulerEnvironment) -> None:
+    """Regression: a 1-4-4 group at 17:59 (target tracking's peak) was saved and brought back as four GPUs."""
+    fleet.group("gpu-a", "1-4-4")
+    fleet.group("gpu-b", "0-0-1")  # dev: target tracking scaled in to 0; saved as 0-0-1, it restored nothing
+    clients = fleet.scheduler_clients()
+    assert _invoke("stop", TUESDAY_STOP, env, clients) == ["stopped", "stopped"]
+    assert fleet.state("gpu-a", "gpu-b") == {
+        "gpu-a": ("0-0-0", {SIZE_TAG: "1-1-4"}),
+        "gpu-b": ("0-0-0", {SIZE_TAG: "0-1-1"}),
+    }
+    assert _invoke("start", WEDNESDAY_START, env, clients) == ["started", "started"]
+    assert (fleet.size("gpu-a"), fleet.size("gpu-b")) == ("1-1-4", "0-1-1")
 
 
 def _clients_with(moto_endpoint: str, config: Config) -> SchedulerClients:
@@ -98,7 +112,7 @@ def test_throttling_absorbed_by_client_retries(fleet: Fleet, env: SchedulerEnvir
     assert _invoke("stop", TUESDAY_STOP, env, clients) == ["stopped", "stopped"]
     assert hook.seen == 1
     assert fleet.state("gpu-a", "gpu-b") == {
-        "gpu-a": ("0-0-0", {SIZE_TAG: "1-2-4"}),
+        "gpu-a": ("0-0-0", {SIZE_TAG: "1-1-4"}),
         "gpu-b": ("0-0-0", {SIZE_TAG: "1-1-2"}),
     }
 
@@ -124,6 +138,6 @@ def test_invocation_retried_after_throttling_reaches_the_clean_run_state(
     retried = _invoke(action, TUESDAY_STOP, env, clients)
     assert retried == ["unchanged", "stopped"]
     assert fleet.state("gpu-a", "gpu-b") == {
-        "gpu-a": ("0-0-0", {SIZE_TAG: "1-2-4"}),
+        "gpu-a": ("0-0-0", {SIZE_TAG: "1-1-4"}),
         "gpu-b": ("0-0-0", {SIZE_TAG: "1-1-2"}),
     }

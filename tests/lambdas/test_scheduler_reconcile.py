@@ -1,7 +1,7 @@
-"""A whole day of schedules (start 08:45, stop 18:00, reconcile every 15 minutes) against moto, clock frozen per run.
+"""A whole day of schedules (start 08:35, stop 18:00, reconcile every 15 minutes) against moto, clock frozen per run.
 
 The daily runs alone kept an `on-until=21:00` fleet up until the next day's stop; with reconcile it goes down at the
-first run at or after 21:00. Runs that fire in the same minute (08:45 and 18:00) agree in either order.
+first run at or after 21:00. Runs that fire in the same minute (18:00) agree in either order.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from freezegun import freeze_time
 
-from infra.config import EnvironmentConfig
 from lambdas.scheduler.environment import SchedulerEnvironment
 from lambdas.scheduler.handler import run
+from voicefleet_config import EnvironmentConfig
 
 from .conftest import OVERRIDE_TAG, SIZE_TAG, Fleet, scheduler_environ
 
@@ -23,19 +23,23 @@ TUESDAY = dt.date(2026, 3, 10)
 GROUP = "voicefleet-gpu"
 
 
+START = dt.time(8, 35)  # opening 09:00 minus the 25-minute boot (cdk.json dev)
+TIMES = sorted({dt.time(m // 60, m % 60) for m in range(0, 24 * 60, 15)} | {START})
+
+
 def _day_of_runs(daily_first: bool) -> list[tuple[dt.time, str]]:
     """Every run of a day in firing order; `daily_first` puts start/stop before the reconcile of the same minute."""
     runs: list[tuple[dt.time, str]] = []
-    for minute in range(0, 24 * 60, 15):
-        at = dt.time(minute // 60, minute % 60)
-        daily = {dt.time(8, 45): "start", dt.time(18, 0): "stop"}.get(at)
-        same_minute = [daily, "reconcile"] if daily_first else ["reconcile", daily]
+    for at in TIMES:
+        daily = {START: "start", dt.time(18, 0): "stop"}.get(at)
+        reconcile = "reconcile" if at.minute % 15 == 0 else None
+        same_minute = [daily, reconcile] if daily_first else [reconcile, daily]
         runs.extend((at, action) for action in same_minute if action is not None)
     return runs
 
 
 def _simulate(fleet: Fleet, env: SchedulerEnvironment, daily_first: bool, override: str | None) -> dict[dt.time, str]:
-    """Size of the group after the last run of each quarter hour; `override` is tagged before the 17:15 run."""
+    """Size of the group after the last run of each time; `override` is tagged before the 17:15 run."""
     sizes: dict[dt.time, str] = {}
     for at, action in _day_of_runs(daily_first):
         if override is not None and at == dt.time(17, 15):  # one run at 17:15 (a reconcile)
@@ -51,8 +55,7 @@ def _ref() -> dict[str, str | bool]:
 
 
 def _up_between(start: dt.time, end: dt.time) -> dict[dt.time, str]:
-    times = [dt.time(m // 60, m % 60) for m in range(0, 24 * 60, 15)]
-    return {at: ("1-1-2" if start <= at < end else "0-0-0") for at in times}
+    return {at: ("1-1-2" if start <= at < end else "0-0-0") for at in TIMES}
 
 
 @pytest.mark.parametrize("daily_first", [True, False], ids=["daily-then-reconcile", "reconcile-then-daily"])
@@ -66,7 +69,7 @@ def test_a_tuesday_of_runs_keeps_the_fleet_up_exactly_as_asked(
 ) -> None:
     env = SchedulerEnvironment.from_env(scheduler_environ(dev_config, GROUP))
     fleet.group(GROUP, "0-0-0", {SIZE_TAG: "1-1-2"})
-    assert _simulate(fleet, env, daily_first, override) == _up_between(dt.time(8, 45), up_until)
+    assert _simulate(fleet, env, daily_first, override) == _up_between(START, up_until)
     assert fleet.tags(GROUP) == {SIZE_TAG: "1-1-2"}  # the expired on-until is gone, the saved size kept
 
 

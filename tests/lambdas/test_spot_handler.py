@@ -16,16 +16,19 @@ from lambdas.spot.handler import SpotClients, handler, run
 from .conftest import Fleet, client_with, throttle
 
 GROUP = "voicefleet-prod-gpu"
+TABLE = "voicefleet-prod-spot-seen"
 
 
-def spot_event(instance_id: str, detail_type: str = INTERRUPTION) -> dict[str, Any]:
+def spot_event(
+    instance_id: str, detail_type: str = INTERRUPTION, event_id: str = "12345678-1234-1234-1234-123456789012"
+) -> dict[str, Any]:
     """The event as EventBridge delivers it (EC2 User Guide, "Spot Instance interruption notices")."""
     detail: dict[str, str] = {"instance-id": instance_id}
     if detail_type == INTERRUPTION:
         detail["instance-action"] = "terminate"
     return {
         "version": "0",
-        "id": "12345678-1234-1234-1234-123456789012",
+        "id": event_id,
         "detail-type": detail_type,
         "source": "aws.ec2",
         "account": "123456789012",
@@ -57,10 +60,23 @@ def inbox(fleet: Fleet) -> Inbox:
 
 
 @pytest.fixture
-def env(inbox: Inbox) -> SpotEnvironment:
-    return SpotEnvironment.from_env(
-        {"ASG_NAMES": GROUP, "METRIC_NAMESPACE": "VoiceFleet", "ENV_NAME": "prod", "SNS_TOPIC_ARN": inbox.topic}
+def seen_table(fleet: Fleet) -> str:
+    """The dedupe table as infra/spot.py declares it (partition key "pk", string)."""
+    fleet.dynamodb.create_table(
+        TableName=TABLE,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
     )
+    return TABLE
+
+
+BASE_ENV = {"ASG_NAMES": GROUP, "METRIC_NAMESPACE": "VoiceFleet", "ENV_NAME": "prod", "DEDUPE_TABLE": TABLE}
+
+
+@pytest.fixture
+def env(inbox: Inbox, seen_table: str) -> SpotEnvironment:
+    return SpotEnvironment.from_env({**BASE_ENV, "SNS_TOPIC_ARN": inbox.topic})
 
 
 def _instances(fleet: Fleet, group: str) -> list[str]:
@@ -107,8 +123,8 @@ def test_same_interruption_three_times_detaches_once(fleet: Fleet, env: SpotEnvi
     results = [run(spot_event(doomed), env, fleet.spot_clients()) for _ in range(3)]
     assert [(r["result"], r.get("reason")) for r in results] == [
         ("handled", None),
-        ("ignored", "not-in-a-group"),
-        ("ignored", "not-in-a-group"),
+        ("ignored", "duplicate"),
+        ("ignored", "duplicate"),
     ]
     assert len(_instances(fleet, GROUP)) == 2
     assert doomed not in _instances(fleet, GROUP)
@@ -178,7 +194,11 @@ def test_detach_throttled_once_is_retried_by_the_client(fleet: Fleet, env: SpotE
         return client_with(moto_endpoint, service, CLIENT_CONFIG)
 
     clients = SpotClients(
-        autoscaling=make("autoscaling"), ec2=make("ec2"), cloudwatch=make("cloudwatch"), sns=make("sns")
+        autoscaling=make("autoscaling"),
+        ec2=make("ec2"),
+        cloudwatch=make("cloudwatch"),
+        sns=make("sns"),
+        dynamodb=make("dynamodb"),
     )
     hook = throttle(clients.autoscaling, "DetachInstances", times=1)
     out = run(spot_event(doomed), env, clients)
@@ -187,19 +207,19 @@ def test_detach_throttled_once_is_retried_by_the_client(fleet: Fleet, env: SpotE
     assert len(_instances(fleet, GROUP)) == 2
 
 
+@pytest.mark.usefixtures("seen_table")
 def test_no_topic_means_no_notification(fleet: Fleet, inbox: Inbox) -> None:
-    env = SpotEnvironment.from_env({"ASG_NAMES": GROUP, "METRIC_NAMESPACE": "VoiceFleet", "ENV_NAME": "prod"})
+    env = SpotEnvironment.from_env(BASE_ENV)
     fleet.group(GROUP, "1-1-4")
     out = run(spot_event(_instances(fleet, GROUP)[0]), env, fleet.spot_clients())
     assert (out["replacement"], out["notified"]) == ("detached", False)
     assert inbox.messages() == []
 
 
+@pytest.mark.usefixtures("seen_table")
 def test_failed_notification_does_not_undo_or_fail_the_replacement(fleet: Fleet) -> None:
     missing_topic = "arn:aws:sns:us-east-1:123456789012:deleted-topic"
-    env = SpotEnvironment.from_env(
-        {"ASG_NAMES": GROUP, "METRIC_NAMESPACE": "VoiceFleet", "ENV_NAME": "prod", "SNS_TOPIC_ARN": missing_topic}
-    )
+    env = SpotEnvironment.from_env({**BASE_ENV, "SNS_TOPIC_ARN": missing_topic})
     fleet.group(GROUP, "1-1-4")
     doomed = _instances(fleet, GROUP)[0]
     out = run(spot_event(doomed), env, fleet.spot_clients())
@@ -207,11 +227,12 @@ def test_failed_notification_does_not_undo_or_fail_the_replacement(fleet: Fleet)
     assert doomed not in _instances(fleet, GROUP)
 
 
+@pytest.mark.usefixtures("seen_table")
 def test_handler_end_to_end_via_aws_endpoint_url(
     fleet: Fleet, inbox: Inbox, monkeypatch: pytest.MonkeyPatch, moto_endpoint: str
 ) -> None:
     monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
-    for key, value in {"ASG_NAMES": GROUP, "METRIC_NAMESPACE": "VoiceFleet", "ENV_NAME": "prod"}.items():
+    for key, value in BASE_ENV.items():
         monkeypatch.setenv(key, value)
     monkeypatch.setenv("SNS_TOPIC_ARN", inbox.topic)
     fleet.group(GROUP, "1-2-4")
@@ -222,9 +243,9 @@ def test_handler_end_to_end_via_aws_endpoint_url(
     assert len(inbox.messages()) == 1
 
 
-@pytest.mark.parametrize("name", ["ASG_NAMES", "METRIC_NAMESPACE", "ENV_NAME"])
+@pytest.mark.parametrize("name", ["ASG_NAMES", "METRIC_NAMESPACE", "ENV_NAME", "DEDUPE_TABLE"])
 def test_missing_spot_variable_is_named(name: str) -> None:
-    environ = {"ASG_NAMES": GROUP, "METRIC_NAMESPACE": "VoiceFleet", "ENV_NAME": "prod"}
+    environ = dict(BASE_ENV)
     del environ[name]
     with pytest.raises(MissingEnvironmentVariableError) as info:
         SpotEnvironment.from_env(environ)
@@ -233,14 +254,14 @@ def test_missing_spot_variable_is_named(name: str) -> None:
 
 @pytest.mark.parametrize("value", ["alerts", "arn:aws:sqs:us-east-1:123456789012:q", "arn:aws:sns:us-east-1:12:x"])
 def test_malformed_topic_arn_is_named(value: str) -> None:
-    environ = {"ASG_NAMES": GROUP, "METRIC_NAMESPACE": "VoiceFleet", "ENV_NAME": "prod", "SNS_TOPIC_ARN": value}
+    environ = {**BASE_ENV, "SNS_TOPIC_ARN": value}
     with pytest.raises(MalformedEnvironmentVariableError, match="SNS_TOPIC_ARN") as info:
         SpotEnvironment.from_env(environ)
     assert info.value.variable == "SNS_TOPIC_ARN"
 
 
 def test_handler_without_environment_raises_named_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("ASG_NAMES", "METRIC_NAMESPACE", "ENV_NAME", "SNS_TOPIC_ARN"):
+    for name in ("ASG_NAMES", "METRIC_NAMESPACE", "ENV_NAME", "SNS_TOPIC_ARN", "DEDUPE_TABLE"):
         monkeypatch.delenv(name, raising=False)
     with pytest.raises(MissingEnvironmentVariableError, match="ASG_NAMES"):
         handler(spot_event("i-0123456789abcdef0"), None)

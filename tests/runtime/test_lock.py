@@ -38,8 +38,8 @@ def test_lock_holds_every_upstream_pin_it_does_not_exclude(upstream: Path) -> No
         if req.marker is not None and not req.marker.evaluate({"sys_platform": "linux"}):
             continue
         assert req.specifier.contains(locked[name], prereleases=True), f"{name}: locked {locked[name]}, upstream {req}"
-    for name in lock.EXCLUDED:
-        assert name not in locked, f"{name} is excluded but locked"
+    for excluded in lock.EXCLUDED:
+        assert excluded not in locked, f"{excluded} is excluded but locked"
 
 
 def test_lock_satisfies_the_services_own_bounds() -> None:

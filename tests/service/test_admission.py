@@ -277,47 +277,97 @@ def test_drain_refuses_new_work_and_finishes_everything_admitted() -> None:
 
 def test_streams_are_refused_like_requests_and_a_drain_waits_for_an_open_stream() -> None:
     async def scenario(c: AdmissionController, e: BatchEngine) -> None:
-        lock = asyncio.Lock()
-        c.admit_stream()
-        opened = asyncio.Event()
-        release = asyncio.Event()
-
-        async def stream() -> None:
-            async with c.stream_running(), lock:
-                opened.set()
-                await release.wait()
-
-        streaming = asyncio.create_task(stream())
-        await opened.wait()
+        e.gate.clear()  # the stream's first step stays "on the GPU"
+        handle = await c.open_stream(req("a stream"))
+        first = asyncio.create_task(handle.first())
+        await wait_until(lambda: e.active == 1)
         drain = asyncio.create_task(c.drain("SIGTERM", timeout_s=20))
         await asyncio.sleep(0.05)
         assert not drain.done()  # the open stream counts as in flight
         with pytest.raises(DrainingError):
-            c.admit_stream()
-        release.set()
-        await streaming
+            await c.open_stream(req("too late"))
+        e.gate.set()
+        assert (await first) is not None
+        assert [s async for s in handle.rest()] == []
         assert await drain == 0
         assert (c.stats.streams, c.stats.rejected["draining"]) == (1, 1)
 
-    run(scenario, BatchEngine())
+    run(scenario, BatchEngine(batching=False), max_concurrency=1)
 
 
-def test_a_stream_holding_the_engine_lock_keeps_batches_out() -> None:
-    async def main() -> None:
-        engine = BatchEngine()
-        engine.load()
-        lock = asyncio.Lock()
-        c = AdmissionController(engine, AdmissionSettings(), engine_workers=1, engine_lock=lock)
-        await c.start()
-        c.set_ready()
-        async with lock:  # what SynthRunner.stream holds while it streams
-            waiting = asyncio.create_task(c.submit(req("after the stream")))
-            await asyncio.sleep(0.1)
-            assert engine.batches == []
+def test_a_stream_holds_its_slot_and_batches_wait_for_it() -> None:
+    async def scenario(c: AdmissionController, e: BatchEngine) -> None:
+        handle = await c.open_stream(req("the stream"))  # holds the only slot until closed
+        waiting = asyncio.create_task(c.submit(req("after the stream")))
+        await asyncio.sleep(0.1)
+        assert e.batches == []
+        assert (c.queue_depth, c.in_flight) == (1, 1)
+        await handle.aclose()
         assert (await waiting).audio.size == tone("after the stream").size
-        await c.close()
 
-    asyncio.run(main())
+    run(scenario, BatchEngine(batching=False), max_concurrency=1)
+
+
+def test_streams_wait_in_the_queue_and_a_full_queue_is_429() -> None:
+    async def scenario(c: AdmissionController, e: BatchEngine) -> None:
+        held = await c.open_stream(req("first"))
+        queued = asyncio.create_task(c.open_stream(req("second")))
+        await wait_until(lambda: c.queue_depth == 1)
+        with pytest.raises(QueueFullError) as refused:
+            await c.open_stream(req("third"))
+        assert (refused.value.retry_after_s or 0) >= 1
+        await held.aclose()
+        second = await queued
+        assert c.streams == 1
+        await second.aclose()
+        assert (c.streams, c.in_flight) == (0, 0)
+
+    run(scenario, BatchEngine(batching=False), max_concurrency=1, max_queue=1)
+
+
+def test_a_stream_that_gets_no_slot_in_time_is_504_and_leaves_the_queue() -> None:
+    async def scenario(c: AdmissionController, e: BatchEngine) -> None:
+        held = await c.open_stream(req("first"))
+        with pytest.raises(DeadlineExceededError, match="first-audio deadline"):
+            await c.open_stream(req("second"), first_audio_s=0.2)
+        assert c.queue_depth == 0
+        await held.aclose()
+        assert c.in_flight == 0
+
+    run(scenario, BatchEngine(batching=False), max_concurrency=1)
+
+
+def test_slow_first_audio_is_504_and_the_slot_comes_back() -> None:
+    async def scenario(c: AdmissionController, e: BatchEngine) -> None:
+        e.gate.clear()
+        handle = await c.open_stream(req("slow"), first_audio_s=0.3)
+        with pytest.raises(DeadlineExceededError, match="first-audio"):
+            await handle.first()
+        e.gate.set()  # the step in flight finishes; then the slot is free
+        await wait_until(lambda: c.in_flight == 0)
+        assert (await c.submit(req("next"))).audio.size > 0
+
+    run(scenario, BatchEngine(batching=False), max_concurrency=1)
+
+
+def test_streams_and_batches_share_the_engine_slots() -> None:
+    async def scenario(c: AdmissionController, e: BatchEngine) -> None:
+        e.gate.clear()
+        handles = [await c.open_stream(req(f"stream {i}")) for i in range(2)]
+        firsts = [asyncio.create_task(h.first()) for h in handles]
+        batch = asyncio.create_task(c.submit(req("a request")))
+        await wait_until(lambda: e.active == 2)
+        await asyncio.sleep(0.1)
+        assert e.active == 2  # two slots, both streaming; the request waits
+        assert c.queue_depth == 1
+        e.gate.set()
+        await asyncio.gather(*firsts)
+        for h in handles:
+            await h.aclose()
+        assert (await batch).audio.size > 0
+        assert e.max_active == 2
+
+    run(scenario, BatchEngine(batching=False), max_concurrency=2)
 
 
 def test_recycle_reason_from_the_after_batch_hook_stops_admission() -> None:
@@ -362,12 +412,13 @@ def test_an_engine_crash_costs_its_requests_only() -> None:
 
 
 def test_settings_refuse_nonsense_and_follow_the_environment_config() -> None:
-    from infra.config import load_environment
+    from voicefleet_config import load_environment
 
-    with pytest.raises(ValueError, match="max_queue must be >= 1"):
+    with pytest.raises(ValueError, match="max_queue"):
         AdmissionSettings(max_queue=0)
     prod = load_environment("prod")
-    settings = AdmissionSettings.from_service_config(prod.service)
+    settings = AdmissionSettings.from_limits(prod.service, oom_retry_alone=False)
+    assert settings.oom_retry_alone is False
     assert settings.max_batch == prod.service.max_batch
     assert settings.max_queue == prod.service.max_queue
 

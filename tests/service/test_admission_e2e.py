@@ -17,18 +17,18 @@ import httpx
 import pytest
 import soundfile as sf
 
+from benchmarks.http_driver import Tally, send, speech
 from tests.service.conftest import LiveServer, live_server, make_settings
 from tests.service.fakes.batch_engine import SAMPLE_RATE, BatchEngine
-from tests.service.fakes.load import LoadResult, one, speech
 
 KEY = "k-client-0123456789abcdef"
 AUTH = {"Authorization": f"Bearer {KEY}"}
 
 
-async def burst(url: str, n: int, prefix: str = "burst") -> LoadResult:
-    result = LoadResult()
+async def burst(url: str, n: int, prefix: str = "burst") -> Tally:
+    result = Tally()
     async with httpx.AsyncClient(base_url=url, timeout=60) as client:
-        await asyncio.gather(*(one(client, result, speech(f"{prefix} number {i}."), AUTH) for i in range(n)))
+        await asyncio.gather(*(send(client, result, speech(f"{prefix} number {i}."), headers=AUTH) for i in range(n)))
     return result
 
 
@@ -46,11 +46,11 @@ def test_queue_full_gives_429_with_retry_after_while_every_admitted_request_succ
     )
     with live_server(settings) as live:
         result = asyncio.run(burst(live.url, 20))
-        print(f"\n429 burst (espeak, queue 4): {result.summary}")
+        print(f"\n429 burst (espeak, queue 4): {result.describe()}")
         assert result.lost == 0, result.errors
         assert result.rejected[429] > 0
-        assert result.ok + result.rejected[429] == 20
-        assert result.ok == live.state.admission.stats.completed
+        assert result.served + result.rejected[429] == 20
+        assert result.served == live.state.admission.stats.completed
         for response in result.responses:
             if response.status_code == 429:
                 assert int(response.headers["retry-after"]) >= 1
@@ -80,7 +80,7 @@ def test_concurrent_load_is_batched_and_health_answers_while_the_engine_is_busy(
     live, engine = batching
     engine.gate.clear()
 
-    async def scenario() -> LoadResult:
+    async def scenario() -> Tally:
         task = asyncio.create_task(burst(live.url, 24, prefix="hello"))
         deadline = time.monotonic() + 60
         while engine.active != 1:
@@ -96,7 +96,7 @@ def test_concurrent_load_is_batched_and_health_answers_while_the_engine_is_busy(
         return await task
 
     result = asyncio.run(scenario())
-    assert result.ok == 24, result.summary
+    assert result.served == 24, result.describe()
     sizes = [len(batch) for batch in engine.batches]
     print(f"\nbatch sizes under 24 concurrent requests: {sizes}")
     assert max(sizes) > 1
@@ -106,7 +106,7 @@ def test_concurrent_load_is_batched_and_health_answers_while_the_engine_is_busy(
     assert metric(live.url, "voicefleet_batch_size_sum") / metric(live.url, "voicefleet_batch_size_count") > 1
     assert metric(live.url, "voicefleet_queue_wait_seconds_count") == 24
     assert metric(live.url, "voicefleet_audio_generated_seconds_total") > 0
-    assert metric(live.url, "voicefleet_real_time_factor_count") == len(sizes)
+    assert metric(live.url, "voicefleet_real_time_factor_ratio_count") == len(sizes)
     assert metric(live.url, 'voicefleet_http_requests_total{method="POST",route="/v1/audio/speech",status="200"}') == 24
 
 
@@ -135,7 +135,7 @@ def test_streams_are_gated_on_queue_depth_and_drain_and_count_as_in_flight(
             async with httpx.AsyncClient(base_url=live.url, timeout=30) as client:
                 refused = await client.post("/v1/audio/speech", json=speech("stream me.", stream=True), headers=AUTH)
             engine.gate.set()
-            return refused, (await first).ok + (await rest).ok
+            return refused, (await first).served + (await rest).served
 
         refused, served = asyncio.run(full_queue())
         assert refused.status_code == 429
@@ -194,7 +194,7 @@ def test_cuda_oom_gives_503_with_retry_after_then_the_service_recovers(tmp_path:
         assert len(sf.read(io.BytesIO(recovered.content))[0]) > 0
         assert metric(live.url, "voicefleet_engine_oom_total") == 1
         assert metric(live.url, "voicefleet_audio_generated_seconds_total") > 0.5
-        assert metric(live.url, "voicefleet_process_rss_bytes") > 10_000_000
+        assert metric(live.url, "process_resident_memory_bytes") > 10_000_000
         assert metric(live.url, "voicefleet_engine_load_seconds") > 0
         assert metric(live.url, "voicefleet_ready") == 1
         assert metric(live.url, 'voicefleet_http_requests_total{method="POST",route="/v1/audio/speech",status="503"}')

@@ -33,7 +33,9 @@ def test_voice_lifecycle(client: httpx.Client, server: LiveServer, clip: bytes) 
     assert client.get("/v1/voices/anna-zh").json()["text"] == CLIP_TEXT
     assert any(v["name"] == "anna-zh" for v in client.get("/v1/voices").json()["voices"])
 
-    speech = client.post("/v1/audio/speech", json={"input": "你好", "voice": "anna-zh", "response_format": "wav"})
+    speech = client.post(
+        "/v1/audio/speech", json={"input": "你好", "voice": "anna-zh", "response_format": "wav", "stream": False}
+    )
     assert speech.status_code == 200
     assert "steered" in speech.headers["x-engine-notes"]
     native = client.post("/v1/tts", data={"text": "你好", "voice": "anna-zh"})

@@ -8,17 +8,17 @@ from pathlib import Path
 
 import httpx
 
-from tests.service.fakes.load import LoadResult, one, speech
-from tests.service.fakes.serve_process import TtsServe, event
+from benchmarks.drills.serve_process import TtsServe, event
+from benchmarks.http_driver import Tally, send, speech
 
 ADMIN = "k-admin-0123456789abcdef"
 CLIENT = "k-client-0123456789abcdef"
 
 
-async def burst(url: str, n: int, headers: dict[str, str]) -> LoadResult:
-    result = LoadResult()
+async def burst(url: str, n: int, headers: dict[str, str]) -> Tally:
+    result = Tally()
     async with httpx.AsyncClient(base_url=url, timeout=60) as client:
-        await asyncio.gather(*(one(client, result, speech(f"recycle number {i}."), headers) for i in range(n)))
+        await asyncio.gather(*(send(client, result, speech(f"recycle number {i}."), headers=headers) for i in range(n)))
     return result
 
 
@@ -33,15 +33,15 @@ def test_recycle_after_n_requests_finishes_in_flight_work_and_exits_0(tmp_path: 
         code, events = serve.wait_exit()
     finally:
         serve.kill()
-    print(f"\nrecycle after 10 requests: {result.summary}")
+    print(f"\nrecycle after 10 requests: {result.describe()}")
     assert code == 0, events[-10:]
     assert result.lost == 0, result.errors
-    assert result.ok >= 10
-    assert result.ok + result.rejected[503] == 16  # anything after the recycle began was refused, never dropped
+    assert result.served >= 10
+    assert result.served + result.rejected[503] == 16  # anything after the recycle began was refused, never dropped
     assert event(events, "recycle")["reason"] == "served 10 requests (recycle_after_requests=10)"
     assert event(events, "drained")["unfinished"] == 0
     served = [e for e in events if e.get("event") == "request" and e.get("status") == 200]
-    assert len(served) == result.ok
+    assert len(served) == result.served
 
 
 def test_admin_restart_needs_the_admin_key_then_drains_and_exits_0(tmp_path: Path) -> None:

@@ -24,11 +24,8 @@ EXPECTED = {
     "voicefleet_batch_duration_seconds": "histogram",
     "voicefleet_admission_rejected": "counter",
     "voicefleet_audio_generated_seconds": "counter",
-    "voicefleet_real_time_factor": "histogram",
+    "voicefleet_real_time_factor_ratio": "histogram",
     "voicefleet_engine_load_seconds": "gauge",
-    "voicefleet_gpu_memory_allocated_bytes": "gauge",
-    "voicefleet_gpu_memory_reserved_bytes": "gauge",
-    "voicefleet_process_rss_bytes": "gauge",
     "voicefleet_recycles": "counter",
     "voicefleet_spool_files": "gauge",
     "voicefleet_spool_bytes": "gauge",
@@ -59,12 +56,30 @@ def test_every_listed_metric_is_exposed_with_its_type_and_conventional_name() ->
     for name, kind in EXPECTED.items():
         assert name in found, name
         assert found[name].type == kind  # type: ignore[attr-defined]
-    ours = [n for n in found if n.startswith("voicefleet_") and not n.endswith("_created")]
-    assert sorted(ours) == sorted(EXPECTED)
+    ours = [n for n in found if n.startswith("voicefleet_")]
+    assert sorted(ours) == sorted(EXPECTED)  # on a CPU: no GPU gauges at all (absent, not 0)
     for name in ours:
-        unit_ok = name.endswith(("_seconds", "_bytes", "_depth", "_size", "_factor", "_files", "_requests", "_ready"))
+        unit_ok = name.endswith(("_seconds", "_bytes", "_depth", "_size", "_ratio", "_files", "_requests", "_ready"))
         assert unit_ok or EXPECTED[name] == "counter", name
     assert "process_resident_memory_bytes" in found  # the standard process collector rides along
+
+
+def test_no_created_series_and_no_duplicate_of_the_standard_memory_metric() -> None:
+    body, _ = Metrics().render()
+    text = body.decode()
+    assert "_created" not in text
+    assert "voicefleet_process_rss_bytes" not in text
+    assert "process_resident_memory_bytes" in text
+
+
+def test_gpu_gauges_appear_with_the_first_gpu_sample_only() -> None:
+    metrics = Metrics(process_collector=False)
+    metrics.memory(MemorySample(rss_bytes=123))  # a CPU engine's report
+    assert not [k for k in samples(metrics) if k[0].startswith("voicefleet_gpu")]
+    metrics.memory(MemorySample(rss_bytes=1, gpu_allocated_bytes=4, gpu_reserved_bytes=5, gpu_total_bytes=24 << 30))
+    got = samples(metrics)
+    assert got[("voicefleet_gpu_memory_allocated_bytes", ())] == 4
+    assert got[("voicefleet_gpu_memory_reserved_bytes", ())] == 5
 
 
 def test_metrics_move_with_admission_memory_spool_and_requests() -> None:
@@ -95,9 +110,9 @@ def test_metrics_move_with_admission_memory_spool_and_requests() -> None:
     asyncio.run(run())
     # Each batch of one reports its audio (10 ms of tone per character) and its real-time factor.
     assert samples(metrics)[("voicefleet_audio_generated_seconds_total", ())] == pytest.approx(0.02)
-    assert samples(metrics)[("voicefleet_real_time_factor_count", ())] == 2
-    rtf_before = samples(metrics)[("voicefleet_real_time_factor_sum", ())]
-    metrics.memory(MemorySample(rss_bytes=123, gpu_allocated_bytes=4, gpu_reserved_bytes=5))
+    assert samples(metrics)[("voicefleet_real_time_factor_ratio_count", ())] == 2
+    rtf_before = samples(metrics)[("voicefleet_real_time_factor_ratio_sum", ())]
+    metrics.memory(MemorySample(rss_bytes=123, gpu_allocated_bytes=4, gpu_reserved_bytes=5, gpu_total_bytes=16 << 30))
     metrics.spool(3, 3000)
     metrics.synthesized(audio_seconds=2.0, synthesis_seconds=0.5)
     metrics.request("/v1/speak", "POST", 200, 0.7)
@@ -107,11 +122,10 @@ def test_metrics_move_with_admission_memory_spool_and_requests() -> None:
     assert got[("voicefleet_queue_wait_seconds_count", ())] == 2
     assert got[("voicefleet_admission_rejected_total", (("reason", "queue_full"),))] == 1
     assert got[("voicefleet_queue_depth", ())] == 0
-    assert got[("voicefleet_process_rss_bytes", ())] == 123
     assert got[("voicefleet_gpu_memory_reserved_bytes", ())] == 5
     assert got[("voicefleet_spool_files", ())] == 3
     assert got[("voicefleet_audio_generated_seconds_total", ())] == pytest.approx(2.02)
-    assert got[("voicefleet_real_time_factor_sum", ())] == pytest.approx(rtf_before + 0.25)
+    assert got[("voicefleet_real_time_factor_ratio_sum", ())] == pytest.approx(rtf_before + 0.25)
     assert got[("voicefleet_http_requests_total", (("method", "POST"), ("route", "/v1/speak"), ("status", "200")))] == 1
     assert got[("voicefleet_recycles_total", (("trigger", "requests"),))] == 1
     assert got[("voicefleet_recycles_total", (("trigger", "admin"),))] == 0

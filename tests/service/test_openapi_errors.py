@@ -45,7 +45,7 @@ def test_every_error_status_documents_the_error_body_and_never_fastapis_default(
         ("post", "/v1/audio/speech", {"content": NOT_UTF8, "headers": {"content-type": "application/json"}}, 400),
         ("post", "/v1/audio/speech", {"data": {"input": "x"}}, 415),
         ("post", "/v1/audio/speech", {"json": {"input": ""}}, 422),
-        ("post", "/v1/audio/speech", {"json": {"input": "长" * 201}}, 413),
+        ("post", "/v1/audio/speech", {"json": {"input": "长" * 201}}, 400),
         ("get", "/v1/voices/nobody", {}, 404),
         ("delete", "/v1/voices/alloy", {}, 409),
         ("get", "/v1/models/nope", {}, 404),

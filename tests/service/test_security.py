@@ -12,7 +12,6 @@ import httpx
 import pytest
 
 from service.logging import JsonFormatter
-from service.security import SecurityConfigError, check_startup
 from tests.service.conftest import LiveServer, live_server, make_settings
 
 CLIENT_KEY = "k-client-0123456789abcdef"
@@ -126,14 +125,3 @@ def test_without_keys_client_routes_are_open_and_admin_is_disabled(tmp_path: Pat
         assert disabled.status_code == 403
         assert disabled.json()["error"]["code"] == "admin_disabled"
         assert disabled.json()["error"]["message"] == "admin routes are disabled: TTS_ADMIN_KEY is not set"
-
-
-def test_startup_check() -> None:
-    check_startup("dev", [], None)  # an open environment may run without keys
-    check_startup("prod", [CLIENT_KEY], None)  # admin routes simply stay disabled
-    with pytest.raises(SecurityConfigError, match="environment 'prod' requires TTS_API_KEYS"):
-        check_startup("prod", [], ADMIN_KEY)
-    with pytest.raises(SecurityConfigError, match="at least 16 characters"):
-        check_startup("prod", ["short"], ADMIN_KEY)
-    with pytest.raises(SecurityConfigError, match="at least 16 characters"):
-        check_startup("prod", [CLIENT_KEY], "adminpw")

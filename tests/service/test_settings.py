@@ -1,4 +1,4 @@
-"""Settings from TTS_* variables (names from ServiceConfig.to_env()), and unsafe combinations refused."""
+"""Settings from TTS_* variables (names from ServiceConfig.to_env()), and unsafe combinations refused at startup."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from infra.config.model import ServiceConfig
-from service.settings import Settings
+from service.security import ApiKeyAuth
+from service.settings import MIN_KEY_CHARS, Settings, key_problem
+from voicefleet_config import ServiceConfig
 
 
 def test_defaults_are_local_espeak(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -97,3 +98,76 @@ def test_part_two_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch,
     assert (settings.engine, settings.allow_loadmodel, settings.loadmodel_preset) == ("loadmodel", True, "full")
     monkeypatch.delenv("TTS_DRAIN_TIMEOUT_S")
     assert Settings(request_timeout_s=12).resolved_drain_timeout_s == 12  # drain defaults to the request deadline
+
+
+CLIENT_KEY = "k-client-0123456789abcdef"
+ADMIN_KEY = "k-admin-0123456789abcdef"
+
+
+@pytest.mark.parametrize(
+    ("environment", "api_keys", "admin_key", "needle"),
+    [
+        ("dev", [], None, None),  # an open environment may run without keys
+        ("prod", [CLIENT_KEY], None, None),  # admin routes simply stay disabled
+        ("prod", [CLIENT_KEY], "", None),  # an empty admin key is no admin key
+        ("prod", [], ADMIN_KEY, "environment 'prod' requires TTS_API_KEYS"),
+        ("prod", ["short"], ADMIN_KEY, f"at least {MIN_KEY_CHARS} characters"),
+        ("prod", [CLIENT_KEY], "adminpw", f"at least {MIN_KEY_CHARS} characters"),
+        ("prod", [CLIENT_KEY], "Password", "'Password' is an example value"),
+        ("dev", ["changeme"], None, None),  # example keys are fine where no key is needed at all
+        ("dev", [CLIENT_KEY], CLIENT_KEY, "must differ"),
+    ],
+)
+def test_key_rules_are_part_of_the_settings_validation(
+    environment: str, api_keys: list[str], admin_key: str | None, needle: str | None
+) -> None:
+    """Every key rule lives in Settings' validation (service/security.py only checks requests)."""
+    problem = key_problem(environment, api_keys, admin_key)
+    if needle is None:
+        assert problem is None
+        settings = Settings(environment=environment, api_keys=api_keys, admin_key=admin_key)
+        assert ApiKeyAuth(settings.api_keys, settings.admin_key).enabled is bool(api_keys)
+        return
+    assert problem is not None
+    assert needle in problem
+    with pytest.raises(ValidationError, match=needle):
+        Settings(environment=environment, api_keys=api_keys, admin_key=admin_key)
+
+
+def test_security_module_no_longer_imports_settings() -> None:
+    """Regression: service.settings and service.security imported each other (one import hid inside a function)."""
+    import ast
+    import inspect
+
+    import service.security
+    import service.settings
+
+    for module, other in ((service.security, "service.settings"), (service.settings, "service.security")):
+        tree = ast.parse(inspect.getsource(module))
+        imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+        imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+        assert other not in imported, f"{module.__name__} imports {other}"
+
+
+def test_the_limits_are_the_config_model_s(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Settings inherits voicefleet_config's ServiceLimits: same fields, bounds and defaults as cdk.json's service."""
+    from voicefleet_config import ServiceLimits
+
+    for name, field in ServiceLimits.model_fields.items():
+        assert Settings.model_fields[name].metadata == field.metadata, name
+        assert getattr(Settings(), name) == field.default, name
+    # Regression: the text limit was capped at 5,000 in cdk.json and 100,000 in Settings.
+    monkeypatch.setenv("TTS_MAX_TEXT_CHARS", "5001")
+    with pytest.raises(ValidationError, match="max_text_chars"):
+        Settings()
+
+
+def test_tts_max_text_chars_wins_over_the_legacy_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MAX_TEXT_LEN", "120")
+    monkeypatch.setenv("TTS_MAX_TEXT_CHARS", "150")
+    assert Settings().max_text_chars == 150
+    assert Settings(max_text_chars=90).max_text_chars == 90
+    monkeypatch.setenv("MAX_TEXT_LEN", "0")
+    monkeypatch.delenv("TTS_MAX_TEXT_CHARS")
+    with pytest.raises(ValidationError, match="max_text_chars"):
+        Settings()

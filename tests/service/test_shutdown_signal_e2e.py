@@ -10,8 +10,8 @@ from pathlib import Path
 
 import httpx
 
-from tests.service.fakes.load import LoadResult, one, speech
-from tests.service.fakes.serve_process import TtsServe, event
+from benchmarks.drills.serve_process import TtsServe, event
+from benchmarks.http_driver import Tally, send, speech
 
 ADMIN = "k-admin-0123456789abcdef"
 CLIENT = "k-client-0123456789abcdef"
@@ -24,10 +24,10 @@ def test_sigterm_during_an_admin_restart_drain_lets_the_drain_finish_and_exits_0
     )
     auth = {"Authorization": f"Bearer {CLIENT}"}
 
-    async def scenario() -> LoadResult:
-        result = LoadResult()
+    async def scenario() -> Tally:
+        result = Tally()
         async with httpx.AsyncClient(base_url=serve.url, timeout=30) as client:
-            burst = asyncio.gather(*(one(client, result, speech(f"in flight {i}."), auth) for i in range(3)))
+            burst = asyncio.gather(*(send(client, result, speech(f"in flight {i}."), headers=auth) for i in range(3)))
             while "voicefleet_in_flight_requests 0.0" in (await client.get("/metrics")).text:
                 await asyncio.sleep(0.02)
             restart = await client.post("/admin/restart", headers={"Authorization": f"Bearer {ADMIN}"})
@@ -43,7 +43,7 @@ def test_sigterm_during_an_admin_restart_drain_lets_the_drain_finish_and_exits_0
     finally:
         serve.kill()
     assert code == 0, [e.get("message") for e in events][-10:]
-    assert result.ok == 3, result.errors
+    assert result.served == 3, result.errors
     assert result.lost == 0
     assert event(events, "shutdown")["reason"] == "admin restart"
     assert event(events, "drained")["unfinished"] == 0

@@ -9,8 +9,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from benchmarks.drills.imds import FakeImds
 from service.spot import SpotNotice, SpotWatcher, parse_notice
-from tests.service.fakes.imds import FakeImds
 
 
 @pytest.fixture

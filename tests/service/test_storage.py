@@ -15,10 +15,10 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from benchmarks.drills.outage_proxy import OutageProxy
 from service.storage.audio_store import AudioStore, s3_client
 from service.storage.keys import StorageKeyError, audio_key, audio_metadata, new_audio_id, text_hash
 from service.storage.spool import Spool
-from tests.service.fakes.outage_proxy import OutageProxy
 
 BUCKET = "voicefleet-outputs"
 

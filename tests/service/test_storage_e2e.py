@@ -19,11 +19,11 @@ import httpx
 import pytest
 import soundfile as sf
 
+from benchmarks.drills.outage_proxy import OutageProxy
+from benchmarks.drills.serve_process import TtsServe, event
+from benchmarks.http_driver import Tally, send, speech
 from service.settings import Settings
 from tests.service.conftest import live_server, make_settings, speech_clip
-from tests.service.fakes.load import LoadResult, one, speech
-from tests.service.fakes.outage_proxy import OutageProxy
-from tests.service.fakes.serve_process import TtsServe, event
 
 BUCKET = "voicefleet-outputs-e2e"
 
@@ -55,11 +55,11 @@ def storing(proxy: OutageProxy, tmp_path: Path, **values: Any) -> Settings:
     )
 
 
-async def stored_burst(url: str, texts: list[str], result: LoadResult) -> None:
+async def stored_burst(url: str, texts: list[str], result: Tally) -> None:
     """Native API, store=true: each answer is JSON with the audio's key and URL."""
     async with httpx.AsyncClient(base_url=url, timeout=60) as client:
         fields = [{"text": t, "store": "true", "format": "wav"} for t in texts]
-        await asyncio.gather(*(one(client, result, f, {}, path="/v1/tts", form=True) for f in fields))
+        await asyncio.gather(*(send(client, result, f, path="/v1/tts", form=True) for f in fields))
 
 
 def wait_for(predicate: Callable[[], bool], timeout_s: float = 30) -> bool:
@@ -74,7 +74,7 @@ def wait_for(predicate: Callable[[], bool], timeout_s: float = 30) -> bool:
 def test_s3_outage_mid_load_every_audio_file_lands_in_the_bucket(
     proxy: OutageProxy, tmp_path: Path, aws_client: Callable[..., Any]
 ) -> None:
-    result = LoadResult()
+    result = Tally()
     with live_server(storing(proxy, tmp_path)) as live:
         asyncio.run(stored_burst(live.url, [f"之前第{i}句。" for i in range(8)], result))
         proxy.cut()
@@ -90,8 +90,8 @@ def test_s3_outage_mid_load_every_audio_file_lands_in_the_bucket(
         assert "voicefleet_spool_files 0.0" in httpx.get(f"{live.url}/metrics").text
     bodies = [r.json() for r in result.responses]
     pending = [b for b in bodies if b["pending"]]
-    print(f"\nS3 outage mid-load (HTTP): {result.summary}; spooled during the outage {len(pending)}")
-    assert result.ok == 28
+    print(f"\nS3 outage mid-load (HTTP): {result.describe()}; spooled during the outage {len(pending)}")
+    assert result.served == 28
     assert result.lost == 0
     assert len(pending) == 12
     assert all(b["key"].startswith("audio/") and b["key"].endswith(".wav") for b in bodies)
@@ -118,7 +118,7 @@ def test_spooled_audio_survives_a_process_restart_during_the_outage(
         "TTS_SPOOL_RETRY_BASE_S": "0.05",
         "TTS_SPOOL_RETRY_MAX_S": "0.5",
     }
-    result = LoadResult()
+    result = Tally()
     proxy.cut()
     first = TtsServe({**env, "TTS_FLUSH_TIMEOUT_S": "0.3"}, tmp_path)
     try:
@@ -143,10 +143,10 @@ def test_spooled_audio_survives_a_process_restart_during_the_outage(
         code, events = second.wait_exit()
     finally:
         second.kill()
-    print(f"\nS3 outage across a process restart: {result.summary}; uploaded by the next process {len(keys)}")
+    print(f"\nS3 outage across a process restart: {result.describe()}; uploaded by the next process {len(keys)}")
     assert code == 0
     assert event(events, "drained")["unflushed"] == 0
-    assert result.ok == 5
+    assert result.served == 5
     assert result.lost == 0
     assert not list((tmp_path / "spool").glob("*.json"))
 

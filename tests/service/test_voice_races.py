@@ -12,8 +12,9 @@ import httpx
 import numpy as np
 import pytest
 
-from service.storage.voices import S3VoiceStore
-from service.voices.store import LocalVoiceStore, VoiceNotFoundError
+from service.voices.local import LocalVoiceStore
+from service.voices.s3 import S3VoiceStore
+from service.voices.store import VoiceNotFoundError
 from tests.service.conftest import CLIP_TEXT, LiveServer, speech_clip
 
 NAME = "race"

@@ -394,3 +394,16 @@ def test_sentences_are_split_as_upstream_does_and_all_audio_kept(
     assert segments == ["八百标兵奔北坡。", "炮兵并排北边跑。"]
     encode = engine._model.frontend.tokenizer.encode
     assert result.audio.size == sum(20 * len(encode(s)) * SAMPLES_PER_TOKEN for s in segments)
+
+
+@pytest.mark.parametrize("option", ["load_trt", "load_vllm"])
+def test_gpu_accelerations_are_refused_on_a_cpu_in_one_line(tiny_dir: Any, option: str) -> None:
+    with pytest.raises(EngineError, match=rf"TTS_{option.upper()} needs a CUDA device"):
+        CosyVoice3Engine(tiny_dir, device="cpu", **{option: True}).check()
+
+
+def test_vllm_missing_from_the_runtime_is_one_clear_line() -> None:
+    from service.engines.cosyvoice3_upstream import register_vllm_model
+
+    with pytest.raises(EngineError, match="TTS_LOAD_VLLM needs vLLM"):
+        register_vllm_model()  # the instance runtime lock carries no vLLM (upstream pins it beside another torch)

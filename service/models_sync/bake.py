@@ -7,7 +7,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from infra.image.components import RUNTIME_PARAMETER
+from voicefleet_config.image import RUNTIME_PARAMETER
 
 WEIGHTS_PIPELINE_OUTPUT = "WeightsImagePipeline"  # CfnOutput of infra/stack.py
 

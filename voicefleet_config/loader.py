@@ -9,9 +9,9 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from infra.config.model import EnvironmentConfig, did_you_mean
+from voicefleet_config.model import EnvironmentConfig, did_you_mean
 
-DEFAULT_CDK_JSON = Path(__file__).resolve().parents[2] / "cdk.json"
+DEFAULT_CDK_JSON = Path(__file__).resolve().parents[1] / "cdk.json"
 
 
 class ConfigError(ValueError):

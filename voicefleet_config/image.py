@@ -1,6 +1,6 @@
 """cdk.json `image`: how an environment's instances get their software and weights (infra/image).
 
-Kept in its own module so it moves with the config package as one piece.
+Its own module in the leaf config package: pydantic and the standard library only.
 """
 
 from __future__ import annotations
@@ -11,6 +11,17 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, field_validator
 
 Weights = Literal["pulled", "baked"]
+# The SSM parameters the image pipelines publish their AMI ids to (infra/image) and the launch templates resolve.
+RUNTIME_PARAMETER = "/voicefleet/image/runtime/ami-id"
+
+
+def weights_parameter(env_name: str) -> str:
+    return f"/voicefleet/{env_name}/image/ami-id"
+
+
+def image_parameter(env_name: str, weights: str) -> str:
+    """The SSM parameter holding the AMI an environment launches (its own when it bakes its weights)."""
+    return weights_parameter(env_name) if weights == "baked" else RUNTIME_PARAMETER
 
 
 class ImageConfig(BaseModel):

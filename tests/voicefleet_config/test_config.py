@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from cost.catalog import known_instance_types
-from infra.config import (
+from voicefleet_config import (
     DEFAULT_CDK_JSON,
+    INSTANCE_TYPES,
     ConfigError,
     EnvironmentConfig,
     load_environment,
@@ -56,8 +56,17 @@ def _error(raw: dict[str, Any], env: str = "prod") -> str:
             "(use mon, tue, wed, thu, fri, sat, sun)",
         ),
         (
-            {"schedule": {"holidays": ["2026-10-01"], "extra_workdays": ["2026-10-01"]}},
-            "environment 'prod': schedule: 2026-10-01 is both a holiday and an extra workday",
+            {
+                "schedule": {
+                    "calendar": {
+                        "years": [2026],
+                        "holidays": ["2026-10-01"],
+                        "extra_workdays": ["2026-10-01"],
+                        "source": "notice",
+                    }
+                }
+            },
+            "environment 'prod': schedule.calendar: 2026-10-01 is both a holiday and an extra workday",
         ),
         (
             {"fleet": {"min_capacity": 3, "max_capacity": 1, "desired_capacity": 1}},
@@ -91,9 +100,43 @@ def _error(raw: dict[str, Any], env: str = "prod") -> str:
         ({"region": "useast1"}, "environment 'prod': region: 'useast1' is not an AWS region name (e.g. 'us-east-1')"),
         (
             {"cdn": {"domain_name": "tts.example.com"}},
-            "environment 'prod': cdn: domain_name and certificate_arn must be given together "
-            "(ACM certificate in us-east-1)",
+            "environment 'prod': cdn: domain_name 'tts.example.com' needs hosted_zone (the stack creates the "
+            "certificate and alias) or certificate_arn (an ACM certificate in us-east-1; you point DNS at the "
+            "distribution)",
         ),
+        (
+            {"cdn": {"certificate_arn": "arn:aws:acm:us-east-1:123456789012:certificate/x"}},
+            "environment 'prod': cdn: certificate_arn is set but domain_name is not (the certificate and DNS record "
+            "are for it)",
+        ),
+        (
+            {"cdn": {"domain_name": "tts.example.com", "certificate_arn": "arn:aws:acm:eu-west-1:1:certificate/x"}},
+            "environment 'prod': cdn: certificate_arn 'arn:aws:acm:eu-west-1:1:certificate/x' is not an ACM "
+            "certificate in us-east-1 (CloudFront needs one)",
+        ),
+        (
+            {"cdn": {"domain_name": "tts.other.org", "hosted_zone": {"id": "Z0123", "name": "example.com"}}},
+            "environment 'prod': cdn: domain_name 'tts.other.org' is not inside hosted_zone 'example.com'",
+        ),
+        (
+            {"cdn": {"domain_name": "TTS.example.com", "hosted_zone": {"id": "Z0123", "name": "example.com"}}},
+            "environment 'prod': cdn.domain_name: 'TTS.example.com' is not a lowercase DNS name for the "
+            "distribution (e.g. 'tts.example.com')",
+        ),
+        (
+            {"cdn": {"domain_name": "example.com", "hosted_zone": {"id": "zone-1", "name": "example.com"}}},
+            "environment 'prod': cdn.hosted_zone.id: 'zone-1' is not a Route 53 hosted zone id "
+            "(e.g. 'Z0123456789ABCDEFGHIJ')",
+        ),
+        (
+            {"cdn": {"waf": {"enabled": True, "rate_limit": 5}}},
+            "environment 'prod': cdn.waf.rate_limit: Input should be greater than or equal to 10 (got 5)",
+        ),
+        (
+            {"cdn": {"waf": {"window_s": 30}}},
+            "environment 'prod': cdn.waf.window_s: Input should be 60, 120, 300 or 600 (got 30)",
+        ),
+        ({"cdn": {"tryit": True}}, "environment 'prod': cdn.tryit: unknown key — did you mean 'try_it_page'?"),
         (
             {"alerting": {"email": "ops-at-example"}},
             "environment 'prod': alerting.email: 'ops-at-example' is not an e-mail address",
@@ -105,7 +148,7 @@ def test_invalid_values_name_environment_key_value_and_fix(raw: dict[str, Any], 
 
 
 def test_unknown_instance_type_without_close_match_lists_supported() -> None:
-    supported = ", ".join(known_instance_types())
+    supported = ", ".join(INSTANCE_TYPES)
     assert "g5.xlarge" in supported
     assert _error({"fleet": {"instance_types": ["t2.micro"]}}) == (
         f"environment 'prod': fleet.instance_types: unknown instance type 't2.micro' (supported: {supported})"
@@ -134,6 +177,8 @@ def test_shipped_environments_round_trip() -> None:
             if isinstance(values, dict):
                 for key, value in values.items():
                     got = dumped[section][key]
+                    if isinstance(value, dict):  # a nested section (schedule.calendar): what was written survives
+                        got = {k: v for k, v in got.items() if k in value}
                     assert (list(got) if isinstance(got, (list, tuple)) else got) == value, f"{name}.{section}.{key}"
             else:
                 assert dumped[section] == values
@@ -178,6 +223,29 @@ def test_defaults_are_safe() -> None:
     assert env.fleet.spot_allocation_strategy == "price-capacity-optimized"
     assert env.network.nat is False
     assert env.schedule.open_hours == 9.0
+    # The front door: only the API, no WAF charge, the default certificate.
+    assert (env.cdn.try_it_page, env.cdn.waf.enabled, env.cdn.waf.rules, env.cdn.domain_name) == (False, False, 0, None)
+
+
+@pytest.mark.parametrize(
+    "cdn",
+    [
+        {"domain_name": "example.com", "hosted_zone": {"id": "Z0123", "name": "example.com."}},  # the zone apex
+        {"domain_name": "tts.example.com", "hosted_zone": {"id": "Z0123", "name": "example.com"}},
+        {"domain_name": "tts.example.com", "certificate_arn": "arn:aws:acm:us-east-1:123456789012:certificate/x"},
+        {
+            "domain_name": "a.tts.example.com",
+            "certificate_arn": "arn:aws:acm:us-east-1:123456789012:certificate/x",
+            "hosted_zone": {"id": "Z0123", "name": "example.com"},
+        },
+        {"try_it_page": True, "waf": {"enabled": True, "rate_limit": 10, "window_s": 60}},
+    ],
+)
+def test_front_door_options_accepted(cdn: dict[str, Any]) -> None:
+    env = parse_environment("prod", {"cdn": cdn})
+    assert env.cdn.waf.rules == (2 if cdn.get("waf", {}).get("enabled") else 0)
+    if env.cdn.hosted_zone:
+        assert not env.cdn.hosted_zone.name.endswith(".")
 
 
 def test_bad_cdk_json_is_a_config_error(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from service.storage.voices import S3VoiceStore
+from service.voices.s3 import S3VoiceStore
 from service.voices.store import VoiceExistsError, VoiceNameError, VoiceNotFoundError, VoiceStore
 
 BUCKET = "voicefleet-outputs"

@@ -1,4 +1,4 @@
-"""Saved voices in S3, so every instance of the fleet shares them (same interface as service.voices.LocalVoiceStore).
+"""Saved voices in S3, so every instance of the fleet shares them (the VoiceStore interface of service/voices/store.py).
 
 Layout under the outputs bucket: `voices/<name>/prompt-<random>.flac` + `voices/<name>/voice.json`, the JSON naming
 its clip in its metadata. The JSON is written last with `If-None-Match: *` (S3 conditional write), so it is the

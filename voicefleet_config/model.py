@@ -1,7 +1,8 @@
 """The typed configuration of one voicefleet environment (one entry of cdk.json `context.environments`).
 
-Pure pydantic: no aws_cdk import, so the cost CLI and the service can read it quickly. Every model is frozen and
-refuses unknown keys, so a typo in cdk.json fails at synth time instead of being silently ignored.
+Pure pydantic, and no import of another voicefleet package: infra, cost, service and benchmarks all read it, and the
+service installs without the CDK. Every model is frozen and refuses unknown keys, so a typo in cdk.json fails at synth
+time instead of being silently ignored.
 """
 
 from __future__ import annotations
@@ -15,20 +16,26 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from cost.catalog import known_instance_types
-from infra.config.image import ImageConfig
+from voicefleet_config.calendar import CalendarConfig, ResolvedCalendar, resolve
+from voicefleet_config.cdn import CdnConfig
+from voicefleet_config.image import ImageConfig
+from voicefleet_config.instance_types import INSTANCE_TYPES
+from voicefleet_config.service import ServiceConfig
 
 WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+# An AWS region name, e.g. 'us-east-1', 'us-gov-west-1'.
+AWS_REGION = re.compile(r"[a-z]{2}(-gov)?-[a-z]+-\d")
 
 NonNegInt = Annotated[int, Field(ge=0)]
 # Launch -> ready (the launch gate passed: /readyz 200 and one synthesis), minutes: one figure for the warm-up before
-# opening, the launch lifecycle hook's timeout and the cost model's warm-up hours. An estimate, not a measurement:
-# docs/infra.md's boot-time budget table puts a golden-image boot at about 2-4 minutes (weights baked or pulled);
-# 15 (the warm-up this project always had) leaves room for what is not measured yet, above all the image's volume
-# loading lazily from its snapshot. Every instance publishes its own figure (VoiceFleet/BootSeconds): lower this to
-# the measured p95 plus a margin.
-DEFAULT_BOOT_MINUTES = 15
+# opening, the latest start before closing, the launch lifecycle hook's timeout (a boot that hangs is abandoned then)
+# and the cost model's warm-up hours. An estimate, not a measurement: docs/infra.md's boot-time budget table puts a
+# golden-image boot at a few minutes (weights baked or pulled), but no boot has been measured on AWS yet, above all
+# the image's volume loading lazily from its snapshot; 25 (the budget of the old boot, which installed everything)
+# stays until one is. Every instance publishes its own figure (VoiceFleet/BootSeconds): lower this to the measured
+# p95 plus a margin. A boot that fails is abandoned at once with its reason (instance/gate.py), not at this timeout.
+DEFAULT_BOOT_MINUTES = 25
 
 
 def did_you_mean(value: str, choices: tuple[str, ...] | list[str]) -> str:
@@ -63,10 +70,19 @@ class ScheduleConfig(_Frozen):
     weekdays: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri")
     # None: the fleet's boot time (fleet.boot_minutes), so the fleet is ready at opening. The environment fills it in.
     warmup_minutes: NonNegInt | None = None
-    holidays: tuple[dt.date, ...] = ()
-    extra_workdays: tuple[dt.date, ...] = ()
-    # Where the holiday and make-up-day dates come from (an official calendar), so they can be checked and renewed.
-    holidays_source: str | None = None
+    calendar: CalendarConfig = CalendarConfig()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _moved_keys(cls, data: object) -> object:
+        if isinstance(data, dict):
+            for key in ("holidays", "extra_workdays", "holidays_source"):
+                if key in data:
+                    new = "source" if key == "holidays_source" else key
+                    raise ValueError(
+                        f"{key} moved to schedule.calendar.{new} (with country, years: the years the dates cover)"
+                    )
+        return data
 
     @field_validator("start", "stop")
     @classmethod
@@ -94,9 +110,6 @@ class ScheduleConfig(_Frozen):
         start_minutes = start.hour * 60 + start.minute
         if self.warmup > start_minutes:
             raise ValueError(f"warmup_minutes {self.warmup} reaches back before midnight of start '{self.start}'")
-        both = sorted(set(self.holidays) & set(self.extra_workdays))
-        if both:
-            raise ValueError(f"{both[0].isoformat()} is both a holiday and an extra workday")
         return self
 
     @property
@@ -123,13 +136,23 @@ class ScheduleConfig(_Frozen):
         """Configured weekdays as `date.weekday()` numbers (Monday = 0)."""
         return frozenset(WEEKDAYS.index(d) for d in self.weekdays)
 
+    @property
+    def resolved_calendar(self) -> ResolvedCalendar:
+        """Holidays and make-up workdays (library + cdk.json) that change the weekday pattern, and the years covered."""
+        return resolve(self.calendar, self.weekday_numbers)
+
+    @property
+    def holidays(self) -> tuple[dt.date, ...]:
+        return tuple(sorted(self.resolved_calendar.holidays))
+
+    @property
+    def extra_workdays(self) -> tuple[dt.date, ...]:
+        return tuple(sorted(self.resolved_calendar.extra_workdays))
+
     def is_workday(self, day: dt.date) -> bool:
-        """A configured weekday that is not a holiday, or an extra (make-up) workday."""
-        if day in self.extra_workdays:
-            return True
-        if day in self.holidays:
-            return False
-        return day.weekday() in self.weekday_numbers
+        """An extra (make-up) workday, else a configured weekday that is not a holiday; a day outside the calendar's
+        years is decided as a plain weekday (the scheduler Lambda does the same and raises an alarm)."""
+        return self.resolved_calendar.is_workday(day, self.weekday_numbers)
 
 
 SpotStrategy = Literal[
@@ -159,7 +182,7 @@ class FleetConfig(_Frozen):
     def _known(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         if not value:
             raise ValueError("at least one instance type is needed (e.g. ['g6.xlarge', 'g5.xlarge'])")
-        known = known_instance_types()
+        known = INSTANCE_TYPES
         for name in value:
             if name not in known:
                 hint = did_you_mean(name, known) or f" (supported: {', '.join(known)})"
@@ -183,38 +206,6 @@ class FleetConfig(_Frozen):
         return self
 
 
-class ServiceConfig(_Frozen):
-    """Settings the synthesis service on each instance receives (as TTS_* environment variables)."""
-
-    engine: Literal["espeak", "cosyvoice3"] = "cosyvoice3"
-    fp16: bool = True
-    gpu_id: NonNegInt = 0
-    # <= 200 characters per request, as the deployment guidance recommends against OOM from long input.
-    max_text_chars: Annotated[int, Field(ge=1, le=5000)] = 200
-    max_batch: Annotated[int, Field(ge=1, le=64)] = 8
-    max_wait_ms: Annotated[int, Field(ge=0, le=1000)] = 20
-    max_queue: Annotated[int, Field(ge=1, le=10000)] = 64
-    max_concurrency: Annotated[int, Field(ge=1, le=256)] = 8
-    request_timeout_s: Annotated[float, Field(gt=0, le=600)] = 60.0
-    recycle_after_requests: NonNegInt = 0
-    model_prefix: str = "cosyvoice3/"
-
-    def to_env(self) -> dict[str, str]:
-        """The service's TTS_* environment variables for these settings."""
-        return {
-            "TTS_ENGINE": self.engine,
-            "TTS_FP16": "true" if self.fp16 else "false",
-            "TTS_GPU_ID": str(self.gpu_id),
-            "TTS_MAX_TEXT_CHARS": str(self.max_text_chars),
-            "TTS_MAX_BATCH": str(self.max_batch),
-            "TTS_MAX_WAIT_MS": str(self.max_wait_ms),
-            "TTS_MAX_QUEUE": str(self.max_queue),
-            "TTS_MAX_CONCURRENCY": str(self.max_concurrency),
-            "TTS_REQUEST_TIMEOUT_S": str(self.request_timeout_s),
-            "TTS_RECYCLE_AFTER_REQUESTS": str(self.recycle_after_requests),
-        }
-
-
 GlacierClass = Literal["GLACIER_IR", "GLACIER", "DEEP_ARCHIVE"]
 
 
@@ -231,20 +222,6 @@ class StorageConfig(_Frozen):
             raise ValueError(
                 f"expire_after_days {self.expire_after_days} is not after glacier_after_days {self.glacier_after_days}"
             )
-        return self
-
-
-class CdnConfig(_Frozen):
-    price_class: Literal["PriceClass_100", "PriceClass_200", "PriceClass_All"] = "PriceClass_100"
-    domain_name: str | None = None
-    certificate_arn: str | None = None
-
-    @model_validator(mode="after")
-    def _cert(self) -> CdnConfig:
-        if bool(self.domain_name) != bool(self.certificate_arn):
-            raise ValueError("domain_name and certificate_arn must be given together (ACM certificate in us-east-1)")
-        if self.certificate_arn and not self.certificate_arn.startswith("arn:aws:acm:us-east-1:"):
-            raise ValueError(f"certificate_arn '{self.certificate_arn}' is not an ACM certificate in us-east-1")
         return self
 
 
@@ -314,7 +291,7 @@ class EnvironmentConfig(_Frozen):
     @field_validator("region")
     @classmethod
     def _region(cls, value: str) -> str:
-        if not re.fullmatch(r"[a-z]{2}(-gov)?-[a-z]+-\d", value):
+        if not AWS_REGION.fullmatch(value):
             raise ValueError(f"'{value}' is not an AWS region name (e.g. 'us-east-1')")
         return value
 
@@ -352,6 +329,11 @@ class EnvironmentConfig(_Frozen):
                 f"schedule: the open window ({schedule.warmup} min warm-up + {schedule.open_hours * 60:g} min open) "
                 f"is not longer than fleet.boot_minutes {fleet.boot_minutes}: no start could be ready before closing "
                 "(lower fleet.boot_minutes or widen schedule.start/stop)"
+            )
+        if fleet.desired_capacity == 0:
+            raise ValueError(
+                "fleet.desired_capacity is 0 with the schedule enabled: the morning start would launch nothing "
+                "(set it to at least 1, or schedule.enabled false)"
             )
         return self
 
