@@ -275,3 +275,39 @@ def test_weights_came_from_where_the_environment_says(boot: Boot) -> None:
 
 def _settings(boot: Boot) -> str:
     return boot.path("/etc/voicefleet/service.env").read_text()
+
+
+def test_a_boot_that_cannot_read_its_keys_abandons_its_launch_with_the_reason(
+    image: Image, moto: str, imds: FakeImds, tiny_model: Path
+) -> None:
+    """The failure path, rehearsed the same way: the real user data on a fresh instance of the image, its key secret
+    gone (deleted after deploy). The boot agent ends the launch at once: ABANDON on the launch hook, the reason in
+    the boot log, a LaunchAbandoned datapoint; the user data exits non-zero and no service is started."""
+    config = load_environment("dev")
+    config = config.model_copy(update={"fleet": config.fleet.model_copy(update={"service_port": _free_port()})})
+    names = _aws_world(moto, "broken", tiny_model)
+    aws(moto, "secretsmanager").delete_secret(SecretId=names.api_keys_secret, ForceDeleteWithoutRecovery=True)
+    instance_id = "i-0broken0000000000"
+    saved = dict(imds.meta)
+    imds.meta.update({"instance-id": instance_id, "autoscaling/target-lifecycle-state": "InService"})
+    layer = image.sandbox.layer("broken-boot", on=(image.layer,))
+    script = image.sandbox.root / "user-data-broken.sh"
+    script.write_text(render(config, names, stop_timeout_s=90))
+    environ = {**network_env(), "AWS_ENDPOINT_URL": moto, "AWS_EC2_METADATA_SERVICE_ENDPOINT": imds.url}
+    try:
+        result = image.sandbox.run(layer, ["bash", str(script)], environ, timeout=600)
+    finally:
+        imds.meta.clear()
+        imds.meta.update(saved)
+    log = image.sandbox.host_path(layer, "/var/log/voicefleet-boot.log").read_text()
+    assert result.returncode != 0
+    assert "launch abandoned: prepare:" in log
+    assert "ResourceNotFoundException" in log
+    assert "voicefleet boot done" not in log
+    calls = [c for c in moto_lifecycle.CALLS if c["instance"] == instance_id]
+    assert calls == [
+        {"group": "voicefleet-broken-gpu", "hook": "voicefleet-launch", "instance": instance_id, "result": "ABANDON"}
+    ]
+    metrics = aws(moto, "cloudwatch").list_metrics(Namespace="VoiceFleet", MetricName="LaunchAbandoned")["Metrics"]
+    assert {"Name": "Environment", "Value": "dev"} in [d for m in metrics for d in m["Dimensions"]]
+    assert not image.sandbox.host_path(layer, "/var/lib/voicefleet-shim/voicefleet.service.pid").exists()
