@@ -65,12 +65,20 @@ class Timings:
         self.steps[name] = round(time.monotonic() - started, 1)
 
 
+TIMINGS = Timings()
+
+
 @pytest.fixture(scope="session")
-def timings() -> Iterator[Timings]:
-    found = Timings()
-    yield found
-    lines = [f"  {name}: {seconds:.1f} s" for name, seconds in found.steps.items()]
-    print("\nboot rehearsal timings:\n" + "\n".join(lines))
+def timings() -> Timings:
+    return TIMINGS
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Each step's wall time, printed at the end of every run (docs/infra.md's boot-time budget cites them)."""
+    if TIMINGS.steps:
+        terminalreporter.section("boot rehearsal timings")
+        for name, seconds in TIMINGS.steps.items():
+            terminalreporter.write_line(f"{name}: {seconds:.1f} s")
 
 
 @pytest.fixture(scope="session")
