@@ -73,7 +73,7 @@ test: install browser upstream-env
 	$(UPBIN)/python -m pytest tests/upstream --confcutdir=tests/upstream $(if $(JUNIT_DIR),--junitxml=$(JUNIT_DIR)/upstream.xml)
 	$(MAKE) rehearse
 
-# The boot rehearsal alone (about N minutes on 2 cores; its timings are printed at the end).
+# The boot rehearsal alone (about 10 minutes on a shared 2-core machine; its step timings are printed at the end).
 rehearse: upstream-env
 	$(UPBIN)/python -m pytest tests/boot --confcutdir=tests/boot -rs $(if $(JUNIT_DIR),--junitxml=$(JUNIT_DIR)/boot.xml)
 

@@ -6,6 +6,7 @@ from its unit's own command line as its user, answers /readyz 200 and a synthesi
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 import socket
@@ -121,6 +122,27 @@ def _bake(image: Image, moto: str, imds: FakeImds, env: str, names: BootNames, t
     return layer
 
 
+# The boot agent's events (instance/prepare.py, instance/gate.py), in the order a boot logs them.
+_EVENTS = (("weights", "keys and weights in place"), ("ready", "/readyz 200"), ("selftest", "one synthesis done"))
+
+
+def _boot_steps(env: str, log: Path, timings: Timings) -> None:
+    """Seconds from the user data's first line to each step, from the boot log's own timestamps."""
+    lines = log.read_text().splitlines() if log.is_file() else []
+    start = next((line.split()[-1] for line in lines if line.startswith("voicefleet boot start ")), None)
+    if start is None:
+        return
+    began = dt.datetime.fromisoformat(start)
+    for line in lines:
+        if not line.startswith("{"):
+            continue
+        record = json.loads(line)
+        for event, name in _EVENTS:
+            if record.get("event") == event:
+                at = dt.datetime.fromisoformat(record["time"])
+                timings.steps[f"{env}: boot start -> {name}"] = round((at - began).total_seconds(), 1)
+
+
 def _no_gpu(sandbox: Sandbox, layer: str) -> None:
     """This machine has no GPU: the one edit to the instance is a systemd drop-in (as an operator would add one)
     whose environment file, read after the unit's own, runs the engine on the CPU without fp16. Everything else is
@@ -159,6 +181,7 @@ def boot(
     result = image.sandbox.run(layer, ["bash", str(script)], environ, timeout=1200)
     seconds = time.monotonic() - started
     timings.record(f"{env}: user data to launch hook CONTINUE", started)
+    _boot_steps(env, image.sandbox.host_path(layer, "/var/log/voicefleet-boot.log"), timings)
     key = aws(moto, "secretsmanager").get_secret_value(SecretId=names.api_keys_secret)["SecretString"]
     yield Boot(env, config, image.sandbox, layer, instance_id, result, seconds, key, moto)
     image.sandbox.run(layer, ["systemctl", "stop", "voicefleet.service"], network_env(), timeout=120)
