@@ -48,3 +48,17 @@ def interruption_source(risk: Interruption, spot: float, on_demand: float) -> st
 
 def basis(risk: Interruption) -> str:
     return "per-type figure" if risk.measured else "default assumption, not measured"
+
+
+def spot_counts(instances: int, base: int, pct_above_base: int) -> float:
+    """Spot instances of `instances` running under the group's on-demand base and percentage above base."""
+    return mix_counts(instances, base, pct_above_base)[1]
+
+
+def group_purchase(base: int, pct_above_base: int) -> str:
+    """What the group buys: Spot only (base 0, 0 % above), on-demand only (100 % above base), else a mix."""
+    if pct_above_base >= 100:
+        return "on-demand"
+    if base == 0 and pct_above_base == 0:
+        return "spot"
+    return "mix"

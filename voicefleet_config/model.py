@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from voicefleet_config.calendar import CalendarConfig, ResolvedCalendar, resolve
+from voicefleet_config.capacity import fleet_streams
 from voicefleet_config.cdn import CdnConfig
 from voicefleet_config.instance_types import INSTANCE_TYPES
 from voicefleet_config.service import ServiceConfig
@@ -245,10 +246,20 @@ class WorkloadConfig(_Frozen):
     requests_per_business_day: Annotated[float, Field(ge=0)] = 3000
     avg_chars: Annotated[float, Field(gt=0)] = 100
     peak_factor: Annotated[float, Field(ge=1)] = 3.0
-    latency_p95_s: Annotated[float, Field(gt=0)] = 10.0
+    # The SLO users feel (docs/cost.md "The SLO"): p95 time to first audio, queueing included, and every stream
+    # produced faster than real time (per-stream RTF below stream_rtf_max), so playback never stalls.
+    ttfa_p95_s: Annotated[float, Field(gt=0, le=600)] = 2.0
+    stream_rtf_max: Annotated[float, Field(gt=0, le=1)] = 1.0
+    # Optional whole-clip p95 (queueing included) for clients that wait for the whole file; None: not a target.
+    latency_p95_s: Annotated[float, Field(gt=0, le=3600)] | None = None
+    # Load per open hour (one weight per hour from opening; scaled to the day's requests); None: the business-hours
+    # shape with peak_factor (cost/capacity/plan.py).
+    hourly_shape: tuple[Annotated[float, Field(ge=0, le=1e6)], ...] | None = None
     output_format: Literal["wav", "mp3", "opus", "flac", "pcm"] = "wav"
     language: Literal["zh", "en", "ja", "yue"] = "zh"
-    downloads_per_output: Annotated[float, Field(ge=0)] = 1.0
+    downloads_per_output: Annotated[float, Field(ge=0, le=1e6)] = 1.0
+    # Downloads of an output after it moved to the Glacier class (Glacier IR charges per GB and GET retrieved).
+    archive_downloads_per_output: Annotated[float, Field(ge=0, le=1e6)] = 0.0
     # Measured 95th-percentile request length in characters; None: the cost model assumes a multiple of avg_chars.
     p95_chars: Annotated[float, Field(gt=0)] | None = None
 
@@ -308,6 +319,35 @@ class EnvironmentConfig(_Frozen):
                 f"workload.p95_chars {p95:g} exceeds service.max_text_chars {limit} (the service refuses longer "
                 "requests): lower workload.p95_chars or raise service.max_text_chars"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _average_fits_the_service(self) -> EnvironmentConfig:
+        avg, limit = self.workload.avg_chars, self.service.max_text_chars
+        if avg > limit:
+            raise ValueError(
+                f"workload.avg_chars {avg:g} exceeds service.max_text_chars {limit} (the service refuses longer "
+                "requests, so no average can be above it): lower workload.avg_chars or raise service.max_text_chars"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _slots_from_the_profile(self) -> EnvironmentConfig:
+        """service.max_concurrency (the admission slots, TTS_MAX_CONCURRENCY) defaults to what the service-time
+        profile says the fleet's slowest GPU serves within the SLO (voicefleet_config/capacity.py): the same number
+        the cost model and the Auto Scaling target use. A value set in cdk.json is kept (and priced as set)."""
+        if "max_concurrency" in self.service.model_fields_set or self.service.engine != "cosyvoice3":
+            return self
+        slots = fleet_streams(
+            self.fleet.instance_types,
+            fp16=self.service.fp16,
+            ttfa_s=self.workload.ttfa_p95_s,
+            rtf_max=self.workload.stream_rtf_max,
+        )
+        service = self.service.model_copy(update={"max_concurrency": slots})
+        # Still "not set in cdk.json": a re-validation (a what-if) derives it again from its own fleet and SLO.
+        object.__setattr__(service, "__pydantic_fields_set__", set(self.service.model_fields_set))
+        object.__setattr__(self, "service", service)  # frozen: filled once, inside its own validation
         return self
 
     @model_validator(mode="after")
