@@ -23,7 +23,6 @@ from typing import Any
 from benchmarks.common import RESULTS_DIR, SENTENCES, BenchError, command_line, machine_facts, print_header, write_json
 from benchmarks.engines import build_engine, precision_of
 from service.engines.base import Engine, SynthesisRequest
-
 from voicefleet_config.capacity import SCHEMA, ProfileError, parse_profile
 
 
@@ -126,7 +125,9 @@ def run_calibrate(
     lo, hi = str(min(concurrencies)), str(max(concurrencies))
     speedup = (int(hi) / points[hi]["rtf"]) / (int(lo) / points[lo]["rtf"])
     print(f"aggregate throughput ratio ({hi} vs {lo} streams in flight): {speedup:.2f}x; memory peak {peak:.2f} GiB")
-    random = "; loadmodel = CosyVoice3 shapes with random weights, not the real model" if engine_name == "loadmodel" else ""
+    random = (
+        "; loadmodel = CosyVoice3 shapes with random weights, not the real model" if engine_name == "loadmodel" else ""
+    )
     profile: dict[str, Any] = {
         "schema": SCHEMA,
         "entries": [

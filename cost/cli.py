@@ -64,7 +64,8 @@ def estimate(
     allow_missing_holidays: Annotated[
         bool,
         typer.Option(
-            "--allow-missing-holidays", help="Price a year the holiday calendar does not cover (warns) instead of refusing"
+            "--allow-missing-holidays",
+            help="Price a year the holiday calendar does not cover (warns) instead of refusing",
         ),
     ] = False,
     engine_option: Annotated[str, typer.Option(help="pytorch (what the service runs) | trt | vllm")] = "pytorch",

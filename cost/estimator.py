@@ -3,13 +3,14 @@ one environment's workload, and pick the cheapest that meets the SLO."""
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from cost import bill
-from cost.catalog import Interruption, Price, instance, model_value, service_price, snapshot_meta
 from cost.capacity.plan import Plan
 from cost.capacity.scaling import scaling_target
+from cost.catalog import Interruption, Price, instance, model_value, service_price, snapshot_meta
 from cost.recommend import REFERENCE_TYPE, recommend
 from cost.result import (
     CatalogInfo,
@@ -149,6 +150,7 @@ class Option:
             ),
         )
 
+
 def _price(scenario: Scenario, kind: str, itype: str) -> Price | None:
     live = scenario.prices.get(kind, {}).get(itype)
     if live is not None:
@@ -280,7 +282,7 @@ def _compute(scenario: Scenario, plan: Plan, purchase: Purchase, od: float | Non
     if counts:
         day.append((counts[0], env.schedule.warmup / 60))
         boot = env.fleet.boot_minutes / 60
-        day += [(b - a, boot) for a, b in zip(counts, counts[1:], strict=False) if b > a]
+        day += [(b - a, boot) for a, b in itertools.pairwise(counts) if b > a]
     od_hours = spot_hours = 0.0
     for n, h in day:
         n_od, n_sp = _mix_counts(purchase, n, env)

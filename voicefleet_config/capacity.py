@@ -58,12 +58,11 @@ class ServiceTime:
         if len(pts) == 1:
             # One point: per-stream RTF grows with the streams sharing the GPU (no batching gain assumed).
             return pts[0][index] * (streams / pts[0][0] if index == 2 else 1.0)
-        for (k0, *v0), (k1, *v1) in zip(pts, pts[1:], strict=False):
-            if streams <= k1 or (k1, *v1) == pts[-1]:
-                lo, hi = v0[index - 1], v1[index - 1]
-                value = lo + (hi - lo) * (streams - k0) / (k1 - k0)
-                return max(value, 1e-6)
-        raise AssertionError("unreachable")
+        # The segment that holds `streams` (the first or last one beyond the measured range).
+        i = next((j for j in range(len(pts) - 1) if streams <= pts[j + 1][0]), len(pts) - 2)
+        (k0, *v0), (k1, *v1) = pts[i], pts[i + 1]
+        lo, hi = v0[index - 1], v1[index - 1]
+        return max(lo + (hi - lo) * (streams - k0) / (k1 - k0), 1e-6)
 
     def rtf(self, streams: float) -> float:
         """Per-stream real-time factor with `streams` in flight."""
@@ -124,7 +123,8 @@ def parse_entry(raw: Any, path: str, where: str) -> ServiceTime:
         raise _err(path, where, "expected an object")
     gpu = raw.get("gpu")
     if gpu is not None and gpu not in set(INSTANCE_GPUS.values()) | {"L20"}:
-        raise _err(path, f"{where}.gpu", f"unknown GPU {gpu!r} (known: {', '.join(sorted(set(INSTANCE_GPUS.values())))})")
+        known = ", ".join(sorted(set(INSTANCE_GPUS.values())))
+        raise _err(path, f"{where}.gpu", f"unknown GPU {gpu!r} (known: {known}; null for a CPU)")
     option = raw.get("engine_option")
     if option not in ENGINE_OPTIONS:
         raise _err(path, f"{where}.engine_option", f"{option!r} is not one of {', '.join(ENGINE_OPTIONS)}")

@@ -89,7 +89,9 @@ class Plan:
         return max((h.instances or 0) for h in self.hours)
 
     def instance_hours_per_day(self, *, spare: int = 0, minimum: int = 0) -> float:
-        return sum(max((h.instances or 0) + spare, minimum) * f for h, f in zip(self.hours, self.fractions, strict=True))
+        return sum(
+            max((h.instances or 0) + spare, minimum) * f for h, f in zip(self.hours, self.fractions, strict=True)
+        )
 
 
 def smallest_fleet(

@@ -13,7 +13,9 @@ from cost.capacity.simulate import Lengths, simulate
 from voicefleet_config import EnvironmentConfig
 from voicefleet_config.capacity import ServiceTime, gpu_of, service_time
 
-METRIC = "voicefleet_in_flight_requests"  # the service's gauge (service/metrics.py): requests and streams inside the engine
+METRIC = (
+    "voicefleet_in_flight_requests"  # the service's gauge (service/metrics.py): requests and streams inside the engine
+)
 BISECTIONS = 12
 
 

@@ -111,7 +111,7 @@ class Instance:
     def missing(self) -> dict[str, str]:
         """Why a price is absent, by region: "not offered" where the snapshot has no row for the type; any other
         absent figure is "not captured" (callers default to that)."""
-        return {region: "not offered" for region in self.not_offered}
+        return dict.fromkeys(self.not_offered, "not offered")
 
 
 def _price(raw: dict[str, Any]) -> Price:
