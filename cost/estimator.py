@@ -340,7 +340,9 @@ def price_option(scenario: Scenario, itype: str, purchase: Purchase, *, source: 
         reasons.append(prices.why_not)
     peak = sizing.plan.peak_instances
     above = sizing.plan.feasible and peak > env.fleet.max_capacity
-    if above:
+    if above and own:
+        # The group as deployed stops at max_capacity: it cannot hold the SLO at peak. (An alternative is flagged
+        # and its cdk.json change raises the cap.)
         reasons.append(f"needs {peak} instances at peak, above fleet.max_capacity {env.fleet.max_capacity}")
     compute = _compute(scenario, sizing.plan, purchase, prices.on_demand, prices.spot)
     spare = _compute(scenario, sizing.spare, purchase, prices.on_demand, prices.spot)
@@ -367,7 +369,7 @@ def price_option(scenario: Scenario, itype: str, purchase: Purchase, *, source: 
         purchase=purchase,
         source=source,
         cdk_json_change=change,
-        feasible=sizing.feasible and not prices.why_not,
+        feasible=not reasons,
         reasons=tuple(reasons),
         above_max_capacity=above,
         hourly_price=hourly,

@@ -1,4 +1,4 @@
-"""Spot purchase maths: expected cost with on-demand fallback, the interruption bucket that sets it, ASG mixes.
+"""Spot purchase maths: the interruption bucket (how often a Spot instance is reclaimed), ASG on-demand/Spot mixes.
 
 The bucket for a type comes, first match wins, from --live's Spot Instance Advisor file, from the catalog
 (`instances.json` `interruption`, per region), or from model.json's default bucket. The default is an assumption and
@@ -12,13 +12,9 @@ from collections.abc import Mapping
 from cost.catalog import Interruption, default_interruption, instance, interruption_buckets
 
 
-def spot_effective(spot: float, on_demand: float, fallback_share: float) -> float:
-    """Expected hourly cost of a Spot instance that runs on on-demand for `fallback_share` of its hours."""
-    return (1 - fallback_share) * spot + fallback_share * on_demand
-
-
 def fallback_share(bucket: str | None = None) -> float:
-    """On-demand fallback share of an interruption bucket (default: the default bucket, an assumption)."""
+    """Share of Spot instances interrupted in a month for an interruption bucket (its midpoint; default: the default
+    bucket, an assumption). Not an on-demand share: the group buys on-demand only where its base/percentage say."""
     return interruption_buckets()[bucket or default_interruption().bucket]
 
 

@@ -48,7 +48,8 @@ def _timezones() -> tuple[str, ...]:
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # allow_inf_nan=False: an infinite or NaN figure is refused at the edge, naming the key (issue 14).
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 def parse_hhmm(value: str) -> dt.time:
