@@ -69,8 +69,9 @@ def test_the_shipped_prior_is_the_fit() -> None:
 
 
 def test_the_fit_uses_every_published_point() -> None:
-    """Regression (issue 14): 3 of the 5 L20 points were used; the LLM fit now uses all five batch sizes and
-    reproduces each llm_time within 20 % (least squares on 1/b: the small batch-16 time is the loosest), and the HF/TRT-LLM ratio is upstream's (39.26 / 12.46)."""
+    """Regression (issue 14): 3 of the 5 L20 points were used. The LLM fit now uses all five batch sizes and
+    reproduces each llm_time within 20 % (least squares on 1/b: the small batch-16 time is the loosest), and the
+    HF / TRT-LLM ratio is upstream's (39.26 / 12.46)."""
     terms = prior.l20_terms()
     rows = prior.published()["cosyvoice3_trtllm_offline"]["rows"]
     assert len(rows) == 5

@@ -60,7 +60,9 @@ def test_json_schema_for_prod(capsys: pytest.CaptureFixture[str]) -> None:
     # prod's own fleet needs more than fleet.max_capacity 4 at peak: the cheapest feasible alternative (all of them
     # are above the cap too under the 2 s first-audio SLO) is recommended, with its cdk.json change.
     assert not any(o["feasible"] for o in own)
-    best = min((o for o in alternatives if o["feasible"]), key=lambda o: (o["above_max_capacity"], o["monthly"]["total"]))
+    best = min(
+        (o for o in alternatives if o["feasible"]), key=lambda o: (o["above_max_capacity"], o["monthly"]["total"])
+    )
     assert (rec["instance_type"], rec["purchase"], rec["monthly_total"]) == (
         best["instance_type"],
         best["purchase"],

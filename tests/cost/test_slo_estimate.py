@@ -3,6 +3,7 @@ the group behaves, and the regressions issue 14 listed."""
 
 from __future__ import annotations
 
+import itertools
 import json
 from typing import Any
 
@@ -96,7 +97,7 @@ def test_the_bill_follows_the_hourly_fleet(prod: dict[str, Any]) -> None:
     assert max(sizes) > min(sizes)
     workdays, price = prod["workdays"], instance("g6.xlarge").on_demand["us-east-1"].usd_per_hour
     warmup_h = boot_h = 25 / 60  # fleet.boot_minutes: the warm-up, and each scale-out launched ahead of its hour
-    ups = sum(b - a for a, b in zip(sizes, sizes[1:], strict=False) if b > a)
+    ups = sum(b - a for a, b in itertools.pairwise(sizes) if b > a)
     per_day = sum(sizes) + sizes[0] * warmup_h + ups * boot_h
     assert option["monthly"]["compute"] == pytest.approx(per_day * workdays * price, rel=1e-3)  # workdays rounded
     assert option["monthly"]["compute"] < max(sizes) * prod["hours_per_month"] * price
@@ -135,7 +136,10 @@ def test_mix_buys_on_demand_only_where_base_and_percentage_say(capsys: pytest.Ca
     report = estimate(scenario(env, WhatIf(env_given=True))).to_json()
     own = report["options"][0]
     assert own["purchase"] == "mix"
-    od, sp = instance("g6e.xlarge").on_demand["us-east-1"].usd_per_hour, instance("g6e.xlarge").spot["us-east-1"].usd_per_hour
+    od, sp = (
+        instance("g6e.xlarge").on_demand["us-east-1"].usd_per_hour,
+        instance("g6e.xlarge").spot["us-east-1"].usd_per_hour,
+    )
     assert sp < own["hourly_price"] < od  # one on-demand instance in every hour, the rest Spot
 
 
@@ -164,7 +168,9 @@ def test_ttfa_flag_changes_the_sizing(capsys: pytest.CaptureFixture[str]) -> Non
         (("--engine-option", "onnx"), "--engine-option 'onnx' is not one of pytorch, trt, vllm"),
     ],
 )
-def test_bad_input_exits_2_with_one_line(capsys: pytest.CaptureFixture[str], args: tuple[str, ...], needle: str) -> None:
+def test_bad_input_exits_2_with_one_line(
+    capsys: pytest.CaptureFixture[str], args: tuple[str, ...], needle: str
+) -> None:
     """Regression (issue 14): inf crashed with a traceback, 1e308 exited 0 with an infinite bill, 500 was accepted."""
     line = fails(capsys, "--env", "prod", *args)
     assert needle in line
@@ -175,9 +181,12 @@ def test_month_without_holiday_data_is_refused_naming_the_year(capsys: pytest.Ca
     line = fails(capsys, "--env", "prod", "--month", "2030-02")
     assert "no holiday data for 2030" in line
     assert "--allow-missing-holidays" in line
-    assert main(["--env", "prod", "--month", "2030-02", "--allow-missing-holidays", "--instance-types", "g6.xlarge"]) == 0
+    assert (
+        main(["--env", "prod", "--month", "2030-02", "--allow-missing-holidays", "--instance-types", "g6.xlarge"]) == 0
+    )
     err = capsys.readouterr().err
-    assert "warning:" in err and "2030" in err
+    assert "warning:" in err
+    assert "2030" in err
     assert main(["--env", "prod", "--month", "2026-10", "--instance-types", "g6.xlarge"]) == 0  # covered
 
 
@@ -206,7 +215,7 @@ def test_api_responses_count_as_egress(capsys: pytest.CaptureFixture[str]) -> No
     outputs = big["requests_per_month"]
     gb = outputs * (100 / chars_per_second("zh")) * 48_000 * 2 / 1024**3  # response + one download, WAV
     rates = [0.12, 0.1, 0.095, 0.09, 0.08, 0.07, 0.06]
-    bounds = [10240, 51200, 153600, 512000, 1048576, 5242880, None]
+    bounds: list[float | None] = [10240, 51200, 153600, 512000, 1048576, 5242880, None]
     expected = bill.tiered(gb - 1024, bounds, rates) + (outputs * 2 - 10_000_000) / 10_000 * 0.012
     assert big["options"][-1]["monthly"]["egress"] == pytest.approx(expected, rel=1e-3)
 

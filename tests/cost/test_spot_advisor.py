@@ -68,8 +68,9 @@ def test_live_buckets_change_the_spot_expected_cost(
     assert "not measured" in g6["interruption_source"]
     assert option(report, "g5.xlarge", "on-demand")["interruption_bucket"] is None
     # g4dn.xlarge in the "<5%" bucket is interrupted less often than the default assumes (12.5 %).
-    assert option(report, "g4dn.xlarge")["spot_risk"]["expected_interruptions_per_month"] < (
-        option(report, "g6.xlarge")["spot_risk"]["expected_interruptions_per_month"]
+    assert (
+        option(report, "g4dn.xlarge")["spot_risk"]["expected_interruptions_per_month"]
+        < (option(report, "g6.xlarge")["spot_risk"]["expected_interruptions_per_month"])
     )
 
 
