@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import math
 import re
 from functools import cache
 from typing import Annotated, Literal
@@ -330,6 +331,21 @@ class EnvironmentConfig(_Frozen):
                 f"workload.avg_chars {avg:g} exceeds service.max_text_chars {limit} (the service refuses longer "
                 "requests, so no average can be above it): lower workload.avg_chars or raise service.max_text_chars"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _shape_fits_the_open_hours(self) -> EnvironmentConfig:
+        shape = self.workload.hourly_shape
+        if shape is None:
+            return self
+        hours = math.ceil(self.schedule.open_hours - 1e-9)
+        if len(shape) != hours:
+            raise ValueError(
+                f"workload.hourly_shape has {len(shape)} weights for the {hours} open hours "
+                f"({self.schedule.start}-{self.schedule.stop}): one weight per open hour from opening"
+            )
+        if not any(shape):
+            raise ValueError("workload.hourly_shape has no positive weight")
         return self
 
     @model_validator(mode="after")

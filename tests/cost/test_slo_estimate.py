@@ -227,3 +227,23 @@ def test_secrets_metrics_and_glacier_retrieval_are_priced() -> None:
         (6 * 4 + 17 - 10) * per_metric
     )
     assert bill.glacier_ir_retrieval(100, 1000) == pytest.approx(100 * 0.03 + 1000 / 1000 * 0.01)
+
+
+def test_hourly_shape_from_the_config_drives_the_fleet() -> None:
+    from cost.estimator import estimate
+    from cost.whatif import WhatIf, scenario
+    from voicefleet_config import parse_environment
+
+    env = parse_environment(
+        "shaped",
+        {
+            "fleet": {"instance_types": ["g6e.xlarge"], "max_capacity": 20},
+            "workload": {"hourly_shape": [1, 1, 1, 1, 1, 1, 1, 1, 6]},
+        },
+    )
+    report = estimate(scenario(env, WhatIf(env_given=True))).to_json()
+    rates = report["hourly_load_rps"]
+    assert rates[-1] == pytest.approx(6 * rates[0], rel=1e-3)
+    assert sum(rates) * 3600 == pytest.approx(3000, rel=1e-3)  # the day's requests, reshaped
+    sizes = report["options"][0]["hourly_instances"]
+    assert sizes[-1] == max(sizes) > sizes[0]

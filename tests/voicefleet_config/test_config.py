@@ -290,6 +290,8 @@ def test_admission_slots_come_from_the_service_time_profile() -> None:
         ({"ttfa_p95_s": 0}, "workload.ttfa_p95_s"),
         ({"stream_rtf_max": 1.5}, "workload.stream_rtf_max"),
         ({"requests_per_business_day": float("nan")}, "workload.requests_per_business_day"),
+        ({"hourly_shape": [1, 2]}, "workload.hourly_shape has 2 weights for the 9 open hours"),
+        ({"hourly_shape": [0] * 9}, "workload.hourly_shape has no positive weight"),
     ],
 )
 def test_workload_refuses_absurd_values(workload: dict[str, object], needle: str) -> None:
