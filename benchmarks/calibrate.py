@@ -22,7 +22,7 @@ from typing import Any
 
 from benchmarks.common import RESULTS_DIR, SENTENCES, BenchError, command_line, machine_facts, print_header, write_json
 from benchmarks.engines import build_engine, precision_of
-from service.engines.base import Engine, SynthesisRequest
+from service.engines.base import Engine, SynthesisRequest, VoicePrompt
 from voicefleet_config.capacity import SCHEMA, ProfileError, parse_profile
 
 
@@ -43,9 +43,25 @@ def _device_name(device: str) -> str:
     return str(machine_facts()["cpu"])
 
 
-def _stream_level(engine: Engine, streams: int) -> list[tuple[float, float, float]]:
+def load_prompt(path: Path | None, text: str | None) -> VoicePrompt | None:
+    """The voice clip CosyVoice3 clones (it refuses a request without one); None for engines that need none."""
+    if path is None:
+        return None
+    import numpy as np
+    import soundfile as sf
+
+    try:
+        audio, rate = sf.read(str(path), dtype="float32", always_2d=False)
+    except (OSError, RuntimeError) as exc:
+        raise BenchError(f"--prompt-wav {path}: cannot read ({exc})") from exc
+    if audio.ndim > 1:
+        audio = audio.mean(axis=1)
+    return VoicePrompt(audio=np.asarray(audio, dtype=np.float32), sample_rate=int(rate), text=text)
+
+
+def _stream_level(engine: Engine, streams: int, prompt: VoicePrompt | None = None) -> list[tuple[float, float, float]]:
     """(first chunk s, wall s, audio s) of each of `streams` requests streamed at once."""
-    requests = [SynthesisRequest(text=SENTENCES[i % len(SENTENCES)]) for i in range(streams)]
+    requests = [SynthesisRequest(text=SENTENCES[i % len(SENTENCES)], prompt=prompt) for i in range(streams)]
 
     def one(request: SynthesisRequest) -> tuple[float, float, float]:
         start = time.perf_counter()
@@ -90,11 +106,16 @@ def run_calibrate(
     gpu_key: str | None,
     out: Path,
     engine_option: str = "pytorch",
+    prompt_wav: Path | None = None,
+    prompt_text: str | None = None,
 ) -> dict[str, Any]:
     if repeats < 1:
         raise BenchError(f"--repeats: {repeats} must be >= 1")
     facts = machine_facts()
     print_header("calibrate", facts)
+    if engine_name == "cosyvoice3" and prompt_wav is None:
+        raise BenchError("--prompt-wav is required for --engine cosyvoice3 (it clones a 3-30 s voice clip)")
+    prompt = load_prompt(prompt_wav, prompt_text)
     engine = build_engine(engine_name, preset=preset, device=device, fp16=fp16, model_dir=model_dir)
     device_name = _device_name(device) if engine_name != "espeak" else str(facts["cpu"])
     gpu = gpu_key if gpu_key is not None else (catalog_gpu_key(device_name) if device.startswith("cuda") else None)
@@ -102,7 +123,7 @@ def run_calibrate(
     label = f"{engine_name} (preset {preset})" if engine_name == "loadmodel" else engine_name
     print(f"engine {label} on {device} = {device_name}; {precision}; catalog GPU: {gpu}")
     _reset_peak(device)
-    _stream_level(engine, 1)  # warm-up: first-call allocations and kernel selection
+    _stream_level(engine, 1, prompt)  # warm-up: first-call allocations and kernel selection
     points: dict[str, dict[str, float]] = {}
     print(f"{'streams':>7} {'first chunk p95 s':>18} {'per-stream RTF':>15} {'audio-s/s':>10}")
     for k in concurrencies:
@@ -110,7 +131,7 @@ def run_calibrate(
         rtfs: list[float] = []
         audio = wall = 0.0
         for _ in range(repeats):
-            for first, stream_wall, stream_audio in _stream_level(engine, k):
+            for first, stream_wall, stream_audio in _stream_level(engine, k, prompt):
                 firsts.append(first)
                 rtfs.append(stream_wall / max(stream_audio, 1e-9))
                 audio += stream_audio
