@@ -3,14 +3,13 @@ one environment's workload, and pick the cheapest that meets the SLO."""
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from cost import bill
-from cost.capacity.plan import Plan
 from cost.capacity.scaling import scaling_target
-from cost.catalog import Interruption, Price, instance, model_value, service_price, snapshot_meta
+from cost.catalog import Interruption, Price, instance, snapshot_meta
+from cost.fixed_costs import fixed_costs, requests_per_month
+from cost.hourly_bill import compute_for, spot_risk
 from cost.recommend import REFERENCE_TYPE, recommend
 from cost.result import (
     CatalogInfo,
@@ -26,15 +25,11 @@ from cost.result import (
     money,
 )
 from cost.schedule import ALWAYS_ON_HOURS, MonthHours
-from cost.sizing import Sizing, size, slo_of
-from cost.spot import basis, fallback_share, group_purchase, interruption, interruption_source, mix_counts
+from cost.sizing import Sizing, size
+from cost.spot import basis, group_purchase, interruption, interruption_source
 from cost.workload import Demand, demand
 from voicefleet_config import EnvironmentConfig
 from voicefleet_config.capacity import ServiceTime
-
-# Scheduler Lambda runs per day as infra/schedule.py deploys them: daily start and stop, plus a reconcile every
-# RECONCILE_MINUTES (15) minutes (tests/test_contracts.py keeps the two in step).
-SCHEDULER_RUNS_PER_DAY = 2 + 24 * 60 // 15
 
 
 @dataclass(frozen=True)
@@ -191,143 +186,6 @@ def _prices(scenario: Scenario, itype: str, purchase: Purchase) -> _Prices:
     return _Prices(od.usd_per_hour, sp.usd_per_hour, "", source, risk.bucket, why)
 
 
-def requests_per_month(scenario: Scenario) -> float:
-    return scenario.env.workload.requests_per_business_day * scenario.hours.workdays
-
-
-class _Fixed(NamedTuple):
-    """Monthly USD of everything but the instances."""
-
-    storage: float
-    egress: float
-    network: float
-    other: float
-
-
-def _fixed_costs(scenario: Scenario, instance_hours: float, instances: int) -> _Fixed:
-    env, dep = scenario.env, scenario.deployment
-    wl = env.workload
-    need = demand(wl, env.service, scenario.hours.open_hours_per_day)
-    outputs = requests_per_month(scenario)
-    per_output = bill.output_bytes(need.audio_s_avg, wl.output_format)
-    s3 = bill.s3_steady_state(outputs, per_output, env.storage)
-    # Volumes exist only while their instance does (the schedule terminates instances at night).
-    ebs = env.fleet.root_volume_gib * service_price("ebs_gp3_gb_month") * instance_hours / ALWAYS_ON_HOURS
-    # Bytes out through CloudFront: every API response body (the audio, streamed or whole) plus every download.
-    downloads = wl.downloads_per_output + wl.archive_downloads_per_output
-    egress_gb = outputs * per_output * (1 + downloads) / 1024**3
-    cf_requests = outputs * (1 + downloads)
-    egress = bill.cloudfront(egress_gb, cf_requests, env.cdn.price_class)
-    nat = dep.nat_gateways if dep.nat_gateways is not None else (env.network.max_azs if env.network.nat else 0)
-    request_gb = outputs * float(model_value("request_bytes")) / 1024**3
-    net = bill.network(
-        albs=dep.albs,
-        alb_gb=request_gb + outputs * per_output / 1024**3,
-        nat_gateways=nat,
-        azs=env.network.max_azs,
-        instance_hours=instance_hours,
-        public_albs=dep.public_albs,
-    )
-    # The web ACL inspects every request to the distribution: API calls and audio downloads alike.
-    firewall = bill.waf(
-        web_acls=dep.web_acls if dep.web_acls is not None else int(env.cdn.waf.enabled),
-        rules=dep.waf_rules if dep.waf_rules is not None else env.cdn.waf.rules,
-        requests=cf_requests,
-    )
-    alarms = dep.alarms if dep.alarms is not None else int(model_value("cloudwatch_alarms"))
-    other = bill.operations(
-        requests=outputs, alarms=alarms, scheduler_invocations=SCHEDULER_RUNS_PER_DAY * bill.DAYS_PER_MONTH
-    )
-    n_secrets = int(model_value("secrets"))
-    other += bill.secrets(count=n_secrets, calls=n_secrets * instances * scenario.hours.workdays)
-    metrics = model_value("agent_custom_metrics")
-    other += bill.custom_metrics(
-        per_instance=int(metrics["per_instance"]),
-        per_group=int(metrics["per_group"]),
-        instance_hours=instance_hours,
-        group_hours=scenario.hours.hours,
-    )
-    retrieval = 0.0
-    if env.storage.glacier_class == "GLACIER_IR" and wl.archive_downloads_per_output:
-        reads = outputs * wl.archive_downloads_per_output
-        retrieval = bill.glacier_ir_retrieval(reads * per_output / 1024**3, reads)
-    return _Fixed(
-        storage=ebs + s3.storage + s3.requests + retrieval, egress=egress, network=net.total + firewall, other=other
-    )
-
-
-def _mix_counts(purchase: Purchase, n: int, env: EnvironmentConfig) -> tuple[float, float]:
-    """(on-demand, spot) of `n` running instances: all of one kind, or the group's base/percentage rule."""
-    if purchase == "on-demand":
-        return float(n), 0.0
-    if purchase == "spot":
-        return 0.0, float(n)
-    return mix_counts(n, env.fleet.on_demand_base_capacity, env.fleet.on_demand_percentage_above_base)
-
-
-@dataclass(frozen=True)
-class _Compute:
-    cost: float | None
-    instance_hours: float
-    spot_hours: float
-
-
-def _compute(scenario: Scenario, plan: Plan, purchase: Purchase, od: float | None, sp: float | None) -> _Compute:
-    """Compute for the month following the hourly fleet: each open hour's instances, the opening fleet's warm-up,
-    and each scale-out launched one boot time ahead of its hour (the fleet must be ready when the load comes)."""
-    env, hours = scenario.env, scenario.hours
-    floor = max(env.fleet.min_capacity, 1)
-    counts = [max(h.instances or 0, floor) for h in plan.hours]
-    day: list[tuple[int, float]] = list(zip(counts, plan.fractions, strict=True))
-    if counts:
-        day.append((counts[0], env.schedule.warmup / 60))
-        boot = env.fleet.boot_minutes / 60
-        day += [(b - a, boot) for a, b in itertools.pairwise(counts) if b > a]
-    od_hours = spot_hours = 0.0
-    for n, h in day:
-        n_od, n_sp = _mix_counts(purchase, n, env)
-        od_hours += n_od * h * hours.workdays
-        spot_hours += n_sp * h * hours.workdays
-    if hours.basis.startswith("always on"):
-        # 24/7: the floor runs through the closed hours too.
-        closed = max(0.0, ALWAYS_ON_HOURS - hours.workdays * (hours.open_hours_per_day + env.schedule.warmup / 60))
-        n_od, n_sp = _mix_counts(purchase, floor, env)
-        od_hours += n_od * closed
-        spot_hours += n_sp * closed
-    cost = None
-    if od is not None and (sp is not None or spot_hours == 0):
-        cost = od_hours * od + spot_hours * (sp or 0.0)
-    return _Compute(cost, od_hours + spot_hours, spot_hours)
-
-
-def _spot_risk(scenario: Scenario, plan: Plan, purchase: Purchase, bucket: str) -> SpotRisk:
-    """Interruptions as the group really has them: the bucket is the share of Spot instances interrupted per month;
-    each leaves its hour one instance short for the replacement's boot time (fleet.boot_minutes)."""
-    env, hours = scenario.env, scenario.hours
-    share = fallback_share(bucket)
-    boot = env.fleet.boot_minutes
-    expected = breach_minutes = 0.0
-    for hour, fraction in zip(plan.hours, plan.fractions, strict=True):
-        n = hour.instances or 0
-        spot_n = _mix_counts(purchase, n, env)[1]
-        events = spot_n * fraction * hours.workdays / ALWAYS_ON_HOURS * share
-        expected += events
-        short = hour.short_one
-        slo = slo_of(env)
-        breaks = n <= 1 or short is None or not short.meets(ttfa_s=slo.ttfa_s, rtf_max=slo.rtf_max, clip_s=slo.clip_s)
-        if breaks:
-            breach_minutes += events * min(boot, 60 * fraction + boot)
-    open_minutes = hours.workdays * hours.open_hours_per_day * 60
-    return SpotRisk(
-        bucket=bucket,
-        interrupted_share_per_month=share,
-        expected_interruptions_per_month=round(expected, 3),
-        replacement_gap_minutes=boot,
-        slo_breach_minutes_per_month=round(breach_minutes, 1),
-        slo_breach_share_of_open_time=round(breach_minutes / open_minutes, 5) if open_minutes else 0.0,
-    )
-
-
 def price_option(scenario: Scenario, itype: str, purchase: Purchase, *, source: str = "catalog") -> Option:
     env = scenario.env
     spec = instance(itype)
@@ -344,10 +202,10 @@ def price_option(scenario: Scenario, itype: str, purchase: Purchase, *, source: 
         # The group as deployed stops at max_capacity: it cannot hold the SLO at peak. (An alternative is flagged
         # and its cdk.json change raises the cap.)
         reasons.append(f"needs {peak} instances at peak, above fleet.max_capacity {env.fleet.max_capacity}")
-    compute = _compute(scenario, sizing.plan, purchase, prices.on_demand, prices.spot)
-    spare = _compute(scenario, sizing.spare, purchase, prices.on_demand, prices.spot)
-    fixed = _fixed_costs(scenario, compute.instance_hours, peak)
-    spare_fixed = _fixed_costs(scenario, spare.instance_hours, peak + 1)
+    compute = compute_for(scenario, sizing.plan, purchase, prices.on_demand, prices.spot)
+    spare = compute_for(scenario, sizing.spare, purchase, prices.on_demand, prices.spot)
+    fixed = fixed_costs(scenario, compute.instance_hours, peak)
+    spare_fixed = fixed_costs(scenario, spare.instance_hours, peak + 1)
     total = None if compute.cost is None else compute.cost + sum(fixed)
     spare_total = None if spare.cost is None else spare.cost + sum(spare_fixed)
     monthly = Monthly(compute.cost, fixed.storage, fixed.egress, fixed.network, fixed.other, total)
@@ -355,7 +213,7 @@ def price_option(scenario: Scenario, itype: str, purchase: Purchase, *, source: 
     audio_hours = reqs * need.audio_s_avg / 3600
     risk = None
     if prices.bucket is not None and compute.spot_hours > 0 and sizing.plan.feasible:
-        risk = _spot_risk(scenario, sizing.plan, purchase, prices.bucket)
+        risk = spot_risk(scenario, sizing.plan, purchase, prices.bucket)
     change: dict[str, object] | None = None
     if not own:
         change = {"fleet.instance_types": [itype], **_purchase_change(purchase)}

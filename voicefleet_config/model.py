@@ -22,6 +22,7 @@ from voicefleet_config.capacity import fleet_streams
 from voicefleet_config.cdn import CdnConfig
 from voicefleet_config.instance_types import INSTANCE_TYPES
 from voicefleet_config.service import ServiceConfig
+from voicefleet_config.workload import WorkloadConfig
 
 WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
@@ -240,30 +241,6 @@ class AlertingConfig(_Frozen):
         if value is not None and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", value):
             raise ValueError(f"'{value}' is not an e-mail address")
         return value
-
-
-class WorkloadConfig(_Frozen):
-    """The expected workload the cost model prices."""
-
-    requests_per_business_day: Annotated[float, Field(ge=0)] = 3000
-    avg_chars: Annotated[float, Field(gt=0)] = 100
-    peak_factor: Annotated[float, Field(ge=1)] = 3.0
-    # The SLO users feel (docs/cost.md "The SLO"): p95 time to first audio, queueing included, and every stream
-    # produced faster than real time (per-stream RTF below stream_rtf_max), so playback never stalls.
-    ttfa_p95_s: Annotated[float, Field(gt=0, le=600)] = 2.0
-    stream_rtf_max: Annotated[float, Field(gt=0, le=1)] = 1.0
-    # Optional whole-clip p95 (queueing included) for clients that wait for the whole file; None: not a target.
-    latency_p95_s: Annotated[float, Field(gt=0, le=3600)] | None = None
-    # Load per open hour (one weight per hour from opening; scaled to the day's requests); None: the business-hours
-    # shape with peak_factor (cost/capacity/plan.py).
-    hourly_shape: tuple[Annotated[float, Field(ge=0, le=1e6)], ...] | None = None
-    output_format: Literal["wav", "mp3", "opus", "flac", "pcm"] = "wav"
-    language: Literal["zh", "en", "ja", "yue"] = "zh"
-    downloads_per_output: Annotated[float, Field(ge=0, le=1e6)] = 1.0
-    # Downloads of an output after it moved to the Glacier class (Glacier IR charges per GB and GET retrieved).
-    archive_downloads_per_output: Annotated[float, Field(ge=0, le=1e6)] = 0.0
-    # Measured 95th-percentile request length in characters; None: the cost model assumes a multiple of avg_chars.
-    p95_chars: Annotated[float, Field(gt=0)] | None = None
 
 
 class EnvironmentConfig(_Frozen):
