@@ -247,3 +247,18 @@ def test_hourly_shape_from_the_config_drives_the_fleet() -> None:
     assert sum(rates) * 3600 == pytest.approx(3000, rel=1e-3)  # the day's requests, reshaped
     sizes = report["options"][0]["hourly_instances"]
     assert sizes[-1] == max(sizes) > sizes[0]
+
+
+def test_slots_set_above_the_profile_are_flagged() -> None:
+    """A cdk.json max_concurrency above what the GPU serves within the SLO would run streams slower than real time."""
+    from cost.estimator import estimate
+    from cost.whatif import WhatIf, scenario
+    from voicefleet_config import parse_environment
+
+    env = parse_environment("pinned", {"fleet": {"instance_types": ["g5.xlarge"]}, "service": {"max_concurrency": 6}})
+    report = estimate(scenario(env, WhatIf(env_given=True, instance_types="g5.xlarge"))).to_json()
+    own = report["options"][0]
+    assert own["concurrency_per_gpu"] == 6
+    assert not own["feasible"]
+    assert any("service.max_concurrency 6 is above the 2 stream(s) A10G serves" in r for r in own["reasons"])
+    assert report["service"]["max_concurrency"] == 6  # what the template and the service get, as set
