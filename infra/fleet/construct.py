@@ -13,14 +13,12 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from infra.fleet.cloudwatch_agent import GPU_NAMESPACE, SERVICE_NAMESPACE
+from infra.fleet.scaling import add_scaling
 from infra.fleet.user_data import DRAIN_HOOK, LAUNCH_HOOK, BootNames, render
 from infra.image import components
 from infra.load_balancer import drain_seconds
 from infra.storage import OUTPUTS_PREFIX, VOICES_PREFIX
 from voicefleet_config import EnvironmentConfig
-
-# Target share of one instance's request capacity kept busy before scaling out.
-TARGET_UTILIZATION = 0.7
 
 _SPOT_STRATEGY = {
     "price-capacity-optimized": autoscaling.SpotAllocationStrategy.PRICE_CAPACITY_OPTIMIZED,
@@ -53,15 +51,6 @@ def elb_verdict(target_group: elbv2.ApplicationTargetGroup) -> cdk.Duration:
 def asg_name(config: EnvironmentConfig) -> str:
     """A fixed group name, so IAM policies and Lambdas can be scoped to it without a circular reference."""
     return f"voicefleet-{config.name}-gpu"
-
-
-def requests_per_target_per_minute(config: EnvironmentConfig) -> int:
-    """Scale-out target: an instance serves at most max_concurrency requests per p95 latency; keep it at 70 %.
-
-    An estimate from the config, not a measurement; the cost calibration's measured throughput should replace it.
-    """
-    capacity = config.service.max_concurrency * 60 / config.workload.latency_p95_s
-    return max(1, int(capacity * TARGET_UTILIZATION))
 
 
 class Fleet(Construct):
@@ -221,9 +210,7 @@ class Fleet(Construct):
                 pool_state=autoscaling.PoolState.STOPPED,
                 reuse_on_scale_in=True,
             )
-        self.asg.scale_on_request_count(
-            "RequestsPerTarget", target_requests_per_minute=requests_per_target_per_minute(config)
-        )
+        self.scaling = add_scaling(self.asg, asg_name=self.asg_name, config=config)
 
     def _mixed_policy(self, config: EnvironmentConfig) -> autoscaling.MixedInstancesPolicy:
         fleet = config.fleet

@@ -85,7 +85,9 @@ def render(config: EnvironmentConfig, names: BootNames, *, stop_timeout_s: int) 
         "AGENT_ETC": str(paths.AGENT_CONFIG.parent),
         "AGENT_CONFIG": str(paths.AGENT_CONFIG),
         "PROMETHEUS_CONFIG": str(paths.PROMETHEUS_CONFIG),
-        "PROMETHEUS_YAML": prometheus_config(service_port=config.fleet.service_port, env_name=config.name),
+        "PROMETHEUS_YAML": prometheus_config(
+            service_port=config.fleet.service_port, env_name=config.name, asg_name=names.asg_name
+        ),
         # Compact: EC2 limits user data to 16 KB.
         "CWAGENT_JSON": json.dumps(agent_config(log_group=names.log_group), separators=(",", ":")),
         "SYSTEMD": str(paths.SYSTEMD),
