@@ -24,6 +24,13 @@ from tests.synth import Synth
 ENVIRONMENTS = ("dev", "prod")
 
 
+def _heredoc(script: str, marker: str) -> str:
+    """The body of `cat > FILE <<'MARKER'` in the user data."""
+    found = re.search(rf"<<'{marker}'\n(.*?)\n{marker}\n", script, flags=re.DOTALL)
+    assert found, f"user data writes no {marker} document"
+    return found[1]
+
+
 def _estimate(capsys: pytest.CaptureFixture[str], env: str) -> dict[str, Any]:
     assert main(["--env", env, "--format", "json"]) == 0
     data: dict[str, Any] = json.loads(capsys.readouterr().out)
@@ -60,7 +67,10 @@ def test_estimate_template_and_service_agree(
 
     # The instance's environment file carries cost-estimate's admission slots...
     script = _user_data(template)
-    written = dict(re.findall(r"^(TTS_[A-Z0-9_]+)=(.*)$", script, flags=re.MULTILINE))
+    # The boot config the user data writes (issue 13): the boot agent puts its service_env into the unit's
+    # EnvironmentFile, plus what only the instance knows (model directory, keys).
+    boot = json.loads(_heredoc(script, "VF_BOOT"))
+    written: dict[str, str] = boot["service_env"]
     assert written["TTS_MAX_CONCURRENCY"] == str(contract["max_concurrency"])
 
     # ... which the service reads back as its own limit.
@@ -78,7 +88,7 @@ def test_estimate_template_and_service_agree(
     # The service publishes the gauge; the agent scrapes it with the group as a label and publishes it per group.
     exposed = Metrics(process_collector=False).registry
     assert exposed.get_sample_value(IN_FLIGHT_METRIC) is not None
-    prometheus = json.loads(re.search(r"(\{\s*\"global\".*?\n\})\n", script, flags=re.DOTALL)[1])  # type: ignore[index]
+    prometheus = json.loads(_heredoc(script, "VF_PROM"))
     labels = prometheus["scrape_configs"][0]["static_configs"][0]["labels"]
     assert labels["AutoScalingGroupName"] == group
     declarations = _find(agent_config(log_group="x"), "emf_processor")
