@@ -88,7 +88,9 @@ def sample(engine: Engine | None = None) -> MemorySample:
     if report is not None and (report.gpu_allocated_bytes or report.gpu_reserved_bytes):
         allocated, reserved = report.gpu_allocated_bytes, report.gpu_reserved_bytes
         total = report.gpu_total_bytes or total
-    return MemorySample(process_rss_bytes(), allocated, reserved, total)
+    # The engine's report already read RSS: a second /proc read per batch showed in the request profile.
+    rss = report.rss_bytes if report is not None and report.rss_bytes else process_rss_bytes()
+    return MemorySample(rss, allocated, reserved, total)
 
 
 class MemoryHygiene:

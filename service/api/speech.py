@@ -18,8 +18,9 @@ from service.engines.registry import OPENAI_MODEL_ALIASES
 router = APIRouter(tags=["speech"])
 
 
-def json_body(request: Request) -> None:
-    """Runs before body parsing, so a form or text body gets 415 naming Content-Type, not a parse error."""
+async def json_body(request: Request) -> None:
+    """Runs before body parsing, so a form or text body gets 415 naming Content-Type, not a parse error (async: a
+    plain `def` dependency would cost a thread-pool hop per request)."""
     require_content_type(request, "application/json")
 
 

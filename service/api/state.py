@@ -47,6 +47,7 @@ class ServiceState:
         return "ready" if self.admission.accepting else "loading"
 
 
-def get_state(request: Request) -> ServiceState:
+async def get_state(request: Request) -> ServiceState:
+    """async on purpose: FastAPI runs a plain `def` dependency on its thread pool, a thread hop per request."""
     state: ServiceState = request.app.state.service
     return state

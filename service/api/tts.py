@@ -36,7 +36,7 @@ class StoredAudioPublic(BaseModel):
     notes: list[str]
 
 
-def form_body(request: Request, state: Annotated[ServiceState, Depends(get_state)]) -> None:
+async def form_body(request: Request, state: Annotated[ServiceState, Depends(get_state)]) -> None:
     """415 for a non-form body; 413 before reading when Content-Length already exceeds the upload cap."""
     require_content_type(request, "multipart/form-data", "application/x-www-form-urlencoded")
     declared = request.headers.get("content-length", "")
