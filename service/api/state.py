@@ -16,9 +16,10 @@ from service.metrics import Metrics
 from service.settings import Settings
 from service.spot import SpotWatcher
 from service.storage import AudioStore
+from service.tenants.refresh import KeyManager
 from service.voices.store import VoiceStore
 
-Status = Literal["loading", "ready", "failed", "draining"]
+Status = Literal["loading", "ready", "failed", "draining", "no_keys"]
 
 
 @dataclass
@@ -32,6 +33,7 @@ class ServiceState:
     metrics: Metrics
     voices: VoiceStore
     builtin_voices: tuple[str, ...]
+    keys: KeyManager
     audio_store: AudioStore | None = None
     spot: SpotWatcher | None = None
     loaded: bool = False
@@ -44,6 +46,8 @@ class ServiceState:
             return "failed"
         if self.admission.draining:
             return "draining"
+        if self.keys.keyring is None:
+            return "no_keys"  # a keyed environment that has not read its keys yet could only answer 503
         return "ready" if self.admission.accepting else "loading"
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from service.security import ApiKeyAuth
 from service.settings import MIN_KEY_CHARS, Settings, key_problem
+from service.tenants.keyring import Keyring, Tenant
 from voicefleet_config import ServiceConfig
 
 
@@ -35,7 +35,8 @@ def test_reads_every_variable_the_config_model_writes(monkeypatch: pytest.Monkey
     assert settings.fp16
     assert settings.resolved_device == "cuda:1"
     assert (settings.max_text_chars, settings.max_batch, settings.max_queue) == (150, 4, 9)
-    assert settings.api_keys == ["k-1a2b3c-0123456789", "k-4d5e6f-0123456789"]
+    tenants = {tenant for _, tenant in Keyring.parse(settings.api_keys).entries}
+    assert (len(Keyring.parse(settings.api_keys).entries), tenants) == (2, {Tenant("default")})
     assert settings.model_dir == tmp_path
 
 
@@ -126,7 +127,7 @@ def test_key_rules_are_part_of_the_settings_validation(
     if needle is None:
         assert problem is None
         settings = Settings(environment=environment, api_keys=api_keys, admin_key=admin_key)
-        assert ApiKeyAuth(settings.api_keys, settings.admin_key).enabled is bool(api_keys)
+        assert Keyring.parse(settings.api_keys, settings.admin_key or None).enabled is bool(api_keys or admin_key)
         return
     assert problem is not None
     assert needle in problem
