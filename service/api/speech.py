@@ -8,12 +8,14 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from service.api.auth import current_tenant
 from service.api.errors import ApiError, error_responses
 from service.api.fields import Utf8Str, speakable_schema
 from service.api.state import ServiceState, get_state
 from service.api.synthesis import Job, require_content_type, resolve_voice, synthesize_response
 from service.audio.encode import MEDIA_TYPES, AudioFormat
 from service.engines.registry import OPENAI_MODEL_ALIASES
+from service.tenants.keyring import Tenant
 
 router = APIRouter(tags=["speech"])
 
@@ -22,6 +24,14 @@ async def json_body(request: Request) -> None:
     """Runs before body parsing, so a form or text body gets 415 naming Content-Type, not a parse error (async: a
     plain `def` dependency would cost a thread-pool hop per request)."""
     require_content_type(request, "application/json")
+
+
+class VoiceId(BaseModel):
+    """OpenAI's custom voice reference, `{"id": "<voice>"}`: here, a saved voice's name."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: Utf8Str = Field(description="A saved voice's name (GET /v1/voices).")
 
 
 class SpeechRequest(BaseModel):
@@ -37,9 +47,11 @@ class SpeechRequest(BaseModel):
         description="Text to say; pronunciation tags such as [M][AY0][N][UW1][T] or [j][ǐ] allowed.",
         json_schema_extra=speakable_schema,
     )
-    voice: Utf8Str = Field(
+    voice: Utf8Str | VoiceId = Field(
         default="default",
-        description="A built-in voice (OpenAI's names: alloy, echo, ...) or a saved voice (GET /v1/voices).",
+        description="OpenAI's voice names (alloy, ash, ballad, cedar, coral, echo, fable, marin, nova, onyx, sage, "
+        "shimmer, verse: built in on espeak, the seeded voice library on cosyvoice3), a saved voice, or "
+        '{"id": "<saved voice>"} (GET /v1/voices lists what this key may use).',
     )
     response_format: AudioFormat = Field(
         default="mp3", description="mp3, opus, aac, flac, wav, or pcm (24 kHz 16-bit mono little-endian)."
@@ -74,7 +86,10 @@ class SpeechRequest(BaseModel):
     dependencies=[Depends(json_body)],
 )
 async def create_speech(
-    body: SpeechRequest, state: Annotated[ServiceState, Depends(get_state)], http: Request
+    body: SpeechRequest,
+    state: Annotated[ServiceState, Depends(get_state)],
+    tenant: Annotated[Tenant, Depends(current_tenant)],
+    http: Request,
 ) -> Response:
     """Synthesize speech from JSON, OpenAI style (with TTS_STORE_DEFAULT, the stored copy's URL is in X-Audio-Url)."""
     engine_name = state.engine.capabilities.name
@@ -88,7 +103,7 @@ async def create_speech(
         )
     if body.stream_format == "sse" and not body.stream:
         raise ApiError(422, "stream_format 'sse' is a stream; drop stream=false", param="stream_format")
-    voice, prompt = await resolve_voice(state, body.voice)
+    voice, prompt = await resolve_voice(state, body.voice if isinstance(body.voice, str) else body.voice.id, tenant)
     # Streamed unless the client says stream=false or the server stores every answer (that needs the whole audio).
     stream = body.stream and not (state.settings.store_default and state.audio_store is not None)
     job = Job(

@@ -68,8 +68,8 @@ def _entries(text: str, source: str) -> list[tuple[str, Tenant]]:
     except json.JSONDecodeError as exc:
         raise KeyFormatError(f"{source}: not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from exc
     except ValidationError as exc:
-        error = exc.errors()[0]
-        where = ".".join(str(part) for part in error["loc"][:2])
+        loc = exc.errors()[0]["loc"]
+        where = str(loc[0]) if loc else "(document)"  # the tenant; pydantic's union branch names add nothing
         raise KeyFormatError(
             f"{source}: tenant entry '{where}' must be a key, a list of keys or {{\"keys\": [...], \"admin\": bool}}"
         ) from exc
