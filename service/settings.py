@@ -18,7 +18,7 @@ from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
 from service.tenants.keyring import MIN_KEY_CHARS, OPEN_ENVIRONMENTS, Keyring, KeyFormatError
-from voicefleet_config import ServiceLimits
+from voicefleet_config import ServiceKeys, ServiceLimits
 
 __all__ = ["MIN_KEY_CHARS", "OPEN_ENVIRONMENTS", "Settings", "key_problem"]
 
@@ -52,7 +52,7 @@ def key_problem(environment: str, api_keys: str | list[str] | None, admin_key: s
     return keyring.problem(environment)
 
 
-class Settings(ServiceLimits, BaseSettings):
+class Settings(ServiceLimits, ServiceKeys, BaseSettings):
     """Everything the service reads at startup (docs/service.md lists every variable); the limits are inherited."""
 
     # protected_namespaces: `model_dir` is a field; older pydantic-settings reserve all of "model_" and warn.
@@ -85,8 +85,6 @@ class Settings(ServiceLimits, BaseSettings):
     """TTS_ADMIN_KEY: the admin key (or a comma-separated list while rotating); tenant `admin`."""
     admin_key_file: Path | None = None
     admin_key_secret: str | None = None
-    keys_refresh_s: float = Field(default=60.0, gt=0, le=3600)
-    """How often the key file or secret is re-read; a failed re-read keeps the last good keys."""
     secrets_endpoint_url: str | None = None
     """A Secrets Manager-compatible endpoint (tests: moto); None = AWS's regional endpoint."""
     environment: str = "local"

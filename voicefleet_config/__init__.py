@@ -30,7 +30,7 @@ from voicefleet_config.model import (
     did_you_mean,
     parse_hhmm,
 )
-from voicefleet_config.service import ServiceConfig, ServiceLimits, limits_of
+from voicefleet_config.service import ServiceConfig, ServiceKeys, ServiceLimits, limits_of
 
 __all__ = [
     "AWS_REGION",
@@ -47,6 +47,7 @@ __all__ = [
     "NetworkConfig",
     "ScheduleConfig",
     "ServiceConfig",
+    "ServiceKeys",
     "ServiceLimits",
     "StorageConfig",
     "WafConfig",
