@@ -90,7 +90,11 @@ class ApiKeyAuth:
         is configured."""
         keyring = self._keyring() if self.keys.required else Keyring()
         if not keyring.has_admin:
-            raise _error(403, "admin_disabled", "admin routes are disabled: no admin key is configured (TTS_ADMIN_KEY, or a tenant with \"admin\": true)")
+            raise _error(
+                403,
+                "admin_disabled",
+                'admin routes are disabled: no admin key is configured (TTS_ADMIN_KEY, or a tenant with "admin": true)',
+            )
         key = presented_key(request)
         if key is None:
             raise _error(

@@ -17,7 +17,7 @@ from pydantic import Field, field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
-from service.tenants.keyring import MIN_KEY_CHARS, OPEN_ENVIRONMENTS, Keyring, KeyFormatError
+from service.tenants.keyring import MIN_KEY_CHARS, OPEN_ENVIRONMENTS, KeyFormatError, Keyring
 from voicefleet_config import ServiceKeys, ServiceLimits
 
 __all__ = ["MIN_KEY_CHARS", "OPEN_ENVIRONMENTS", "Settings", "key_problem"]

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from service.api.auth import current_tenant
 from service.api.errors import ApiError, error_responses
@@ -26,12 +26,13 @@ async def json_body(request: Request) -> None:
     require_content_type(request, "application/json")
 
 
-class VoiceId(BaseModel):
-    """OpenAI's custom voice reference, `{"id": "<voice>"}`: here, a saved voice's name."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    id: Utf8Str = Field(description="A saved voice's name (GET /v1/voices).")
+# OpenAI's custom voice reference (openai SDK: speech_create_params.VoiceID): here, a saved voice's name.
+_VOICE_ID_SCHEMA = {
+    "type": "object",
+    "properties": {"id": {"type": "string", "description": "A saved voice's name."}},
+    "required": ["id"],
+    "additionalProperties": False,
+}
 
 
 class SpeechRequest(BaseModel):
@@ -47,11 +48,12 @@ class SpeechRequest(BaseModel):
         description="Text to say; pronunciation tags such as [M][AY0][N][UW1][T] or [j][ǐ] allowed.",
         json_schema_extra=speakable_schema,
     )
-    voice: Utf8Str | VoiceId = Field(
+    voice: Utf8Str = Field(
         default="default",
         description="OpenAI's voice names (alloy, ash, ballad, cedar, coral, echo, fable, marin, nova, onyx, sage, "
         "shimmer, verse: built in on espeak, the seeded voice library on cosyvoice3), a saved voice, or "
         '{"id": "<saved voice>"} (GET /v1/voices lists what this key may use).',
+        json_schema_extra={"anyOf": [{"type": "string"}, _VOICE_ID_SCHEMA]},
     )
     response_format: AudioFormat = Field(
         default="mp3", description="mp3, opus, aac, flac, wav, or pcm (24 kHz 16-bit mono little-endian)."
@@ -74,6 +76,16 @@ class SpeechRequest(BaseModel):
         default=None, description="zh, yue, en, ja, ...; detected from the text when absent."
     )
     sample_rate: int | None = Field(default=None, ge=8000, le=48000, description="Resample the output to this rate.")
+
+    @field_validator("voice", mode="before")
+    @classmethod
+    def _voice_id(cls, value: object) -> object:
+        """`{"id": "<name>"}` is the name (a plain validator, so an error's loc stays `voice`, no union branch)."""
+        if isinstance(value, dict):
+            if set(value) != {"id"} or not isinstance(value["id"], str):
+                raise ValueError('a voice object is {"id": "<saved voice name>"}')
+            return value["id"]
+        return value
 
 
 @router.post(
@@ -103,7 +115,7 @@ async def create_speech(
         )
     if body.stream_format == "sse" and not body.stream:
         raise ApiError(422, "stream_format 'sse' is a stream; drop stream=false", param="stream_format")
-    voice, prompt = await resolve_voice(state, body.voice if isinstance(body.voice, str) else body.voice.id, tenant)
+    voice, prompt = await resolve_voice(state, body.voice, tenant)
     # Streamed unless the client says stream=false or the server stores every answer (that needs the whole audio).
     stream = body.stream and not (state.settings.store_default and state.audio_store is not None)
     job = Job(

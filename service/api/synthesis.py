@@ -28,8 +28,8 @@ from service.audio.stream_encode import StreamEncoder
 from service.engines.base import Audio, SynthesisRequest, SynthesisResult, VoicePrompt
 from service.logging import request_id_var
 from service.storage import CONTENT_TYPES, StoredAudio, audio_key, audio_metadata, new_audio_id
-from service.text import prepare_text
 from service.tenants.keyring import Tenant
+from service.text import prepare_text
 from service.voices.access import can_use
 from service.voices.store import VoiceNotFoundError
 
@@ -70,9 +70,7 @@ def require_content_type(request: Request, *accepted: str) -> None:
         )
 
 
-async def resolve_voice(
-    state: ServiceState, name: str | None, tenant: Tenant
-) -> tuple[str | None, VoicePrompt | None]:
+async def resolve_voice(state: ServiceState, name: str | None, tenant: Tenant) -> tuple[str | None, VoicePrompt | None]:
     """(built-in voice name, None) or (None, saved prompt this tenant may use); 422 naming `voice` otherwise,
     listing the voices this tenant can use (another tenant's unshared voice is unknown here, as if absent)."""
     if name is None or name in state.builtin_voices:

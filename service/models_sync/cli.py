@@ -34,9 +34,9 @@ err = Console(stderr=True, soft_wrap=True)
 log = logging.getLogger("voicefleet.models")
 
 
-def resolve_env(name: str, region: str | None, output: str = MODELS_BUCKET_OUTPUT) -> tuple[str, str, str]:
+def resolve_env(name: str, region: str | None, output_key: str = MODELS_BUCKET_OUTPUT) -> tuple[str, str, str]:
     """(bucket, model prefix, region) of a deployed environment: config from cdk.json, bucket from the stack
-    output `output`."""
+    output `output_key`."""
     from voicefleet_config import ConfigError, load_environment
 
     try:
@@ -44,7 +44,6 @@ def resolve_env(name: str, region: str | None, output: str = MODELS_BUCKET_OUTPU
     except ConfigError as exc:
         raise UsageError(str(exc)) from exc
     region = region or config.region
-    output_key = output
     cfn = boto3.client("cloudformation", region_name=region)
     try:
         stacks = cfn.describe_stacks(StackName=config.stack_name)["Stacks"]

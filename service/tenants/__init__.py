@@ -5,6 +5,6 @@ keyring.py parses and checks a key document; sources.py reads one; refresh.py ke
 re-reads on an interval; access.py decides who may see, use and delete a voice.
 """
 
-from service.tenants.keyring import ADMIN_TENANT, LEGACY_TENANT, Keyring, KeyFormatError, Tenant
+from service.tenants.keyring import ADMIN_TENANT, LEGACY_TENANT, KeyFormatError, Keyring, Tenant
 
 __all__ = ["ADMIN_TENANT", "LEGACY_TENANT", "KeyFormatError", "Keyring", "Tenant"]

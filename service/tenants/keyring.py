@@ -71,7 +71,7 @@ def _entries(text: str, source: str) -> list[tuple[str, Tenant]]:
         loc = exc.errors()[0]["loc"]
         where = str(loc[0]) if loc else "(document)"  # the tenant; pydantic's union branch names add nothing
         raise KeyFormatError(
-            f"{source}: tenant entry '{where}' must be a key, a list of keys or {{\"keys\": [...], \"admin\": bool}}"
+            f'{source}: tenant entry \'{where}\' must be a key, a list of keys or {{"keys": [...], "admin": bool}}'
         ) from exc
     pairs: list[tuple[str, Tenant]] = []
     for name, entry in document.root.items():
@@ -115,7 +115,9 @@ class Keyring:
             if len(names) > 1 and ADMIN_TENANT in names and set(names) != {ADMIN_TENANT}:
                 raise KeyFormatError(f"{admin_source} must differ from every key in {api_source}")
             if len(names) > 1:
-                raise KeyFormatError(f"{api_source}: a key appears twice (tenants {sorted(set(names))}); keys must differ")
+                raise KeyFormatError(
+                    f"{api_source}: a key appears twice (tenants {sorted(set(names))}); keys must differ"
+                )
         return cls(tuple((key.encode("utf-8"), tenant) for key, tenant in pairs))
 
     @property
@@ -153,4 +155,3 @@ class Keyring:
         if any(len(key) < MIN_KEY_CHARS for key in keys):
             return f"environment '{environment}': API keys must be at least {MIN_KEY_CHARS} characters"
         return None
-

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from service.tenants.keyring import Keyring, KeyFormatError
+from service.tenants.keyring import KeyFormatError, Keyring
 from service.tenants.sources import FileSource, InlineSource, KeySource, KeySourceError, SecretSource
 
 log = logging.getLogger(__name__)
@@ -164,7 +164,9 @@ def key_manager(
     api = source("TTS_API_KEYS", api_keys, api_keys_file, api_keys_secret)
     admin = source("TTS_ADMIN_KEY", admin_key, admin_key_file, admin_key_secret)
     fallback = None
-    if (api_keys or admin_key) and not (isinstance(api, InlineSource) and (admin is None or isinstance(admin, InlineSource))):
+    if (api_keys or admin_key) and not (
+        isinstance(api, InlineSource) and (admin is None or isinstance(admin, InlineSource))
+    ):
         fallback = Keyring.parse(api_keys, admin_key)  # checked at startup by Settings' validation
     manager = KeyManager(
         api, admin, environment=environment, interval_s=interval_s, fallback=fallback, on_refresh=on_refresh

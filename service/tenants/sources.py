@@ -24,7 +24,10 @@ class KeySourceError(Exception):
 
 
 class KeySource(Protocol):
-    description: str
+    @property
+    def description(self) -> str:
+        """What to call the source in logs and errors (its variable and path or secret id, never a key)."""
+        ...
 
     def read(self) -> str: ...
 

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from service.tenants.keyring import Keyring, KeyFormatError, Tenant
+from service.tenants.keyring import KeyFormatError, Keyring, Tenant
 from service.tenants.sources import region_of
 from tests.service.conftest import LiveServer, live_server, make_settings
 

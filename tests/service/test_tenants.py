@@ -21,9 +21,7 @@ ACME = "k-acme-0123456789abcdef"
 GLOBEX_NEW, GLOBEX_OLD = "k-globex-new-0123456789", "k-globex-old-0123456789"
 OPS = "k-ops-0123456789abcdef"
 ADMIN = "k-admin-0123456789abcdef"
-DOCUMENT = json.dumps(
-    {"acme": ACME, "globex": [GLOBEX_NEW, GLOBEX_OLD], "ops": {"keys": [OPS], "admin": True}}
-)
+DOCUMENT = json.dumps({"acme": ACME, "globex": [GLOBEX_NEW, GLOBEX_OLD], "ops": {"keys": [OPS], "admin": True}})
 
 
 def _settings(moto_endpoint: str) -> Any:
@@ -63,7 +61,9 @@ def _saved(http: httpx.Client) -> set[str]:
 
 
 def _speak(http: httpx.Client, voice: str) -> httpx.Response:
-    return http.post("/v1/audio/speech", json={"input": "你好", "voice": voice, "response_format": "wav", "stream": False})
+    return http.post(
+        "/v1/audio/speech", json={"input": "你好", "voice": voice, "response_format": "wav", "stream": False}
+    )
 
 
 def test_a_tenant_cannot_see_use_or_delete_another_tenants_voice(keyed: LiveServer, clip: bytes) -> None:
@@ -89,9 +89,7 @@ def test_a_tenant_cannot_see_use_or_delete_another_tenants_voice(keyed: LiveServ
         assert acme.get("/v1/voices/anna").status_code == 200  # still acme's, untouched
 
 
-def test_shared_voices_are_usable_by_all_and_deletable_by_the_owner_or_an_admin(
-    keyed: LiveServer, clip: bytes
-) -> None:
+def test_shared_voices_are_usable_by_all_and_deletable_by_the_owner_or_an_admin(keyed: LiveServer, clip: bytes) -> None:
     with _as(keyed, ACME) as acme, _as(keyed, GLOBEX_OLD) as globex, _as(keyed, OPS) as ops:
         assert _save(acme, "bella", clip, shared="true").json()["shared"] is True
         assert _save(globex, "gina", clip).status_code == 201  # the old key of a rotating pair works
@@ -102,6 +100,8 @@ def test_shared_voices_are_usable_by_all_and_deletable_by_the_owner_or_an_admin(
             json={"input": "你好", "voice": {"id": "bella"}, "response_format": "wav", "stream": False},
         )
         assert speech.status_code == 200  # OpenAI's custom voice reference {"id": ...}
+        malformed = globex.post("/v1/audio/speech", json={"input": "你好", "voice": {"name": "bella"}})
+        assert (malformed.status_code, malformed.json()["error"]["param"]) == (422, "voice")
         not_owner = globex.delete("/v1/voices/bella")
         assert (not_owner.status_code, not_owner.json()["error"]["code"]) == (403, "voice_not_owned")
         assert "tenant 'acme'" in not_owner.json()["error"]["message"]
@@ -123,11 +123,10 @@ def test_ownership_is_stored_with_the_voice_and_survives_a_restart(
         assert _save(acme, "anna", clip).status_code == 201
     record = json.loads(aws_client("s3").get_object(Bucket=BUCKET, Key="voices/anna/voice.json")["Body"].read())
     assert (record["owner"], record["shared"]) == ("acme", False)
-    with live_server(_settings(moto_endpoint)) as second:
-        with _as(second, GLOBEX_NEW) as globex, _as(second, ACME) as acme:
-            assert _saved(globex) == set()
-            assert _saved(acme) == {"anna"}
-            assert _speak(acme, "anna").status_code == 200
+    with live_server(_settings(moto_endpoint)) as second, _as(second, GLOBEX_NEW) as globex, _as(second, ACME) as acme:
+        assert _saved(globex) == set()
+        assert _saved(acme) == {"anna"}
+        assert _speak(acme, "anna").status_code == 200
 
 
 def test_voices_from_before_tenants_belong_to_tenant_default(
@@ -147,7 +146,11 @@ def test_voices_from_before_tenants_belong_to_tenant_default(
     old_key = "k-the-old-single-key-0123"
     document = json.dumps({"default": old_key, "acme": ACME})
     settings = make_settings(
-        environment="prod", api_keys=document, voices_bucket=BUCKET, s3_endpoint_url=moto_endpoint, s3_region="us-east-1"
+        environment="prod",
+        api_keys=document,
+        voices_bucket=BUCKET,
+        s3_endpoint_url=moto_endpoint,
+        s3_region="us-east-1",
     )
     with live_server(settings) as live, _as(live, old_key) as default, _as(live, ACME) as acme:
         assert _saved(default) == {"legacy"}

@@ -57,7 +57,7 @@ def test_every_sdk_voice_name_speaks_on_espeak(tmp_path: Path) -> None:
 class CloneOnly(BatchEngine):
     """No built-in speakers, like cosyvoice3: every request needs a prompt; records the prompt names it gets."""
 
-    builtin_voices = ()
+    builtin_voices: tuple[str, ...] = ()
 
     def __init__(self) -> None:
         super().__init__(batching=False)
@@ -100,13 +100,16 @@ def test_push_seeds_shared_admin_voices_and_a_rerun_changes_nothing(library: Pat
     alloy = store.get("alloy")
     assert (alloy.owner, alloy.shared, alloy.text) == ("admin", True, CLIP_TEXT)
     again = _push("--from", str(library))
-    assert again.exit_code == 0 and "saved 0, replaced 0, unchanged 2" in again.output
+    assert again.exit_code == 0
+    assert "saved 0, replaced 0, unchanged 2" in again.output
     (library / "nova.txt").write_text("a different transcript", encoding="utf-8")
     conflict = _push("--from", str(library))
-    assert conflict.exit_code == 1 and "different voice(s) named nova" in conflict.output
+    assert conflict.exit_code == 1
+    assert "different voice(s) named nova" in conflict.output
     assert store.get("nova").text == CLIP_TEXT
     replaced = _push("--from", str(library), "--replace")
-    assert replaced.exit_code == 0 and "replaced 1" in replaced.output
+    assert replaced.exit_code == 0
+    assert "replaced 1" in replaced.output
     assert store.get("nova").text == "a different transcript"
 
 
@@ -152,7 +155,8 @@ def test_seeded_names_resolve_for_every_tenant_on_an_engine_without_builtin_voic
     with pytest.raises(openai.UnprocessableEntityError) as refused:
         client.audio.speech.create(model="tts-1", voice="ash", input="Hello.", response_format="wav")
     error = refused.value.body
-    assert isinstance(error, dict) and error["param"] == "voice"
+    assert isinstance(error, dict)
+    assert error["param"] == "voice"
     assert "unknown voice 'ash'; known voices: alloy, nova" in error["message"]
 
     headers = {"Authorization": f"Bearer {TENANT_KEY}"}
