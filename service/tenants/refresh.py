@@ -21,6 +21,8 @@ from service.tenants.keyring import KeyFormatError, Keyring
 from service.tenants.sources import FileSource, InlineSource, KeySource, KeySourceError, SecretSource
 
 log = logging.getLogger(__name__)
+# Long enough for a healthy Secrets Manager call (tens of milliseconds) with retries, short enough not to hold startup.
+FIRST_READ_TIMEOUT_S = 10.0
 
 
 class KeyManager:
@@ -116,18 +118,26 @@ class KeyManager:
             self._on_refresh(True)
         return True
 
-    async def run(self) -> None:
-        """Refresh every `interval_s` (the first read happens in start(), before this loop)."""
+    async def run(self, first: asyncio.Future[bool] | None = None) -> None:
+        """Refresh every `interval_s`, after the first read (`first`) finished, so reads never overlap."""
+        if first is not None:
+            await first
         while True:
             await asyncio.sleep(self.interval_s)
             await asyncio.to_thread(self.refresh)
 
-    async def start(self) -> asyncio.Task[None] | None:
-        """First read now (a failure keeps any fallback keys and is retried), then the periodic task."""
+    async def start(self, first_read_timeout_s: float = FIRST_READ_TIMEOUT_S) -> asyncio.Task[None] | None:
+        """The first read, waited for at most `first_read_timeout_s` (a secret that cannot be reached must not hold
+        the server's startup: /healthz answers, /readyz says no_keys, and the read completes in the background),
+        then the periodic task."""
         if not self.required:
             return None
-        await asyncio.to_thread(self.refresh)
-        return asyncio.create_task(self.run(), name="keys-refresh") if self.rereads else None
+        first = asyncio.ensure_future(asyncio.to_thread(self.refresh))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(first), first_read_timeout_s)
+        if not self.rereads:
+            return None
+        return asyncio.create_task(self.run(first), name="keys-refresh")
 
 
 async def stop(task: asyncio.Task[None] | None) -> None:

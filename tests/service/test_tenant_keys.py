@@ -199,3 +199,34 @@ def test_keys_in_the_environment_serve_until_the_secret_is_read(tmp_path: Path, 
     with live_server(settings) as live:
         assert _status(live, OLD) == 200
         assert httpx.get(f"{live.url}/readyz").json()["status"] == "ready"
+
+
+def test_a_slow_first_read_does_not_hold_startup_and_lands_when_it_finishes() -> None:
+    """Regression guard: the first read of a secret that hangs (a network stall) must not keep the server from
+    starting; the read finishes in the background and its keys then serve."""
+    import asyncio
+    import threading
+
+    from service.tenants.refresh import KeyManager
+
+    release = threading.Event()
+
+    class Stalled:
+        description = "secret stalled"
+
+        def read(self) -> str:
+            release.wait(10)
+            return json.dumps({"acme": OLD})
+
+    async def scenario() -> None:
+        manager = KeyManager(Stalled(), None, environment="prod", interval_s=3600)
+        task = await manager.start(first_read_timeout_s=0.05)
+        assert manager.keyring is None  # started without keys: /v1 answers 503, /readyz no_keys
+        release.set()
+        while manager.keyring is None:
+            await asyncio.sleep(0.01)
+        assert manager.keyring.match(OLD) == Tenant("acme")
+        assert task is not None
+        task.cancel()
+
+    asyncio.run(asyncio.wait_for(scenario(), 20))
