@@ -9,16 +9,14 @@ imported it (an engine on CUDA did): the embedded CPU engine never pays for it.
 from __future__ import annotations
 
 import logging
-import os
-import resource
 import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from service.engines.base import Engine, MemoryReport
+from service.engines.process import rss_bytes
 
 log = logging.getLogger(__name__)
 
@@ -51,12 +49,7 @@ class MemoryLimits:
 
 def process_rss_bytes() -> int:
     """Resident set size now (Linux /proc), else the peak from getrusage."""
-    try:
-        pages = int(Path("/proc/self/statm").read_text().split()[1])
-        return pages * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, IndexError, ValueError):
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        return peak if sys.platform == "darwin" else peak * 1024
+    return rss_bytes()
 
 
 def _torch_cuda() -> Any | None:
