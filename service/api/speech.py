@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
@@ -26,13 +26,18 @@ async def json_body(request: Request) -> None:
     require_content_type(request, "application/json")
 
 
-# OpenAI's custom voice reference (openai SDK: speech_create_params.VoiceID): here, a saved voice's name.
-_VOICE_ID_SCHEMA = {
-    "type": "object",
-    "properties": {"id": {"type": "string", "description": "A saved voice's name."}},
-    "required": ["id"],
-    "additionalProperties": False,
-}
+def _voice_schema(schema: dict[str, Any]) -> None:
+    """A name, or OpenAI's custom voice reference (openai SDK: speech_create_params.VoiceID), a saved voice's name."""
+    schema.pop("type", None)
+    schema["anyOf"] = [
+        {"type": "string"},
+        {
+            "type": "object",
+            "properties": {"id": {"type": "string", "description": "A saved voice's name."}},
+            "required": ["id"],
+            "additionalProperties": False,
+        },
+    ]
 
 
 class SpeechRequest(BaseModel):
@@ -53,7 +58,7 @@ class SpeechRequest(BaseModel):
         description="OpenAI's voice names (alloy, ash, ballad, cedar, coral, echo, fable, marin, nova, onyx, sage, "
         "shimmer, verse: built in on espeak, the seeded voice library on cosyvoice3), a saved voice, or "
         '{"id": "<saved voice>"} (GET /v1/voices lists what this key may use).',
-        json_schema_extra={"anyOf": [{"type": "string"}, _VOICE_ID_SCHEMA]},
+        json_schema_extra=_voice_schema,
     )
     response_format: AudioFormat = Field(
         default="mp3", description="mp3, opus, aac, flac, wav, or pcm (24 kHz 16-bit mono little-endian)."

@@ -61,6 +61,10 @@ def test_max_text_len_alias(monkeypatch: pytest.MonkeyPatch) -> None:
         ({"max_gpu_reserved_fraction": 1.5}, "max_gpu_reserved_fraction"),
         ({"environment": "prod", "api_keys": ["changeme"]}, "example value"),
         ({"api_keys": ["abc123"], "admin_key": "abc123"}, "must differ"),
+        ({"environment": "prod", "api_keys_file": "/k.json", "api_keys_secret": "keys"}, "not both"),
+        ({"admin_key_file": "/a", "admin_key_secret": "admin"}, "not both"),
+        ({"environment": "prod", "api_keys": '{"acme": '}, "not valid JSON"),
+        ({"environment": "prod", "api_keys": '{"acme": "k-0123456789abcdef"}', "keys_refresh_s": 0}, "keys_refresh_s"),
         ({"device": "gpu0"}, "not 'cpu' or 'cuda:<index>'"),
         ({"max_text_chars": 0}, "max_text_chars"),
         ({"engine": "piper"}, "engine"),
@@ -172,3 +176,11 @@ def test_tts_max_text_chars_wins_over_the_legacy_name(monkeypatch: pytest.Monkey
     monkeypatch.delenv("TTS_MAX_TEXT_CHARS")
     with pytest.raises(ValidationError, match="max_text_chars"):
         Settings()
+
+
+def test_a_keys_file_or_secret_is_a_key_source_for_a_keyed_environment(tmp_path: Path) -> None:
+    """Read at run time (re-read every keys_refresh_s), so startup only checks that a source is named."""
+    assert Settings(environment="prod", api_keys_secret="arn:aws:secretsmanager:us-east-1:1:secret:k").api_keys is None
+    assert Settings(environment="prod", api_keys_file=tmp_path / "keys.json").api_keys_file == tmp_path / "keys.json"
+    with pytest.raises(ValidationError, match="requires TTS_API_KEYS"):
+        Settings(environment="prod", admin_key_secret="admin")  # an admin key alone is no client key
