@@ -2,8 +2,8 @@
 built-in voice (checked against the SDK itself and over HTTP with the SDK as client). Engines without built-in
 speakers (cosyvoice3): the voice library seeded by `voicefleet-models voices push` into the voice store (moto S3),
 shared and admin-owned, resolves the names for every tenant; an unseeded name is 422 naming `voice` and listing
-what exists. The resolution is shown on a clone-only engine that records the prompt it receives (the tiny
-CosyVoice3 checkpoint needs the upstream environment, tests/upstream)."""
+what exists. Here the engine is a clone-only fake that records the prompt it receives; the same resolution on
+upstream's real code and the tiny CosyVoice3 checkpoint is tests/upstream/test_voice_library.py."""
 
 from __future__ import annotations
 
