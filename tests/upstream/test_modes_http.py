@@ -7,6 +7,7 @@ The tiny LLM never stops early, so every non-streamed answer holds exactly 20 sp
 from __future__ import annotations
 
 import io
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -161,11 +162,15 @@ def test_models_endpoint_describes_the_real_engine(http: httpx.Client) -> None:
 def failing_llm(cosy: LiveServer, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     llm = cosy.state.engine._model.model.llm  # type: ignore[attr-defined]
     original = llm.inference
-    plan: dict[str, Any] = {"after": 40, "error": RuntimeError("injected LLM failure")}
+    # "gate": when set, the failure waits for it (the client has audio), so when the failure strikes does not depend on
+    # how fast the LLM thread outruns upstream's 0.1 s polling loop on a loaded machine.
+    plan: dict[str, Any] = {"after": 40, "error": RuntimeError("injected LLM failure"), "gate": None}
 
     def inference(*args: Any, **kwargs: Any) -> Iterator[int]:
         for i, token in enumerate(original(*args, **kwargs)):
             if i == plan["after"]:
+                if plan["gate"] is not None:
+                    plan["gate"].wait(timeout=120)
                 raise plan["error"]
             yield token
 
@@ -187,12 +192,18 @@ def test_thread_failure_mid_stream_is_not_a_clean_end(
 ) -> None:
     form = {"text": TEXT * 2, "prompt_text": ZERO_SHOT_TEXT, "format": "wav", "stream": "true"}
     received: list[bytes] = []
+    # Upstream's first streamed chunk needs token_hop_len (25) + the prompt's pad to a hop multiple (< 25) + the flow's
+    # lookahead (3) tokens: at most 52. The LLM fails at token 80, once the client holds audio.
+    failing_llm["after"] = 80
+    failing_llm["gate"] = first_audio = threading.Event()
 
     def read_stream() -> None:
         files = {"prompt_audio": ("p.wav", clip, "audio/wav")}
         with http.stream("POST", "/v1/tts", data=form, files=files) as response:
             assert response.status_code == 200  # the header went out before the failure
-            received.extend(response.iter_bytes())
+            for chunk in response.iter_bytes():
+                received.append(chunk)
+                first_audio.set()  # only now does the LLM thread fail: mid-stream by construction
 
     # The chunked body ends without its terminating chunk: the client sees a broken message, never a clean end.
     with pytest.raises(httpx.RemoteProtocolError):
