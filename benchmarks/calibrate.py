@@ -1,8 +1,13 @@
-"""`tts-bench calibrate`: an engine in-process on this machine's accelerator (or CPU) at batch/concurrency
-1, 2, 4, 8, 16; writes a `voicefleet-profile/1` JSON that `cost-estimate --profile FILE` consumes.
+"""`tts-bench calibrate`: an engine in-process on this machine's accelerator (or CPU) with 1, 2, 4, 8, 16 streams
+in flight; writes the service-time profile (`voicefleet-service-time/1`, voicefleet_config/capacity.py) that
+cost-estimate (`--profile FILE`), the service's admission slots and the Auto Scaling target read once it is copied
+to voicefleet_config/profiles/.
 
-RTF at concurrency c = wall seconds of a batch of c requests / the audio seconds they produced together.
-Engines that batch get one batch of c; the others get c threads at once.
+At k streams in flight, k requests stream at once (threads, as the service runs them): first_chunk_s = start to the
+first audio segment (p95 over the streams and repeats), rtf = a stream's wall time / the audio seconds it produced
+(the per-stream real-time factor, mean over the streams). Engines without streaming yield the whole result as one
+segment, so their first chunk is the whole clip. Figures measured on a CPU or with the load model are not GPU
+figures: the entry then has gpu null (CPU) and says "random weights" (loadmodel).
 """
 
 from __future__ import annotations
@@ -17,9 +22,8 @@ from typing import Any
 
 from benchmarks.common import RESULTS_DIR, SENTENCES, BenchError, command_line, machine_facts, print_header, write_json
 from benchmarks.engines import build_engine, precision_of
-from service.engines.base import Engine, SynthesisRequest, SynthesisResult
-
-SCHEMA = "voicefleet-profile/1"
+from service.engines.base import Engine, SynthesisRequest, VoicePrompt
+from voicefleet_config.capacity import SCHEMA, ProfileError, parse_profile
 
 
 def catalog_gpu_key(device_name: str) -> str | None:
@@ -39,15 +43,39 @@ def _device_name(device: str) -> str:
     return str(machine_facts()["cpu"])
 
 
-def _run_level(engine: Engine, concurrency: int) -> tuple[float, list[SynthesisResult]]:
-    requests = [SynthesisRequest(text=SENTENCES[i % len(SENTENCES)]) for i in range(concurrency)]
-    start = time.perf_counter()
-    if engine.capabilities.batching:
-        results = engine.synthesize_batch(requests)
-    else:
-        with ThreadPoolExecutor(max_workers=concurrency) as pool:
-            results = [r[0] for r in pool.map(lambda req: engine.synthesize_batch([req]), requests)]
-    return time.perf_counter() - start, results
+def load_prompt(path: Path | None, text: str | None) -> VoicePrompt | None:
+    """The voice clip CosyVoice3 clones (it refuses a request without one); None for engines that need none."""
+    if path is None:
+        return None
+    import numpy as np
+    import soundfile as sf
+
+    try:
+        audio, rate = sf.read(str(path), dtype="float32", always_2d=False)
+    except (OSError, RuntimeError) as exc:
+        raise BenchError(f"--prompt-wav {path}: cannot read ({exc})") from exc
+    if audio.ndim > 1:
+        audio = audio.mean(axis=1)
+    return VoicePrompt(audio=np.asarray(audio, dtype=np.float32), sample_rate=int(rate), text=text)
+
+
+def _stream_level(engine: Engine, streams: int, prompt: VoicePrompt | None = None) -> list[tuple[float, float, float]]:
+    """(first chunk s, wall s, audio s) of each of `streams` requests streamed at once."""
+    requests = [SynthesisRequest(text=SENTENCES[i % len(SENTENCES)], prompt=prompt) for i in range(streams)]
+
+    def one(request: SynthesisRequest) -> tuple[float, float, float]:
+        start = time.perf_counter()
+        first: float | None = None
+        samples = 0
+        for segment in engine.stream(request):
+            if first is None:
+                first = time.perf_counter() - start
+            samples += len(segment)
+        wall = time.perf_counter() - start
+        return (first if first is not None else wall), wall, samples / engine.capabilities.sample_rate
+
+    with ThreadPoolExecutor(max_workers=streams) as pool:
+        return list(pool.map(one, requests))
 
 
 def _reset_peak(device: str) -> None:
@@ -77,11 +105,17 @@ def run_calibrate(
     repeats: int,
     gpu_key: str | None,
     out: Path,
+    engine_option: str = "pytorch",
+    prompt_wav: Path | None = None,
+    prompt_text: str | None = None,
 ) -> dict[str, Any]:
     if repeats < 1:
         raise BenchError(f"--repeats: {repeats} must be >= 1")
     facts = machine_facts()
     print_header("calibrate", facts)
+    if engine_name == "cosyvoice3" and prompt_wav is None:
+        raise BenchError("--prompt-wav is required for --engine cosyvoice3 (it clones a 3-30 s voice clip)")
+    prompt = load_prompt(prompt_wav, prompt_text)
     engine = build_engine(engine_name, preset=preset, device=device, fp16=fp16, model_dir=model_dir)
     device_name = _device_name(device) if engine_name != "espeak" else str(facts["cpu"])
     gpu = gpu_key if gpu_key is not None else (catalog_gpu_key(device_name) if device.startswith("cuda") else None)
@@ -89,61 +123,63 @@ def run_calibrate(
     label = f"{engine_name} (preset {preset})" if engine_name == "loadmodel" else engine_name
     print(f"engine {label} on {device} = {device_name}; {precision}; catalog GPU: {gpu}")
     _reset_peak(device)
-    _run_level(engine, 1)  # warm-up: first-call allocations and kernel selection
-    rtf: dict[str, float] = {}
-    stages: dict[str, dict[str, float]] = {}
-    print(f"{'conc':>5} {'wall s':>8} {'audio s':>8} {'RTF':>8} {'audio-s/s':>10}")
-    for c in concurrencies:
-        wall = audio = 0.0
+    _stream_level(engine, 1, prompt)  # warm-up: first-call allocations and kernel selection
+    points: dict[str, dict[str, float]] = {}
+    print(f"{'streams':>7} {'first chunk p95 s':>18} {'per-stream RTF':>15} {'audio-s/s':>10}")
+    for k in concurrencies:
+        firsts: list[float] = []
+        rtfs: list[float] = []
+        audio = wall = 0.0
         for _ in range(repeats):
-            elapsed, results = _run_level(engine, c)
-            wall += elapsed
-            audio += sum(r.duration_s for r in results)
+            for first, stream_wall, stream_audio in _stream_level(engine, k, prompt):
+                firsts.append(first)
+                rtfs.append(stream_wall / max(stream_audio, 1e-9))
+                audio += stream_audio
+                wall = max(wall, stream_wall)
             engine.release()
-        rtf[str(c)] = round(wall / audio, 5)
-        timings = getattr(engine, "last_timings", None)
-        if timings is not None:  # the load model reports its stages
-            stages[str(c)] = {"llm_s": timings.llm_s, "flow_s": timings.flow_s, "vocoder_s": timings.vocoder_s}
-        print(f"{c:>5} {wall:>8.3f} {audio:>8.2f} {wall / audio:>8.4f} {audio / wall:>10.2f}")
+        firsts.sort()
+        p95 = firsts[min(len(firsts) - 1, int(0.95 * len(firsts)))]
+        rtf = sum(rtfs) / len(rtfs)
+        points[str(k)] = {"first_chunk_s": round(max(p95, 1e-6), 5), "rtf": round(max(rtf, 1e-6), 5)}
+        print(f"{k:>7} {p95:>18.3f} {rtf:>15.4f} {audio / repeats / max(wall, 1e-9):>10.2f}")
     peak, peak_how = _peak_gib(device)
     lo, hi = str(min(concurrencies)), str(max(concurrencies))
-    speedup = rtf[lo] / rtf[hi]
-    print(f"batched/unbatched throughput ratio (concurrency {hi} vs {lo}): {speedup:.2f}x; memory peak {peak:.2f} GiB")
+    speedup = (int(hi) / points[hi]["rtf"]) / (int(lo) / points[lo]["rtf"])
+    print(f"aggregate throughput ratio ({hi} vs {lo} streams in flight): {speedup:.2f}x; memory peak {peak:.2f} GiB")
+    random = (
+        "; loadmodel = CosyVoice3 shapes with random weights, not the real model" if engine_name == "loadmodel" else ""
+    )
     profile: dict[str, Any] = {
         "schema": SCHEMA,
-        "device": device_name,
-        "gpu": gpu,
-        "engine": engine_name,
-        "precision": precision,
-        "rtf_by_concurrency": rtf,
-        "memory_peak_gib": round(max(peak, 0.001), 3),
-        "date": dt.date.today().isoformat(),
-        "source": (
-            f"measured by `{command_line()}`: {repeats} batch(es) per concurrency after one warm-up, RTF = wall s / "
-            f"audio s over the concurrent streams; engine {label}; memory = {peak_how}"
-            + (
-                "; loadmodel = CosyVoice3 shapes with random weights, not the real model"
-                if engine_name == "loadmodel"
-                else ""
-            )
-        ),
+        "entries": [
+            {
+                "gpu": gpu,
+                "engine_option": engine_option,
+                "precision": precision,
+                "basis": "measured",
+                "verified": engine_name == "cosyvoice3" and gpu is not None,
+                "device": device_name,
+                "date": dt.date.today().isoformat(),
+                "source": (
+                    f"measured by `{command_line()}`: {repeats} round(s) per level after one warm-up; first chunk = "
+                    f"p95 start-to-first-audio over the concurrent streams, rtf = mean per-stream wall / audio s; "
+                    f"engine {label}; memory peak {peak:.3f} GiB ({peak_how}){random}"
+                ),
+                "points": points,
+            }
+        ],
     }
     _validate(profile, out)
     write_json(out, profile)
-    write_json(
-        RESULTS_DIR / f"{out.stem}.details.json", {"machine": facts, "stages_by_concurrency": stages, "ratio": speedup}
-    )
+    write_json(RESULTS_DIR / f"{out.stem}.details.json", {"machine": facts, "ratio": speedup})
     engine.close()
     print(f"wrote {out}")
     return profile
 
 
 def _validate(profile: dict[str, Any], out: Path) -> None:
-    """The cost model's own parser checks what it will read (one contract, not two)."""
-    from cost.errors import CostInputError
-    from cost.profiles import parse_profile
-
+    """The config's own parser checks what cost-estimate, infra and the service will read (one contract)."""
     try:
         parse_profile(profile, str(out))
-    except CostInputError as exc:
-        raise BenchError(f"the profile would be refused by cost-estimate: {exc}") from exc
+    except ProfileError as exc:
+        raise BenchError(f"the profile would be refused: {exc}") from exc

@@ -238,12 +238,15 @@ def calibrate(
     device: Device = "cpu",
     fp16: Fp16 = False,
     model_dir: ModelDir = None,
-    concurrency: Annotated[str, typer.Option(help="Comma-separated batch sizes")] = "1,2,4,8,16",
+    concurrency: Annotated[str, typer.Option(help="Comma-separated streams in flight")] = "1,2,4,8,16",
     repeats: Annotated[int, typer.Option(help="Batches per level")] = 2,
     gpu: Annotated[str | None, typer.Option(help="Catalog GPU key (default: from the device name)")] = None,
+    prompt_wav: Annotated[Path | None, typer.Option(help="Voice clip to clone (required for cosyvoice3)")] = None,
+    prompt_text: Annotated[str | None, typer.Option(help="Transcript of --prompt-wav")] = None,
     out: Out = None,
 ) -> None:
-    """RTF by concurrency + memory peak -> a profile JSON for `cost-estimate --profile FILE`."""
+    """First-chunk time and per-stream RTF vs streams in flight -> a service-time profile (cost-estimate --profile
+    FILE; copy it to voicefleet_config/profiles/ to size the service and the scaling target)."""
     from benchmarks.calibrate import run_calibrate
 
     run_calibrate(
@@ -256,6 +259,8 @@ def calibrate(
         repeats=repeats,
         gpu_key=gpu,
         out=out or default_out("profile"),
+        prompt_wav=prompt_wav,
+        prompt_text=prompt_text,
     )
 
 

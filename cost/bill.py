@@ -94,7 +94,31 @@ def cloudfront(egress_gb: float, requests: float, price_class: str) -> float:
     billable = max(0.0, egress_gb - service_price("cloudfront_free_gb_month"))
     egress = tiered(billable, tiers["bounds_gb"], tiers[column])
     billable_requests = max(0.0, requests - service_price("cloudfront_free_requests_month"))
-    return egress + billable_requests / 10_000 * service_price("cloudfront_https_per_10k")
+    # HTTPS requests are priced per region like the bytes: the price class's most expensive region.
+    per_10k = float(svc["cloudfront_https_per_10k_by_column"][column])
+    return egress + billable_requests / 10_000 * per_10k
+
+
+def glacier_ir_retrieval(gb: float, objects: float) -> float:
+    """Reading objects back from Glacier Instant Retrieval: per GB retrieved plus per GET."""
+    return gb * service_price("s3_glacier_ir_retrieval_gb") + objects / 1000 * service_price(
+        "s3_glacier_ir_get_per_1000"
+    )
+
+
+def secrets(*, count: int, calls: float) -> float:
+    """Secrets Manager: per secret-month plus API calls (each instance reads its secrets once at boot)."""
+    return count * service_price("secrets_manager_secret_month") + calls / 10_000 * service_price(
+        "secrets_manager_per_10k_calls"
+    )
+
+
+def custom_metrics(*, per_instance: int, per_group: int, instance_hours: float, group_hours: float) -> float:
+    """The CloudWatch agent's custom metrics, prorated by the hours each receives data: per-instance series for the
+    instance-hours, fleet aggregates for the hours the fleet runs; after the always-free metrics."""
+    metric_months = (per_instance * instance_hours + per_group * group_hours) / 730.0
+    billable = max(0.0, metric_months - service_price("cloudwatch_free_custom_metrics"))
+    return billable * service_price("cloudwatch_custom_metric_month")
 
 
 @dataclass(frozen=True)

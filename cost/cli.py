@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 if TYPE_CHECKING:
-    from cost.profiles import Profile
+    from voicefleet_config.capacity import ServiceTime
 
 app = typer.Typer(add_completion=False, help=__doc__, rich_markup_mode=None)
 
@@ -34,7 +34,15 @@ def estimate(
     requests_per_day: Annotated[float | None, typer.Option(help="Requests per business day")] = None,
     avg_chars: Annotated[float | None, typer.Option(help="Average characters per request")] = None,
     peak_factor: Annotated[float | None, typer.Option(help="Peak arrival rate / mean rate")] = None,
-    latency_p95: Annotated[float | None, typer.Option(help="p95 latency target, seconds")] = None,
+    ttfa_p95: Annotated[
+        float | None, typer.Option(help="SLO: p95 time to first audio, seconds, queueing included")
+    ] = None,
+    stream_rtf_max: Annotated[
+        float | None, typer.Option(help="SLO: per-stream real-time factor must stay below this (<= 1)")
+    ] = None,
+    latency_p95: Annotated[
+        float | None, typer.Option(help="Optional SLO: whole-clip p95, seconds (non-streaming clients)")
+    ] = None,
     p95_chars: Annotated[float | None, typer.Option(help="Characters of the p95-length request")] = None,
     hours: Annotated[str | None, typer.Option(help="Open hours, e.g. 09:00-18:00")] = None,
     weekdays: Annotated[str | None, typer.Option(help="Workdays, e.g. mon-fri or mon,wed,fri")] = None,
@@ -53,7 +61,15 @@ def estimate(
         typer.Option("--live", help="Refresh EC2 prices (needs credentials) and Spot Instance Advisor buckets"),
     ] = False,
     month: Annotated[str | None, typer.Option(help="Exact calendar month YYYY-MM (default: typical month)")] = None,
-    profile: Annotated[Path | None, typer.Option(help="Measured throughput profile JSON")] = None,
+    allow_missing_holidays: Annotated[
+        bool,
+        typer.Option(
+            "--allow-missing-holidays",
+            help="Price a year the holiday calendar does not cover (warns) instead of refusing",
+        ),
+    ] = False,
+    engine_option: Annotated[str, typer.Option(help="pytorch (what the service runs) | trt | vllm")] = "pytorch",
+    profile: Annotated[Path | None, typer.Option(help="Service-time profile JSON (tts-bench calibrate)")] = None,
     template: Annotated[Path | None, typer.Option(help="Synthesized CloudFormation template to price")] = None,
     cdk_json: Annotated[Path | None, typer.Option(help="cdk.json to read (default: the repository's)")] = None,
 ) -> None:
@@ -72,6 +88,10 @@ def estimate(
         avg_chars=avg_chars,
         peak_factor=peak_factor,
         latency_p95=latency_p95,
+        ttfa_p95=ttfa_p95,
+        stream_rtf_max=stream_rtf_max,
+        allow_missing_holidays=allow_missing_holidays,
+        engine_option=engine_option,
         p95_chars=p95_chars,
         hours=hours,
         weekdays=weekdays,
@@ -112,26 +132,21 @@ def estimate(
         report.print_tables(reports)
 
 
-def _explicit_profile(path: Path | None) -> Profile | None:
-    """Load --profile; a loadmodel profile is used as asked, with a one-line warning (it is not the real model)."""
+def _explicit_profile(path: Path | None) -> tuple[ServiceTime, ...]:
+    """Load --profile (schema voicefleet-service-time/1); its entries win over shipped profiles and the prior. A
+    CPU entry (gpu null) cannot stand for a GPU and is refused."""
     if path is None:
-        return None
-    from cost.profiles import load_profile
-    from cost.throughput import GPU_ENGINES
+        return ()
+    from voicefleet_config.capacity import ProfileError, load_profile
 
-    loaded = load_profile(path)
-    if loaded.engine not in GPU_ENGINES:
-        _fail(
-            f"profile {path}: field 'engine': '{loaded.engine}' cannot stand for the CosyVoice3 GPU pipeline "
-            f"(use a {' or '.join(GPU_ENGINES)} profile)"
-        )
-    if loaded.engine == "loadmodel":
-        print(
-            f"warning: --profile {path.name} is a loadmodel profile (CosyVoice3 shapes, random weights) measured on "
-            f"{loaded.device}: a proxy for CosyVoice3 throughput on {loaded.gpu}, not the real model",
-            file=sys.stderr,
-        )
-    return loaded
+    try:
+        entries = load_profile(path)
+    except ProfileError as exc:
+        _fail(str(exc))
+        raise AssertionError("unreachable") from exc
+    if all(e.gpu is None for e in entries):
+        _fail(f"profile {path}: field 'entries[].gpu': every entry is a CPU measurement; it says nothing about a GPU")
+    return tuple(e for e in entries if e.gpu is not None)
 
 
 def usage_error_type() -> type[Any]:

@@ -1,24 +1,35 @@
-"""Price every (instance type x purchase option) for one environment's workload and pick the cheapest feasible one."""
+"""Size (queue simulation per open hour) and price the environment's own fleet and every catalog alternative for
+one environment's workload, and pick the cheapest that meets the SLO."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from cost import bill
-from cost.catalog import Interruption, Price, instance, model_value, service_price, snapshot_meta
-from cost.profiles import Profile
-from cost.recommend import recommend
-from cost.result import CatalogInfo, EstimateReport, Monthly, OptionSummary, P95Request, Purchase, money
+from cost.capacity.scaling import scaling_target
+from cost.catalog import Interruption, Price, instance, snapshot_meta
+from cost.fixed_costs import fixed_costs, requests_per_month
+from cost.hourly_bill import compute_for, spot_risk
+from cost.recommend import REFERENCE_TYPE, recommend
+from cost.result import (
+    CatalogInfo,
+    EstimateReport,
+    Monthly,
+    OptionSummary,
+    P95Request,
+    Purchase,
+    ServiceContract,
+    SloSummary,
+    SpareSummary,
+    SpotRisk,
+    money,
+)
 from cost.schedule import ALWAYS_ON_HOURS, MonthHours
-from cost.spot import basis, fallback_share, interruption, interruption_source, mix_counts, spot_effective
-from cost.throughput import pick
-from cost.workload import Capacity, Demand, capacity, demand
+from cost.sizing import Sizing, size
+from cost.spot import basis, group_purchase, interruption, interruption_source
+from cost.workload import Demand, demand
 from voicefleet_config import EnvironmentConfig
-
-# Scheduler Lambda runs per day as infra/schedule.py deploys them: daily start and stop, plus a reconcile every
-# RECONCILE_MINUTES (15) minutes (tests/test_contracts.py keeps the two in step).
-SCHEDULER_RUNS_PER_DAY = 2 + 24 * 60 // 15
+from voicefleet_config.capacity import ServiceTime
 
 
 @dataclass(frozen=True)
@@ -41,8 +52,8 @@ class Scenario:
     purchases: tuple[Purchase, ...]
     instance_types: tuple[str, ...]
     fp16: bool
-    profiles: tuple[Profile, ...] = ()  # explicit --profile
-    bundled_profiles: tuple[Profile, ...] = ()  # found under cost/profiles/
+    profiles: tuple[ServiceTime, ...] = ()  # explicit --profile entries (win over shipped ones and the prior)
+    engine_option: str = "pytorch"  # what the service runs today; trt/vllm priced on request (--engine-option)
     deployment: Deployment = Deployment()
     prices: dict[str, dict[str, Price]] = field(
         default_factory=dict
@@ -54,25 +65,30 @@ class Scenario:
 
 @dataclass(frozen=True)
 class Option:
-    """One (instance type x purchase) priced for the scenario. A missing price is None, never $0: `hourly_price`,
-    `monthly.compute`, `monthly.total` and the per-unit costs are then None and the option is not feasible."""
+    """One (instance type x purchase) sized by the queue simulation and priced for the scenario. A missing price is
+    None, never $0: `hourly_price`, `monthly.compute`, `monthly.total` and the per-unit costs are then None and the
+    option is not feasible."""
 
     instance_type: str
     gpu: str
     gpu_memory_gib: float
     purchase: Purchase
+    source: str  # "environment" (what cdk deploy launches) or "catalog" (an alternative)
+    cdk_json_change: dict[str, object] | None
     feasible: bool
     reasons: tuple[str, ...]
-    hourly_price: float | None
-    instances: int
-    capacity: Capacity | None
+    above_max_capacity: bool
+    hourly_price: float | None  # average $/h per instance over the month
+    on_demand_price: float | None
+    sizing: Sizing
     monthly: Monthly
     cost_per_1k_requests: float | None
     cost_per_audio_hour: float | None
-    throughput_source: str
     price_source: str
-    interruption_bucket: str | None = None  # Spot and mix options with a price only
+    interruption_bucket: str | None = None
     interruption_source: str | None = None
+    spot_risk: SpotRisk | None = None
+    spare_total: float | None = None
 
     @property
     def priced(self) -> bool:
@@ -83,35 +99,50 @@ class Option:
         return self.monthly.total
 
     @property
-    def misses_latency_only(self) -> bool:
-        """Priced, fits memory, and fails only the p95 latency target."""
-        return self.priced and self.capacity is not None and self.capacity.misses_latency_only
+    def instances(self) -> int:
+        return self.sizing.plan.peak_instances
 
-    def sort_key(self) -> tuple[bool, bool, float]:
-        """Priced before unpriced, then feasible first, then cheapest."""
-        return (not self.priced, not self.feasible, self.total if self.total is not None else 0.0)
+    def sort_key(self) -> tuple[bool, bool, bool, float]:
+        """Priced before unpriced, then feasible, then within fleet.max_capacity, then cheapest."""
+        total = self.total if self.total is not None else 0.0
+        return (not self.priced, not self.feasible, self.above_max_capacity, total)
 
     def summary(self) -> OptionSummary:
         """The option as reported, figures rounded."""
-        cap = self.capacity
+        sz = self.sizing
+        peak = sz.plan.peak.result if sz.plan.feasible else None
+        spare_peak = sz.spare.peak.result if sz.spare.feasible else None
         return OptionSummary(
             instance_type=self.instance_type,
             gpu=self.gpu,
             gpu_memory_gib=self.gpu_memory_gib,
             purchase=self.purchase,
+            source=self.source,
+            cdk_json_change=self.cdk_json_change,
             feasible=self.feasible,
             reasons=self.reasons,
+            above_max_capacity=self.above_max_capacity,
             hourly_price=money(self.hourly_price, 5),
             instances=self.instances,
-            concurrency_per_gpu=cap.concurrency if cap else 0,
-            latency_p95_s=round(cap.latency_p95_s, 2) if cap and (cap.feasible or cap.misses_latency_only) else None,
+            hourly_instances=tuple(h.instances for h in sz.plan.hours),
+            concurrency_per_gpu=sz.slots,
+            ttfa_p95_s=round(peak.ttfa_p95_s, 2) if peak else None,
+            latency_p95_s=round(peak.clip_p95_s, 2) if peak else None,
+            stream_rtf=round(sz.service_time.rtf(sz.slots), 3),
+            mean_streams_in_flight_at_peak=round(peak.mean_in_flight, 2) if peak else None,
             monthly=self.monthly.rounded(),
             cost_per_1k_requests=money(self.cost_per_1k_requests, 4),
             cost_per_audio_hour=money(self.cost_per_audio_hour, 4),
-            throughput_source=self.throughput_source,
+            throughput_source=sz.service_time.label(),
             price_source=self.price_source,
             interruption_bucket=self.interruption_bucket,
             interruption_source=self.interruption_source,
+            spot_risk=self.spot_risk,
+            with_one_spare=SpareSummary(
+                instances=sz.spare.peak_instances,
+                monthly_total=money(self.spare_total),
+                ttfa_p95_s=round(spare_peak.ttfa_p95_s, 2) if spare_peak else None,
+            ),
         )
 
 
@@ -123,164 +154,138 @@ def _price(scenario: Scenario, kind: str, itype: str) -> Price | None:
     return table.get(scenario.env.region)
 
 
-class _Hourly(NamedTuple):
-    price: float | None
+class _Prices(NamedTuple):
+    on_demand: float | None
+    spot: float | None
     why_not: str
     source: str
     bucket: str | None = None
     interruption_source: str | None = None
 
 
-def _hourly(scenario: Scenario, itype: str, purchase: Purchase, count: int) -> _Hourly:
-    """Average $/h per instance for `purchase` and its source, or (None, reason) when it cannot be priced."""
+def _prices(scenario: Scenario, itype: str, purchase: Purchase) -> _Prices:
+    """$/h on-demand and Spot for `itype` (Spot only when the purchase buys it), or why it cannot be priced. Spot is
+    priced as Spot: the group has no on-demand fallback beyond its base and percentage."""
     region = scenario.env.region
     od = _price(scenario, "on_demand", itype)
     if od is None:
-        return _Hourly(None, f"{itype} is not offered in {region} in the price snapshot (try --live)", "")
+        why = instance(itype).missing.get(region, "not captured")
+        return _Prices(None, None, f"{itype} on-demand in {region}: {why} in the price snapshot (try --live)", "")
     if purchase == "on-demand":
-        return _Hourly(od.usd_per_hour, "", f"{od.source} ({od.as_of})")
+        return _Prices(od.usd_per_hour, None, "", f"{od.source} ({od.as_of})")
     sp = _price(scenario, "spot", itype)
     if sp is None:
-        return _Hourly(None, f"no Spot price for {itype} in {region} in the snapshot (try --live)", "")
+        why = instance(itype).missing.get(region, "not captured")
+        return _Prices(od.usd_per_hour, None, f"no Spot price for {itype} in {region}: {why} (try --live)", "")
     risk = interruption(scenario.interruption, itype, region)
-    share = fallback_share(risk.bucket)
-    eff = spot_effective(sp.usd_per_hour, od.usd_per_hour, share)
     source = (
-        f"{sp.source} ({sp.as_of}); expected cost with {share:.1%} on-demand fallback "
-        f"(midpoint of the {risk.bucket} interruption bucket: {basis(risk)})"
+        f"{sp.source} ({sp.as_of}); Spot interruptions: {risk.bucket} of instances per month "
+        f"({basis(risk)}), priced as capacity gaps, not as on-demand hours"
     )
     why = interruption_source(risk, sp.usd_per_hour, od.usd_per_hour)
-    if purchase == "spot":
-        return _Hourly(eff, "", source, risk.bucket, why)
-    fleet = scenario.env.fleet
-    n_od, n_spot = mix_counts(count, fleet.on_demand_base_capacity, fleet.on_demand_percentage_above_base)
-    return _Hourly((n_od * od.usd_per_hour + n_spot * eff) / count, "", source, risk.bucket, why)
+    return _Prices(od.usd_per_hour, sp.usd_per_hour, "", source, risk.bucket, why)
 
 
-def requests_per_month(scenario: Scenario) -> float:
-    return scenario.env.workload.requests_per_business_day * scenario.hours.workdays
-
-
-class _Fixed(NamedTuple):
-    """Monthly USD of everything but the instances."""
-
-    storage: float
-    egress: float
-    network: float
-    other: float
-
-
-def _fixed_costs(scenario: Scenario, instance_hours: float, instances: int) -> _Fixed:
-    env, dep = scenario.env, scenario.deployment
-    wl = env.workload
-    need = demand(wl, env.service, scenario.hours.open_hours_per_day)
-    outputs = requests_per_month(scenario)
-    per_output = bill.output_bytes(need.audio_s_avg, wl.output_format)
-    s3 = bill.s3_steady_state(outputs, per_output, env.storage)
-    # Volumes exist only while their instance does (the schedule terminates instances at night).
-    ebs = env.fleet.root_volume_gib * service_price("ebs_gp3_gb_month") * instance_hours / ALWAYS_ON_HOURS
-    egress_gb = outputs * per_output * wl.downloads_per_output / 1024**3
-    cf_requests = outputs * (1 + wl.downloads_per_output)
-    egress = bill.cloudfront(egress_gb, cf_requests, env.cdn.price_class)
-    nat = dep.nat_gateways if dep.nat_gateways is not None else (env.network.max_azs if env.network.nat else 0)
-    request_gb = outputs * float(model_value("request_bytes")) / 1024**3
-    net = bill.network(
-        albs=dep.albs,
-        alb_gb=request_gb + outputs * per_output / 1024**3,
-        nat_gateways=nat,
-        azs=env.network.max_azs,
-        instance_hours=instance_hours,
-        public_albs=dep.public_albs,
-    )
-    # The web ACL inspects every request to the distribution: API calls and audio downloads alike.
-    firewall = bill.waf(
-        web_acls=dep.web_acls if dep.web_acls is not None else int(env.cdn.waf.enabled),
-        rules=dep.waf_rules if dep.waf_rules is not None else env.cdn.waf.rules,
-        requests=cf_requests,
-    )
-    alarms = dep.alarms if dep.alarms is not None else int(model_value("cloudwatch_alarms"))
-    other = bill.operations(
-        requests=outputs, alarms=alarms, scheduler_invocations=SCHEDULER_RUNS_PER_DAY * bill.DAYS_PER_MONTH
-    )
-    return _Fixed(storage=ebs + s3.storage + s3.requests, egress=egress, network=net.total + firewall, other=other)
-
-
-def price_option(
-    scenario: Scenario,
-    itype: str,
-    purchase: Purchase,
-    *,
-    hours: float | None = None,
-    latency_target_s: float | None = None,
-) -> Option:
-    """Price one option; `hours` and `latency_target_s` override the scenario's (24/7 comparisons, what-ifs)."""
+def price_option(scenario: Scenario, itype: str, purchase: Purchase, *, source: str = "catalog") -> Option:
     env = scenario.env
     spec = instance(itype)
-    model = pick(spec.gpu, fp16=scenario.fp16, profiles=list(scenario.profiles), bundled=scenario.bundled_profiles)
     need = scenario_demand(scenario)
-    cap = capacity(
-        need,
-        model,
-        latency_target_s=env.workload.latency_p95_s if latency_target_s is None else latency_target_s,
-        gpu_memory_gib=spec.gpu_memory_gib,
-        fp16=scenario.fp16,
-        max_batch=env.service.max_batch,
-        min_instances=env.fleet.min_capacity,
-    )
-    reasons = list(cap.reasons)
-    count = cap.instances if cap.feasible else max(env.fleet.min_capacity, 1)
-    priced = _hourly(scenario, itype, purchase, count)
-    hourly, why_not = priced.price, priced.why_not
-    if hourly is None:
-        reasons.append(why_not)
-    run_hours = scenario.hours.hours if hours is None else hours
-    instance_hours = count * run_hours
-    fixed = _fixed_costs(scenario, instance_hours, count)
-    compute = None if hourly is None else instance_hours * hourly
-    total = None if compute is None else compute + sum(fixed)
-    monthly = Monthly(compute, fixed.storage, fixed.egress, fixed.network, fixed.other, total)
+    own = source == "environment"
+    sizing = size(scenario, itype, own_fleet=own, gpu_memory_gib=spec.gpu_memory_gib, p95_chars=need.p95_chars)
+    reasons = list(sizing.reasons)
+    prices = _prices(scenario, itype, purchase)
+    if prices.why_not:
+        reasons.append(prices.why_not)
+    peak = sizing.plan.peak_instances
+    above = sizing.plan.feasible and peak > env.fleet.max_capacity
+    if above and own:
+        # The group as deployed stops at max_capacity: it cannot hold the SLO at peak. (An alternative is flagged
+        # and its cdk.json change raises the cap.)
+        reasons.append(f"needs {peak} instances at peak, above fleet.max_capacity {env.fleet.max_capacity}")
+    compute = compute_for(scenario, sizing.plan, purchase, prices.on_demand, prices.spot)
+    spare = compute_for(scenario, sizing.spare, purchase, prices.on_demand, prices.spot)
+    fixed = fixed_costs(scenario, compute.instance_hours, peak)
+    spare_fixed = fixed_costs(scenario, spare.instance_hours, peak + 1)
+    total = None if compute.cost is None else compute.cost + sum(fixed)
+    spare_total = None if spare.cost is None else spare.cost + sum(spare_fixed)
+    monthly = Monthly(compute.cost, fixed.storage, fixed.egress, fixed.network, fixed.other, total)
     reqs = requests_per_month(scenario)
     audio_hours = reqs * need.audio_s_avg / 3600
+    risk = None
+    if prices.bucket is not None and compute.spot_hours > 0 and sizing.plan.feasible:
+        risk = spot_risk(scenario, sizing.plan, purchase, prices.bucket)
+    change: dict[str, object] | None = None
+    if not own:
+        change = {"fleet.instance_types": [itype], **_purchase_change(purchase)}
+        if sizing.plan.feasible and peak > env.fleet.max_capacity:
+            change["fleet.max_capacity"] = peak
+    hourly = None if compute.cost is None or not compute.instance_hours else compute.cost / compute.instance_hours
     return Option(
         instance_type=itype,
         gpu=spec.gpu,
         gpu_memory_gib=spec.gpu_memory_gib,
         purchase=purchase,
+        source=source,
+        cdk_json_change=change,
         feasible=not reasons,
         reasons=tuple(reasons),
+        above_max_capacity=above,
         hourly_price=hourly,
-        instances=count,
-        capacity=cap,
+        on_demand_price=prices.on_demand,
+        sizing=sizing,
         monthly=monthly,
         cost_per_1k_requests=None if total is None else (total / (reqs / 1000) if reqs else 0.0),
         cost_per_audio_hour=None if total is None else (total / audio_hours if audio_hours else 0.0),
-        throughput_source=model.source,
-        price_source=priced.source,
-        interruption_bucket=priced.bucket,
-        interruption_source=priced.interruption_source,
+        price_source=prices.source,
+        interruption_bucket=prices.bucket,
+        interruption_source=prices.interruption_source,
+        spot_risk=risk,
+        spare_total=spare_total,
     )
+
+
+def _purchase_change(purchase: Purchase) -> dict[str, object]:
+    if purchase == "on-demand":
+        return {"fleet.on_demand_percentage_above_base": 100}
+    if purchase == "spot":
+        return {"fleet.on_demand_base_capacity": 0, "fleet.on_demand_percentage_above_base": 0}
+    return {}
 
 
 def scenario_demand(scenario: Scenario) -> Demand:
     return demand(scenario.env.workload, scenario.env.service, scenario.hours.open_hours_per_day)
 
 
+def options(scenario: Scenario) -> list[Option]:
+    """The environment's own fleet first (each of its types, bought as its group buys), then every catalog
+    alternative (type x purchase) that is not the environment's own configuration."""
+    env = scenario.env
+    own_purchase: Purchase = group_purchase(  # type: ignore[assignment]
+        env.fleet.on_demand_base_capacity, env.fleet.on_demand_percentage_above_base
+    )
+    own = [price_option(scenario, t, own_purchase, source="environment") for t in env.fleet.instance_types]
+    alternatives = [
+        price_option(scenario, t, p)
+        for t in scenario.instance_types
+        for p in scenario.purchases
+        if not (t in env.fleet.instance_types and p == own_purchase) and p != "mix"
+    ]
+    alternatives.sort(key=Option.sort_key)
+    return own + alternatives
+
+
 def estimate(scenario: Scenario) -> EstimateReport:
-    """The full report for one scenario: options sorted (priced, feasible, cheapest first) and the recommendation."""
-    options = [price_option(scenario, t, p) for t in scenario.instance_types for p in scenario.purchases]
-    options.sort(key=Option.sort_key)
-
-    def reprice(itype: str, purchase: Purchase, hours: float | None, latency_target_s: float | None) -> Option:
-        return price_option(scenario, itype, purchase, hours=hours, latency_target_s=latency_target_s)
-
+    """The full report: the environment's fleet, the alternatives, the recommendation and the scaling contract."""
+    found = options(scenario)
     source, as_of = snapshot_meta()
     need = scenario_demand(scenario)
+    env = scenario.env
+    reference = _reference(scenario)
+    weights = found[0].sizing.plan.hours if found else ()
     return EstimateReport(
-        environment=scenario.env.name,
+        environment=env.name,
         catalog=CatalogInfo(
-            source=scenario.catalog_source or source,
-            as_of=scenario.catalog_as_of or as_of,
-            region=scenario.env.region,
+            source=scenario.catalog_source or source, as_of=scenario.catalog_as_of or as_of, region=env.region
         ),
         hours_per_month=round(scenario.hours.hours, 2),
         hours_basis=scenario.hours.basis,
@@ -290,7 +295,36 @@ def estimate(scenario: Scenario) -> EstimateReport:
         p95_request=P95Request(
             chars=round(need.p95_chars, 1), audio_s=round(need.audio_s_p95, 2), basis=need.p95_basis
         ),
+        slo=SloSummary(
+            ttfa_p95_s=env.workload.ttfa_p95_s,
+            stream_rtf_max=env.workload.stream_rtf_max,
+            latency_p95_s=env.workload.latency_p95_s,
+        ),
+        engine_option=scenario.engine_option,
+        hourly_load_rps=tuple(round(h.rate_rps, 5) for h in weights),
+        service=_service_contract(scenario),
         notes=scenario.deployment.notes,
-        options=tuple(o.summary() for o in options),
-        recommendation=recommend(options, target_s=scenario.env.workload.latency_p95_s, need=need, reprice=reprice),
+        options=tuple(o.summary() for o in found),
+        recommendation=recommend(found, env=env, reference=reference),
+    )
+
+
+def _reference(scenario: Scenario) -> float | None:
+    """The seed's baseline: one g5.xlarge on-demand 24/7, compute only (the $734/month the project started from)."""
+    od = _price(scenario, "on_demand", REFERENCE_TYPE)
+    return None if od is None else od.usd_per_hour * ALWAYS_ON_HOURS
+
+
+def _service_contract(scenario: Scenario) -> ServiceContract | None:
+    """What the synthesized template and the service settings must carry for the environment's own fleet."""
+    env = scenario.env
+    if env.service.engine != "cosyvoice3":
+        return None
+    target = scaling_target(env, engine_option=scenario.engine_option)
+    return ServiceContract(
+        max_concurrency=env.service.max_concurrency,
+        scaling_metric=target.metric,
+        scaling_target_in_flight=target.target_in_flight,
+        max_rate_per_instance_rps=target.max_rate_rps,
+        sized_for=target.sized_for,
     )

@@ -13,8 +13,13 @@ COLUMNS = (
     "instance_type",
     "gpu",
     "purchase",
+    "source",
     "feasible",
     "instances",
+    "hourly_instances",
+    "streams_per_gpu",
+    "ttfa_p95_s",
+    "spare_total",
     "hourly_price",
     "compute",
     "storage",
@@ -44,8 +49,13 @@ def _row(option: OptionSummary) -> list[Any]:
         option.instance_type,
         option.gpu,
         option.purchase,
+        option.source,
         option.feasible,
         option.instances,
+        "/".join("-" if n is None else str(n) for n in option.hourly_instances),
+        option.concurrency_per_gpu,
+        _na(option.ttfa_p95_s),
+        _na(option.with_one_spare.monthly_total),
         _na(option.hourly_price),
         _na(m.compute),
         m.storage,
@@ -100,24 +110,63 @@ def to_csv(reports: list[EstimateReport]) -> str:
     return out.getvalue()
 
 
+def slo_line(report: EstimateReport) -> str:
+    slo = report.slo
+    clip = f", whole clip p95 <= {slo.latency_p95_s:g} s" if slo.latency_p95_s is not None else ""
+    line = (
+        f"SLO: p95 time to first audio <= {slo.ttfa_p95_s:g} s (queueing included), per-stream RTF < "
+        f"{slo.stream_rtf_max:g}{clip}; engine option {report.engine_option}; load per open hour (req/s): "
+        + ", ".join(f"{r:.3f}" for r in report.hourly_load_rps)
+    )
+    if report.service is not None:
+        svc = report.service
+        line += (
+            f". Service: max_concurrency {svc.max_concurrency}; Auto Scaling tracks {svc.scaling_metric} at "
+            f"{svc.scaling_target_in_flight:g} per instance (sized for {svc.sized_for})"
+        )
+    return line
+
+
 def recommendation_lines(report: EstimateReport) -> list[str]:
-    """The recommendation, then the cheaper alternative that misses only the latency target (when there is one)."""
+    """The recommendation (with its one-spare variant and the ratio to the seed's baseline), then the SLO."""
     rec = report.recommendation
-    if rec is None:
-        return ["No option meets the workload: see the reasons column."]
-    if rec.instance_type is None or rec.monthly_total is None:
-        line = f"No option meets the workload — {rec.why}."
-    else:
-        line = f"Recommendation: {rec.instance_type} {rec.purchase}, ${rec.monthly_total:,.2f}/month — {rec.why}"
-        if rec.reference_g5_xlarge_on_demand_24x7 is not None and rec.ratio_to_reference is not None:
-            line += (
-                f". g5.xlarge on-demand 24/7 would cost ${rec.reference_g5_xlarge_on_demand_24x7:,.2f} "
-                f"(this is {rec.ratio_to_reference:.0%} of it)"
-            )
+    if rec is None or rec.instance_type is None or rec.monthly_total is None:
+        why = rec.why if rec is not None else "see the reasons column"
+        return [f"No option meets the workload — {why}.", slo_line(report)]
+    line = f"Recommendation: {rec.instance_type} {rec.purchase}, ${rec.monthly_total:,.2f}/month — {rec.why}"
+    if rec.reference_g5_xlarge_on_demand_24x7 is not None and rec.ratio_to_reference is not None:
+        line += (
+            f". The seed's baseline, one g5.xlarge on-demand 24/7, costs ${rec.reference_g5_xlarge_on_demand_24x7:,.2f}"
+            f" (this is {rec.ratio_to_reference:.2f}x it)"
+        )
     lines = [line]
-    if rec.alternative is not None:
-        lines.append(f"Alternative: {rec.alternative.why}")
+    spare = rec.with_one_spare
+    if spare is not None and spare.monthly_total is not None:
+        ratio = f", {rec.spare_ratio_to_reference:.2f}x the baseline" if rec.spare_ratio_to_reference else ""
+        lines.append(
+            f"With one spare instance every open hour: {spare.instances} at peak, ${spare.monthly_total:,.2f}/month"
+            f"{ratio}, p95 time to first audio at peak {spare.ttfa_p95_s} s"
+        )
+    lines.append(slo_line(report))
     return lines
+
+
+def spot_lines(report: EstimateReport) -> list[str]:
+    """How often Spot interruptions break the SLO at each Spot option's hourly fleet, and what a spare costs."""
+    out = []
+    for o in report.options:
+        risk = o.spot_risk
+        if risk is None or o.monthly.total is None:
+            continue
+        spare = o.with_one_spare.monthly_total
+        extra = f"; one spare: +${spare - o.monthly.total:,.2f}/month" if spare is not None else ""
+        out.append(
+            f"Spot {o.instance_type} ({o.source}): {risk.expected_interruptions_per_month:g} interruptions/month "
+            f"expected ({risk.bucket} of instances), each {risk.replacement_gap_minutes} min one instance short; SLO "
+            f"broken {risk.slo_breach_minutes_per_month:g} min/month ({risk.slo_breach_share_of_open_time:.2%} of "
+            f"open time){extra}"
+        )
+    return out
 
 
 def to_markdown(reports: list[EstimateReport]) -> str:
@@ -134,7 +183,7 @@ def to_markdown(reports: list[EstimateReport]) -> str:
         lines.append("|" + "---|" * len(COLUMNS))
         for option in report.options:
             lines.append("| " + " | ".join(str(v) for v in _row(option)) + " |")
-        notes = interruption_notes(report)
+        notes = [*interruption_notes(report), *spot_lines(report)]
         lines += ["", *notes, *([""] if notes else []), f"Prices: {cat.source} ({cat.as_of})", ""]
     return "\n".join(lines)
 
@@ -160,7 +209,9 @@ def print_tables(reports: list[EstimateReport]) -> None:
             "type",
             "gpu",
             "purchase",
-            "n",
+            "from",
+            "n/hour",
+            "ttfa p95",
             "$/h",
             "compute",
             "storage",
@@ -180,7 +231,9 @@ def print_tables(reports: list[EstimateReport]) -> None:
                 o.instance_type,
                 o.gpu,
                 o.purchase + ("†" if o.interruption_bucket else ""),
-                str(o.instances),
+                "env" if o.source == "environment" else "catalog",
+                "/".join("-" if n is None else str(n) for n in o.hourly_instances),
+                _fmt(o.ttfa_p95_s, ".2f"),
                 _fmt(o.hourly_price, ".4f"),
                 _fmt(m.compute, ",.2f"),
                 _fmt(m.storage, ",.2f"),
@@ -197,7 +250,7 @@ def print_tables(reports: list[EstimateReport]) -> None:
         for o in report.options:
             if o.reasons:
                 console.print(f"* {o.instance_type} {o.purchase}: {'; '.join(o.reasons)}")
-        for line in interruption_notes(report):
+        for line in [*interruption_notes(report), *spot_lines(report)]:
             console.print(line, markup=False, highlight=False)
         for note in report.notes:
             console.print(f"note: {note}")

@@ -1,4 +1,4 @@
-"""Spot purchase maths: expected cost with on-demand fallback, the interruption bucket that sets it, ASG mixes.
+"""Spot purchase maths: the interruption bucket (how often a Spot instance is reclaimed), ASG on-demand/Spot mixes.
 
 The bucket for a type comes, first match wins, from --live's Spot Instance Advisor file, from the catalog
 (`instances.json` `interruption`, per region), or from model.json's default bucket. The default is an assumption and
@@ -12,13 +12,9 @@ from collections.abc import Mapping
 from cost.catalog import Interruption, default_interruption, instance, interruption_buckets
 
 
-def spot_effective(spot: float, on_demand: float, fallback_share: float) -> float:
-    """Expected hourly cost of a Spot instance that runs on on-demand for `fallback_share` of its hours."""
-    return (1 - fallback_share) * spot + fallback_share * on_demand
-
-
 def fallback_share(bucket: str | None = None) -> float:
-    """On-demand fallback share of an interruption bucket (default: the default bucket, an assumption)."""
+    """Share of Spot instances interrupted in a month for an interruption bucket (its midpoint; default: the default
+    bucket, an assumption). Not an on-demand share: the group buys on-demand only where its base/percentage say."""
     return interruption_buckets()[bucket or default_interruption().bucket]
 
 
@@ -48,3 +44,17 @@ def interruption_source(risk: Interruption, spot: float, on_demand: float) -> st
 
 def basis(risk: Interruption) -> str:
     return "per-type figure" if risk.measured else "default assumption, not measured"
+
+
+def spot_counts(instances: int, base: int, pct_above_base: int) -> float:
+    """Spot instances of `instances` running under the group's on-demand base and percentage above base."""
+    return mix_counts(instances, base, pct_above_base)[1]
+
+
+def group_purchase(base: int, pct_above_base: int) -> str:
+    """What the group buys: Spot only (base 0, 0 % above), on-demand only (100 % above base), else a mix."""
+    if pct_above_base >= 100:
+        return "on-demand"
+    if base == 0 and pct_above_base == 0:
+        return "spot"
+    return "mix"

@@ -7,6 +7,7 @@ message ("what-if schedule.start: ..."), never with a half-applied scenario.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import sys
 from dataclasses import dataclass
 from typing import Any
@@ -16,11 +17,11 @@ from pydantic import ValidationError
 from cost.catalog import known_instance_types, known_regions
 from cost.errors import CostInputError
 from cost.estimator import Deployment, Scenario
-from cost.profiles import Profile, bundled_profiles
 from cost.result import Purchase
 from cost.schedule import MonthHours, always_on_hours, month_hours, parse_month, typical_month_hours
 from cost.template import TemplateFacts, config_changes
 from voicefleet_config import WEEKDAYS, EnvironmentConfig, did_you_mean, format_error, parse_hhmm
+from voicefleet_config.capacity import ENGINE_OPTIONS, ServiceTime
 
 # --purchase: the options priced for each instance type ("mix" is added where the fleet mixes on-demand and Spot).
 _PURCHASES: dict[str, tuple[Purchase, ...]] = {
@@ -37,7 +38,9 @@ class WhatIf:
     requests_per_day: float | None = None
     avg_chars: float | None = None
     peak_factor: float | None = None
-    latency_p95: float | None = None
+    latency_p95: float | None = None  # whole clip (optional target)
+    ttfa_p95: float | None = None
+    stream_rtf_max: float | None = None
     p95_chars: float | None = None
     hours: str | None = None  # "09:00-18:00"
     weekdays: str | None = None  # "mon-fri" or "mon,wed,fri"
@@ -51,14 +54,28 @@ class WhatIf:
     output_format: str | None = None
     live: bool = False
     month: str | None = None  # "YYYY-MM"
+    allow_missing_holidays: bool = False  # price a year the calendar does not cover (warned), instead of refusing
+    engine_option: str = "pytorch"
     # What the files named by --profile and --template hold, once read.
-    profile: Profile | None = None
+    profile: tuple[ServiceTime, ...] = ()
     template: TemplateFacts | None = None
     env_given: bool = False  # --env named the environment
 
     def __post_init__(self) -> None:
         if self.purchase not in _PURCHASES:
             _fail(f"--purchase '{self.purchase}' is not one of {', '.join(_PURCHASES)}")
+        if self.engine_option not in ENGINE_OPTIONS:
+            _fail(f"--engine-option '{self.engine_option}' is not one of {', '.join(ENGINE_OPTIONS)}")
+        for name, value, limit in (
+            ("--requests-per-day", self.requests_per_day, _MAX_REQUESTS_PER_DAY),
+            ("--avg-chars", self.avg_chars, None),
+            ("--peak-factor", self.peak_factor, None),
+            ("--latency-p95", self.latency_p95, None),
+            ("--ttfa-p95", self.ttfa_p95, None),
+            ("--stream-rtf-max", self.stream_rtf_max, None),
+            ("--p95-chars", self.p95_chars, None),
+        ):
+            _finite(name, value, limit)
         _non_negative("--requests-per-day", self.requests_per_day)
         _non_negative("--glacier-after-days", self.glacier_after_days)
         for name, value in (
@@ -66,6 +83,8 @@ class WhatIf:
             ("--latency-p95", self.latency_p95),
             ("--peak-factor", self.peak_factor),
             ("--p95-chars", self.p95_chars),
+            ("--ttfa-p95", self.ttfa_p95),
+            ("--stream-rtf-max", self.stream_rtf_max),
         ):
             _non_negative(name, value, strict=True)
 
@@ -76,6 +95,19 @@ class WhatIf:
 
 def _fail(message: str) -> None:
     raise CostInputError(message)
+
+
+# Beyond any fleet the model sizes (64 instances per hour): refused as absurd rather than priced.
+_MAX_REQUESTS_PER_DAY = 100_000_000
+
+
+def _finite(name: str, value: float | None, limit: float | None) -> None:
+    if value is None:
+        return
+    if not math.isfinite(value):
+        _fail(f"{name} {value} is not a finite number")
+    if limit is not None and value > limit:
+        _fail(f"{name} {value:g} is above {limit:,.0f}, beyond anything this model sizes")
 
 
 def _non_negative(name: str, value: float | None, *, strict: bool = False) -> None:
@@ -116,9 +148,11 @@ def parse_weekdays(value: str) -> list[str]:
 
 def _override(env: EnvironmentConfig, changes: dict[str, dict[str, Any]], top: dict[str, Any]) -> EnvironmentConfig:
     """Re-validate the environment with what-if changes, so bad values fail with the config's own messages."""
-    raw = env.model_dump()
+    # exclude_unset: values the environment derives (warm-up from the boot time, admission slots from the
+    # service-time profile) are derived again from the changed config, never frozen at the old ones.
+    raw = env.model_dump(exclude_unset=True)
     for section, values in changes.items():
-        raw[section].update({k: v for k, v in values.items() if v is not None})
+        raw.setdefault(section, {}).update({k: v for k, v in values.items() if v is not None})
     raw.update({k: v for k, v in top.items() if v is not None})
     try:
         return EnvironmentConfig.model_validate(raw)
@@ -152,9 +186,16 @@ def apply(env: EnvironmentConfig, what_if: WhatIf) -> tuple[EnvironmentConfig, D
         "avg_chars": what_if.avg_chars,
         "peak_factor": what_if.peak_factor,
         "latency_p95_s": what_if.latency_p95,
+        "ttfa_p95_s": what_if.ttfa_p95,
+        "stream_rtf_max": what_if.stream_rtf_max,
         "output_format": what_if.output_format,
         "p95_chars": what_if.p95_chars,
     }
+    if what_if.avg_chars is not None and what_if.avg_chars > env.service.max_text_chars:
+        _fail(
+            f"--avg-chars {what_if.avg_chars:g} exceeds service.max_text_chars {env.service.max_text_chars} of "
+            f"environment '{env.name}' (the service refuses longer requests)"
+        )
     if what_if.p95_chars is not None and what_if.p95_chars > env.service.max_text_chars:
         _fail(
             f"--p95-chars {what_if.p95_chars:g} exceeds service.max_text_chars {env.service.max_text_chars} of "
@@ -179,16 +220,35 @@ def _instance_types(env: EnvironmentConfig, what_if: WhatIf) -> tuple[str, ...]:
 
 
 def _month(env: EnvironmentConfig, what_if: WhatIf) -> MonthHours:
+    """The month priced; its year must be one the holiday calendar covers (refused, or warned with the flag)."""
     year = dt.date.today().year
-    if what_if.always_on:
-        return always_on_hours(env.schedule, year)
-    if what_if.month:
+    month = None
+    if what_if.month and not what_if.always_on:
         try:
-            y, m = parse_month(what_if.month)
+            year, month = parse_month(what_if.month)
         except ValueError as exc:
             raise CostInputError(str(exc)) from exc
-        return month_hours(env.schedule, y, m)
+    _check_calendar(env, year, what_if)
+    if what_if.always_on:
+        return always_on_hours(env.schedule, year)
+    if month is not None:
+        return month_hours(env.schedule, year, month)
     return typical_month_hours(env.schedule, year)
+
+
+def _check_calendar(env: EnvironmentConfig, year: int, what_if: WhatIf) -> None:
+    calendar = env.schedule.calendar
+    if calendar.covers(year):
+        return
+    what = f"--month {what_if.month}" if what_if.month else f"the typical month of {year} (today's year)"
+    message = (
+        f"{what}: environment '{env.name}' has no holiday data for {year} (schedule.calendar covers "
+        f"{calendar.coverage()}); add {year} to schedule.calendar.years, or pass --allow-missing-holidays to price "
+        "it as plain weekdays"
+    )
+    if not what_if.allow_missing_holidays:
+        _fail(message)
+    print(f"warning: {message.split('; add')[0]}: priced as plain weekdays (--allow-missing-holidays)", file=sys.stderr)
 
 
 def scenario(base: EnvironmentConfig, what_if: WhatIf) -> Scenario:
@@ -199,9 +259,6 @@ def scenario(base: EnvironmentConfig, what_if: WhatIf) -> Scenario:
     types = _instance_types(env, what_if)
     hours = _month(env, what_if)
     purchases = what_if.purchases
-    mixed = env.fleet.on_demand_base_capacity or env.fleet.on_demand_percentage_above_base
-    if mixed and what_if.purchase == "both":
-        purchases = (*purchases, "mix")
     overlay: dict[str, Any] = {}
     interruption: dict[str, Any] = {}
     source = as_of = ""
@@ -221,8 +278,8 @@ def scenario(base: EnvironmentConfig, what_if: WhatIf) -> Scenario:
         purchases=purchases,
         instance_types=types,
         fp16=env.service.fp16 if what_if.fp16 is None else what_if.fp16,
-        profiles=(what_if.profile,) if what_if.profile is not None else (),
-        bundled_profiles=tuple(bundled_profiles()),
+        profiles=what_if.profile,
+        engine_option=what_if.engine_option,
         deployment=deployment,
         prices=overlay,
         interruption=interruption,

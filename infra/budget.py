@@ -16,7 +16,6 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from cost.estimator import Scenario, estimate
-from cost.profiles import bundled_profiles
 from cost.schedule import always_on_hours, typical_month_hours
 from voicefleet_config import AlertingConfig, ConfigError, EnvironmentConfig
 
@@ -71,14 +70,14 @@ def estimated_limit(config: EnvironmentConfig, *, year: int) -> BudgetLimit:
                 purchases=(purchase,),
                 instance_types=config.fleet.instance_types,
                 fp16=config.service.fp16,
-                bundled_profiles=tuple(bundled_profiles()),
             )
         )
     except (KeyError, ValueError) as exc:  # cost.errors.CostInputError is a ValueError
         raise ConfigError(f"environment '{config.name}': {key} is not set and the cost model failed: {exc}") from exc
-    priced = [(o, o.monthly.total) for o in report.options if o.monthly.total is not None]
+    own = [o for o in report.options if o.source == "environment"]
+    priced = [(o, o.monthly.total) for o in own if o.monthly.total is not None]
     if not priced:
-        why = "; ".join(r for o in report.options for r in o.reasons)
+        why = "; ".join(r for o in own for r in o.reasons)
         raise ConfigError(
             f"environment '{config.name}': {key} is not set and the cost model cannot price fleet.instance_types "
             f"in {config.region} ({why}); set {key}"

@@ -114,7 +114,7 @@ def test_service_accepts_the_values_infra_writes(name: str, monkeypatch: pytest.
 
 
 def test_cost_model_counts_the_scheduler_runs_infra_deploys() -> None:
-    from cost.estimator import SCHEDULER_RUNS_PER_DAY
+    from cost.fixed_costs import SCHEDULER_RUNS_PER_DAY
     from infra.schedule import RECONCILE_MINUTES
 
     assert SCHEDULER_RUNS_PER_DAY == 2 + 24 * 60 // RECONCILE_MINUTES

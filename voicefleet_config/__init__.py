@@ -26,11 +26,11 @@ from voicefleet_config.model import (
     NetworkConfig,
     ScheduleConfig,
     StorageConfig,
-    WorkloadConfig,
     did_you_mean,
     parse_hhmm,
 )
 from voicefleet_config.service import ServiceConfig, ServiceKeys, ServiceLimits, limits_of
+from voicefleet_config.workload import WorkloadConfig
 
 __all__ = [
     "AWS_REGION",

@@ -18,3 +18,16 @@ INSTANCE_TYPES: tuple[str, ...] = (
     "g6e.xlarge",
     "p3.2xlarge",
 )
+
+# The GPU of each type (EC2 DescribeInstanceTypes; the catalog's `gpu` field, which a test keeps in step): the service
+# time profile (voicefleet_config/capacity.py) is per GPU, so infra can size the service without the price catalog.
+INSTANCE_GPUS: dict[str, str] = {
+    "g4dn.2xlarge": "T4",
+    "g4dn.xlarge": "T4",
+    "g5.2xlarge": "A10G",
+    "g5.xlarge": "A10G",
+    "g6.2xlarge": "L4",
+    "g6.xlarge": "L4",
+    "g6e.xlarge": "L40S",
+    "p3.2xlarge": "V100",
+}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import math
 import re
 from functools import cache
 from typing import Annotated, Literal
@@ -17,9 +18,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from voicefleet_config.calendar import CalendarConfig, ResolvedCalendar, resolve
+from voicefleet_config.capacity import fleet_streams
 from voicefleet_config.cdn import CdnConfig
 from voicefleet_config.instance_types import INSTANCE_TYPES
 from voicefleet_config.service import ServiceConfig
+from voicefleet_config.workload import WorkloadConfig
 
 WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
@@ -47,7 +50,8 @@ def _timezones() -> tuple[str, ...]:
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # allow_inf_nan=False: an infinite or NaN figure is refused at the edge, naming the key (issue 14).
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 def parse_hhmm(value: str) -> dt.time:
@@ -239,20 +243,6 @@ class AlertingConfig(_Frozen):
         return value
 
 
-class WorkloadConfig(_Frozen):
-    """The expected workload the cost model prices."""
-
-    requests_per_business_day: Annotated[float, Field(ge=0)] = 3000
-    avg_chars: Annotated[float, Field(gt=0)] = 100
-    peak_factor: Annotated[float, Field(ge=1)] = 3.0
-    latency_p95_s: Annotated[float, Field(gt=0)] = 10.0
-    output_format: Literal["wav", "mp3", "opus", "flac", "pcm"] = "wav"
-    language: Literal["zh", "en", "ja", "yue"] = "zh"
-    downloads_per_output: Annotated[float, Field(ge=0)] = 1.0
-    # Measured 95th-percentile request length in characters; None: the cost model assumes a multiple of avg_chars.
-    p95_chars: Annotated[float, Field(gt=0)] | None = None
-
-
 class EnvironmentConfig(_Frozen):
     """One deployable environment: where, when, on what, and for which workload."""
 
@@ -308,6 +298,50 @@ class EnvironmentConfig(_Frozen):
                 f"workload.p95_chars {p95:g} exceeds service.max_text_chars {limit} (the service refuses longer "
                 "requests): lower workload.p95_chars or raise service.max_text_chars"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _average_fits_the_service(self) -> EnvironmentConfig:
+        avg, limit = self.workload.avg_chars, self.service.max_text_chars
+        if avg > limit:
+            raise ValueError(
+                f"workload.avg_chars {avg:g} exceeds service.max_text_chars {limit} (the service refuses longer "
+                "requests, so no average can be above it): lower workload.avg_chars or raise service.max_text_chars"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _shape_fits_the_open_hours(self) -> EnvironmentConfig:
+        shape = self.workload.hourly_shape
+        if shape is None:
+            return self
+        hours = math.ceil(self.schedule.open_hours - 1e-9)
+        if len(shape) != hours:
+            raise ValueError(
+                f"workload.hourly_shape has {len(shape)} weights for the {hours} open hours "
+                f"({self.schedule.start}-{self.schedule.stop}): one weight per open hour from opening"
+            )
+        if not any(shape):
+            raise ValueError("workload.hourly_shape has no positive weight")
+        return self
+
+    @model_validator(mode="after")
+    def _slots_from_the_profile(self) -> EnvironmentConfig:
+        """service.max_concurrency (the admission slots, TTS_MAX_CONCURRENCY) defaults to what the service-time
+        profile says the fleet's slowest GPU serves within the SLO (voicefleet_config/capacity.py): the same number
+        the cost model and the Auto Scaling target use. A value set in cdk.json is kept (and priced as set)."""
+        if "max_concurrency" in self.service.model_fields_set or self.service.engine != "cosyvoice3":
+            return self
+        slots = fleet_streams(
+            self.fleet.instance_types,
+            fp16=self.service.fp16,
+            ttfa_s=self.workload.ttfa_p95_s,
+            rtf_max=self.workload.stream_rtf_max,
+        )
+        service = self.service.model_copy(update={"max_concurrency": slots})
+        # Still "not set in cdk.json": a re-validation (a what-if) derives it again from its own fleet and SLO.
+        object.__setattr__(service, "__pydantic_fields_set__", set(self.service.model_fields_set))
+        object.__setattr__(self, "service", service)  # frozen: filled once, inside its own validation
         return self
 
     @model_validator(mode="after")

@@ -105,6 +105,13 @@ class Instance:
     spot: dict[str, Price]
     note: str | None
     interruption: dict[str, Interruption]  # region -> bucket; absent: the default assumption applies
+    not_offered: tuple[str, ...] = ()  # regions the snapshot has no row for (AWS did not sell the type there)
+
+    @property
+    def missing(self) -> dict[str, str]:
+        """Why a price is absent, by region: "not offered" where the snapshot has no row for the type; any other
+        absent figure is "not captured" (callers default to that)."""
+        return dict.fromkeys(self.not_offered, "not offered")
 
 
 def _price(raw: dict[str, Any]) -> Price:
@@ -166,6 +173,7 @@ def parse_instance(name: str, raw: dict[str, Any]) -> Instance:
             region: _interruption(entry, f"instances.{name}.interruption.{region}")
             for region, entry in raw.get("interruption", {}).items()
         },
+        not_offered=tuple(raw.get("not_offered", ())),
     )
 
 

@@ -15,6 +15,9 @@ BOOT_LOG = "/var/log/voicefleet-boot.log"
 # The Prometheus gauge the service exposes on /metrics for requests waiting for the GPU (the contract with
 # service/; re-published as VoiceFleet/QueueDepth).
 QUEUE_DEPTH_METRIC = "voicefleet_queue_depth"
+# Requests and streams inside the engine (service/metrics.py): the Auto Scaling metric (infra/fleet/scaling.py),
+# published per group so its Average is the per-instance figure.
+IN_FLIGHT_METRIC = "voicefleet_in_flight_requests"
 
 
 def agent_config(*, log_group: str) -> dict[str, Any]:
@@ -63,7 +66,13 @@ def agent_config(*, log_group: str) -> dict[str, Any]:
                                 "label_matcher": "^voicefleet$",
                                 "dimensions": [["Environment"]],
                                 "metric_selectors": [f"^{QUEUE_DEPTH_METRIC}$"],
-                            }
+                            },
+                            {
+                                "source_labels": ["job"],
+                                "label_matcher": "^voicefleet$",
+                                "dimensions": [["AutoScalingGroupName"]],
+                                "metric_selectors": [f"^{IN_FLIGHT_METRIC}$"],
+                            },
                         ],
                     },
                 },
@@ -72,8 +81,11 @@ def agent_config(*, log_group: str) -> dict[str, Any]:
     }
 
 
-def prometheus_config(*, service_port: int, env_name: str) -> str:
+def prometheus_config(*, service_port: int, env_name: str, asg_name: str | None = None) -> str:
     """Scrape config for the service's /metrics (YAML is a superset of JSON, so JSON is written)."""
+    # The group name is fixed at synth time (infra/fleet/construct.py asg_name), so it can be a static label: the
+    # dimension the scaling metric is published under.
+    labels = {"Environment": env_name} | ({"AutoScalingGroupName": asg_name} if asg_name else {})
     return json.dumps(
         {
             "global": {"scrape_interval": "30s", "scrape_timeout": "10s"},
@@ -81,7 +93,7 @@ def prometheus_config(*, service_port: int, env_name: str) -> str:
                 {
                     "job_name": "voicefleet",
                     "metrics_path": "/metrics",
-                    "static_configs": [{"targets": [f"127.0.0.1:{service_port}"], "labels": {"Environment": env_name}}],
+                    "static_configs": [{"targets": [f"127.0.0.1:{service_port}"], "labels": labels}],
                 }
             ],
         },

@@ -15,6 +15,7 @@ from constructs import Construct
 
 from infra.assets import stage_service_source
 from infra.fleet.cloudwatch_agent import GPU_NAMESPACE, SERVICE_NAMESPACE
+from infra.fleet.scaling import add_scaling
 from infra.fleet.user_data import BootNames, render
 from infra.load_balancer import drain_seconds
 from infra.storage import COSYVOICE_CODE_KEY, OUTPUTS_PREFIX, VOICES_PREFIX
@@ -27,8 +28,6 @@ AMI_PARAMETER = "/aws/service/deeplearning/ami/x86_64/base-oss-nvidia-driver-gpu
 # Boot (packages, ~GBs of CUDA wheels, weights sync) + model load. Not yet measured on an instance: generous on
 # purpose so ELB health checks do not kill a booting node; tune after the first deployment (docs/infra.md).
 BOOT_GRACE = cdk.Duration.minutes(25)
-# Target share of one instance's request capacity kept busy before scaling out.
-TARGET_UTILIZATION = 0.7
 
 _SPOT_STRATEGY = {
     "price-capacity-optimized": autoscaling.SpotAllocationStrategy.PRICE_CAPACITY_OPTIMIZED,
@@ -41,15 +40,6 @@ _SPOT_STRATEGY = {
 def asg_name(config: EnvironmentConfig) -> str:
     """A fixed group name, so IAM policies and Lambdas can be scoped to it without a circular reference."""
     return f"voicefleet-{config.name}-gpu"
-
-
-def requests_per_target_per_minute(config: EnvironmentConfig) -> int:
-    """Scale-out target: an instance serves at most max_concurrency requests per p95 latency; keep it at 70 %.
-
-    An estimate from the config, not a measurement; the cost calibration's measured throughput should replace it.
-    """
-    capacity = config.service.max_concurrency * 60 / config.workload.latency_p95_s
-    return max(1, int(capacity * TARGET_UTILIZATION))
 
 
 class Fleet(Construct):
@@ -204,9 +194,7 @@ class Fleet(Construct):
                 pool_state=autoscaling.PoolState.STOPPED,
                 reuse_on_scale_in=True,
             )
-        self.asg.scale_on_request_count(
-            "RequestsPerTarget", target_requests_per_minute=requests_per_target_per_minute(config)
-        )
+        self.scaling = add_scaling(self.asg, asg_name=self.asg_name, config=config)
 
     def _mixed_policy(self, config: EnvironmentConfig) -> autoscaling.MixedInstancesPolicy:
         fleet = config.fleet

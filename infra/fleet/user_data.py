@@ -63,7 +63,9 @@ def render(config: EnvironmentConfig, names: BootNames, *, stop_timeout_s: int) 
         # Stopped warm-pool instances lose instance-store data, so they keep the model on EBS.
         "USE_INSTANCE_STORE": "false" if config.fleet.warm_pool else "true",
         "LAUNCH_HOOK": names.launch_hook,
-        "PROMETHEUS_CONFIG": prometheus_config(service_port=config.fleet.service_port, env_name=config.name),
+        "PROMETHEUS_CONFIG": prometheus_config(
+            service_port=config.fleet.service_port, env_name=config.name, asg_name=names.asg_name
+        ),
         "CWAGENT_CONFIG": json.dumps(agent_config(log_group=names.log_group), indent=2),
         "PURCHASE_PLACEHOLDER": PURCHASE_OPTION_PLACEHOLDER,
         "UV_VERSION": UV_VERSION,

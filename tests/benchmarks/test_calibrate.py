@@ -12,25 +12,53 @@ from benchmarks.calibrate import catalog_gpu_key
 from benchmarks.cli import app
 from benchmarks.common import BenchError
 from benchmarks.roofline_check import published_stage_rtf, run_roofline
-from cost.profiles import parse_profile
+from cost.cli import main as cost_estimate
+from voicefleet_config.capacity import parse_profile
 
 runner = CliRunner()
 
 
-def test_calibrate_writes_a_profile_cost_estimate_accepts(out: Path) -> None:
+def test_calibrate_writes_a_service_time_profile_the_config_reads(out: Path) -> None:
+    """calibrate -> profile -> model, end to end on the CPU (tiny random load model: the pipeline, not GPU figures)."""
     # 1, 2, 4 keep CI fast; the default sweep (1, 2, 4, 8, 16) is the same code path.
     args = ["calibrate", "--engine", "loadmodel", "--preset", "tiny", "--concurrency", "1,2,4", "--repeats", "1"]
     result = runner.invoke(app, [*args, "--out", str(out)])
     assert result.exit_code == 0, result.output
     raw = json.loads(out.read_text())
-    profile = parse_profile(raw, str(out))  # the cost model's own parser
-    assert raw["schema"] == "voicefleet-profile/1"
-    assert set(raw["rtf_by_concurrency"]) == {"1", "2", "4"}
-    assert all(v > 0 for v in profile.rtf_by_concurrency.values())
-    assert (profile.engine, profile.precision, profile.gpu) == ("loadmodel", "fp32", None)
-    assert profile.memory_peak_gib > 0
-    assert "random weights" in profile.source
-    assert "batched/unbatched throughput ratio" in result.output
+    assert raw["schema"] == "voicefleet-service-time/1"
+    (entry,) = parse_profile(raw, str(out))  # the config's own parser
+    assert [k for k, _, _ in entry.points] == [1, 2, 4]
+    assert all(fc > 0 and rtf > 0 for _, fc, rtf in entry.points)
+    assert (entry.basis, entry.engine_option, entry.precision, entry.gpu) == ("measured", "pytorch", "fp32", None)
+    assert not entry.verified
+    assert "random weights" in entry.source
+    assert "aggregate throughput ratio" in result.output
+
+
+def test_a_measured_profile_drives_the_estimate(out: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A measured entry (here relabelled as an A10G one) replaces the prior in cost-estimate's sizing."""
+    raw = {
+        "schema": "voicefleet-service-time/1",
+        "entries": [
+            {
+                "gpu": "A10G",
+                "engine_option": "pytorch",
+                "precision": "fp16",
+                "basis": "measured",
+                "device": "test",
+                "date": "2026-12-01",
+                "source": "test figures",
+                "points": {"1": {"first_chunk_s": 0.3, "rtf": 0.1}, "8": {"first_chunk_s": 0.6, "rtf": 0.5}},
+            }
+        ],
+    }
+    out.write_text(json.dumps(raw))
+    args = ["--env", "prod", "--format", "json", "--instance-types", "g5.xlarge", "--purchase", "on-demand"]
+    assert cost_estimate([*args, "--profile", str(out)]) == 0
+    data = json.loads(capsys.readouterr().out)
+    option = next(o for o in data["options"] if o["instance_type"] == "g5.xlarge" and o["source"] == "catalog")
+    assert option["throughput_source"].startswith("measured: A10G pytorch fp16")
+    assert option["concurrency_per_gpu"] > 2  # the prior allows 2 on an A10G
 
 
 def test_calibrate_refuses_bad_engine(out: Path) -> None:

@@ -1,4 +1,4 @@
-"""Catalog provenance, the calibrated roofline, and measured profiles."""
+"""Catalog provenance, the service-time prior fitted to the published points, and profile validation."""
 
 from __future__ import annotations
 
@@ -10,9 +10,8 @@ from typing import Any
 import pytest
 
 from cost import catalog
-from cost.errors import CostInputError
-from cost.profiles import load_profile, parse_profile
-from cost.throughput import calibration_fit, pick, roofline
+from cost.capacity import prior
+from voicefleet_config.capacity import PRIOR_FILE, ProfileError, load_profile, parse_profile, service_time
 
 REFERENCE = {
     "g4dn.xlarge": 0.526,
@@ -64,74 +63,93 @@ def test_snapshot_covers_five_regions() -> None:
     assert "ap-southeast-1" in catalog.instance("g4dn.xlarge").on_demand
 
 
-def test_calibration_reproduces_the_published_l20_points() -> None:
-    l20 = roofline(catalog.gpu("L20"), fp16=True, tensorrt=True).rtf_by_concurrency
-    for batch, published in ((1, 0.109), (4, 0.063), (16, 0.050)):
-        assert l20[batch] == pytest.approx(published, rel=0.05)
-    a, b = calibration_fit()
-    assert a > 0
-    assert b > 0
+def test_the_shipped_prior_is_the_fit() -> None:
+    """voicefleet_config/data/service_time.json is exactly what `python -m cost.capacity.prior --write` writes."""
+    assert PRIOR_FILE.read_text(encoding="utf-8") == prior.render()
 
 
-def test_roofline_orders_gpus_by_bandwidth_and_penalises_pytorch() -> None:
-    a10g = roofline(catalog.gpu("A10G"), fp16=True).rtf_by_concurrency[1]
-    l4 = roofline(catalog.gpu("L4"), fp16=True).rtf_by_concurrency[1]
-    assert l4 > a10g  # L4 has half the A10G's memory bandwidth: batch-1 decode is slower
-    trt = roofline(catalog.gpu("A10G"), fp16=True, tensorrt=True).rtf_by_concurrency[1]
-    assert a10g == pytest.approx(trt * catalog.model_value("no_tensorrt_penalty"))
-    assert roofline(catalog.gpu("A10G"), fp16=False).rtf_by_concurrency[1] > a10g
+def test_the_fit_uses_every_published_point() -> None:
+    """Regression (issue 14): 3 of the 5 L20 points were used. The LLM fit now uses all five batch sizes and
+    reproduces each llm_time within 20 % (least squares on 1/b: the small batch-16 time is the loosest), and the
+    HF / TRT-LLM ratio is upstream's (39.26 / 12.46)."""
+    terms = prior.l20_terms()
+    rows = prior.published()["cosyvoice3_trtllm_offline"]["rows"]
+    assert len(rows) == 5
+    for batch, llm_time, *_ in rows:
+        fitted = (terms["llm_trt_a"] / batch + terms["llm_trt_c"]) * terms["audio_s"]
+        assert fitted == pytest.approx(llm_time, rel=0.2), batch
+    assert terms["hf_over_trtllm"] == pytest.approx(39.26 / 12.46)
+    assert terms["audio_s"] == pytest.approx(177.4, abs=1.0)
+
+
+def test_eager_decode_is_not_scaled_by_bandwidth() -> None:
+    """Regression (issue 14): launch-bound eager decode scaled by memory bandwidth gave L40S a paper 3x lead."""
+    l40s, a10g, l4 = (service_time(g).rtf(1) for g in ("L40S", "A10G", "L4"))
+    assert a10g / l40s < 1.5
+    assert l4 < a10g * 1.2  # L4's half bandwidth does not slow an eager, launch-bound decode
+    # vLLM batches the LLM: there bandwidth matters, and streams in flight help.
+    vllm = service_time("A10G", engine_option="vllm")
+    assert vllm.rtf(4) / 4 < vllm.rtf(1)
+
+
+def test_streams_share_the_gpu_without_batching() -> None:
+    a10g = service_time("A10G")
+    assert a10g.rtf(2) == pytest.approx(2 * a10g.rtf(1), rel=1e-3)
+    assert a10g.first_chunk_s(2) > a10g.first_chunk_s(1)
+    assert a10g.streams(ttfa_s=2.0, rtf_max=1.0) == 2  # 3 streams: per-stream RTF above 1
+    assert a10g.streams(ttfa_s=0.5, rtf_max=1.0) == 0  # the first chunk alone takes longer
 
 
 def _profile(**changes: Any) -> dict[str, Any]:
-    raw: dict[str, Any] = {
-        "schema": "voicefleet-profile/1",
-        "device": "NVIDIA A10G",
+    entry: dict[str, Any] = {
         "gpu": "A10G",
-        "engine": "cosyvoice3",
+        "engine_option": "pytorch",
         "precision": "fp16",
-        "rtf_by_concurrency": {"1": 0.12, "4": 0.06},
-        "memory_peak_gib": 7.5,
+        "basis": "measured",
+        "device": "NVIDIA A10G",
         "date": "2026-11-20",
         "source": "benchmarks/calibrate.py",
+        "points": {"1": {"first_chunk_s": 0.9, "rtf": 0.3}, "4": {"first_chunk_s": 1.5, "rtf": 0.9}},
     }
-    raw.update(changes)
-    return raw
+    entry.update(changes)
+    return {"schema": "voicefleet-service-time/1", "entries": [entry]}
 
 
-def test_profile_overrides_the_estimate(tmp_path: Path) -> None:
-    path = tmp_path / "a10g.json"
-    path.write_text(json.dumps(_profile()), encoding="utf-8")
-    model = pick("A10G", fp16=True, profiles=[load_profile(path)])
-    assert model.rtf_by_concurrency == {1: 0.12, 4: 0.06}
-    assert "measured profile a10g.json" in model.source
-    assert "roofline" in pick("L4", fp16=True, profiles=[load_profile(path)]).source
+def test_profile_interpolates_between_points() -> None:
+    (entry,) = parse_profile(_profile(), "p.json")
+    assert entry.rtf(2) == pytest.approx(0.5)
+    assert entry.first_chunk_s(4) == pytest.approx(1.5)
+    assert entry.streams(ttfa_s=2.0, rtf_max=1.0) == 4
 
 
 @pytest.mark.parametrize(
     ("field", "value"),
     [
-        ("schema", "v0"),
-        ("device", ""),
         ("gpu", "H100"),
-        ("engine", "tacotron"),
+        ("engine_option", "onnx"),
         ("precision", "int8"),
-        ("rtf_by_concurrency", {}),
-        ("rtf_by_concurrency", {"x": 0.1}),
-        ("rtf_by_concurrency", {"1": -1}),
-        ("memory_peak_gib", 0),
+        ("basis", "guess"),
         ("date", "yesterday"),
-        ("source", None),
+        ("points", {}),
+        ("points", {"0": {"first_chunk_s": 1, "rtf": 1}}),
+        ("points", {"1": {"first_chunk_s": -1, "rtf": 1}}),
+        ("points", {"1": {"first_chunk_s": 1, "rtf": float("inf")}}),
+        ("source", ""),
     ],
 )
 def test_bad_profile_names_the_field(field: str, value: Any) -> None:
-    with pytest.raises(CostInputError, match=f"field '{field}"):
+    with pytest.raises(ProfileError, match=f"entries\\[0\\].{field}"):
         parse_profile(_profile(**{field: value}), "p.json")
 
 
 def test_profile_file_errors(tmp_path: Path) -> None:
+    with pytest.raises(ProfileError, match="cannot read"):
+        load_profile(tmp_path / "missing.json")
     bad = tmp_path / "bad.json"
     bad.write_text("{", encoding="utf-8")
-    with pytest.raises(CostInputError, match="not valid JSON"):
+    with pytest.raises(ProfileError, match="not valid JSON"):
         load_profile(bad)
-    with pytest.raises(CostInputError, match="cannot read"):
-        load_profile(tmp_path / "missing.json")
+    wrong = tmp_path / "wrong.json"
+    wrong.write_text(json.dumps({"schema": "voicefleet-profile/1"}), encoding="utf-8")
+    with pytest.raises(ProfileError, match="field 'schema'"):
+        load_profile(wrong)

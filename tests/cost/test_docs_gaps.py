@@ -35,7 +35,9 @@ def _catalog_gaps() -> dict[tuple[str, str, str], str]:
         for region in catalog.known_regions():
             for side in ("on_demand", "spot"):
                 if region not in entry[side]:
-                    gaps[(itype, region, side)] = entry.get("note", "")
+                    gaps[(itype, region, side)] = (
+                        "not offered" if region in entry.get("not_offered", ()) else "not captured"
+                    )
     return gaps
 
 
@@ -45,10 +47,17 @@ def test_every_missing_price_is_documented_and_nothing_else() -> None:
     assert set(documented) == set(gaps)
 
 
-def test_documented_reason_matches_the_catalog_note() -> None:
-    # "not offered" only where the catalog says the snapshot does not offer the type there; else "not captured".
+def test_documented_reason_matches_the_catalog() -> None:
+    # "not offered" only where the catalog's not_offered lists the region; else "not captured".
     gaps = _catalog_gaps()
     for key, why in _documented().items():
-        region, note = key[1], gaps.get(key, "")
-        offered_note = "not offered in" in note and region in note
-        assert why == ("not offered" if offered_note else "not captured"), (key, why, note)
+        assert why == gaps[key], (key, why, gaps[key])
+
+
+def test_g6e_gaps_regression_issue_14() -> None:
+    """g6e.xlarge: us-east-1 Spot and Tokyo on-demand are in the snapshot; Singapore and Ireland are not offered."""
+    g6e = catalog.instance("g6e.xlarge")
+    assert g6e.spot["us-east-1"].usd_per_hour == 0.8171  # median of 0.7945 / 0.7870 / 0.8396 / 1.2079
+    assert g6e.spot["us-west-2"].usd_per_hour == 0.829  # usw2-az1 0.8123 included
+    assert g6e.on_demand["ap-northeast-1"].usd_per_hour == 2.699
+    assert g6e.missing == {"ap-southeast-1": "not offered", "eu-west-1": "not offered"}

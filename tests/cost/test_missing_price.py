@@ -1,4 +1,4 @@
-"""A missing price (g6e.xlarge / p3.2xlarge Spot in us-east-1 are not in the snapshot) is never $0."""
+"""A missing price (p3.2xlarge Spot in us-east-1 is not in the snapshot) is never $0."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from cost.result import EstimateReport
 from cost.whatif import WhatIf, scenario
 from voicefleet_config import load_environment
 
-UNPRICED = ("g6e.xlarge", "spot")  # no Spot figure captured for us-east-1 (docs/cost.md, Sources)
+UNPRICED = ("p3.2xlarge", "spot")  # no Spot figure captured for us-east-1 (docs/cost.md, Sources)
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> str:
@@ -41,22 +41,22 @@ def test_json_null_price_and_total_sorted_after_priced(capsys: pytest.CaptureFix
     assert option["cost_per_1k_requests"] is None
     assert option["cost_per_audio_hour"] is None
     assert not option["feasible"]
-    assert any("no Spot price for g6e.xlarge" in r for r in option["reasons"])
+    assert any("no Spot price for p3.2xlarge in us-east-1: not captured" in r for r in option["reasons"])
     # Storage/network still apply to whatever runs; only the unpriced part is unknown.
     assert option["monthly"]["storage"] > 0
     priced_flags = [o["hourly_price"] is not None for o in options]
     assert priced_flags == sorted(priced_flags, reverse=True)  # every priced option before every unpriced one
-    assert priced_flags.count(False) == 2  # g6e.xlarge and p3.2xlarge Spot
+    assert priced_flags.count(False) == 1  # p3.2xlarge Spot (g6e.xlarge Spot is priced since issue 14)
     assert all(o["monthly"]["total"] > 0 for o in options if o["hourly_price"] is not None)
 
 
 def test_table_csv_markdown_say_na(capsys: pytest.CaptureFixture[str]) -> None:
     table = run(capsys)
-    row = next(line for line in table.splitlines() if "g6e.xlarge" in line and "spot" in line and "│" in line)
+    row = next(line for line in table.splitlines() if "p3.2xlarge" in line and "spot" in line and "│" in line)
     cells = [c.strip() for c in row.strip("│ ").split("│")]
-    assert cells[4] == "n/a"  # $/h
-    assert cells[5] == "n/a"  # compute
-    assert cells[10] == "n/a"  # total
+    assert cells[6] == "n/a"  # $/h
+    assert cells[7] == "n/a"  # compute
+    assert cells[12] == "n/a"  # total
     assert "0.0000" not in row
 
     rows = list(csv.DictReader(io.StringIO(run(capsys, "--format", "csv"))))
@@ -65,14 +65,16 @@ def test_table_csv_markdown_say_na(capsys: pytest.CaptureFixture[str]) -> None:
     assert rows[-1]["hourly_price"] == "n/a"  # unpriced rows come last in CSV too
 
     markdown = run(capsys, "--format", "markdown")
-    md_row = next(line for line in markdown.splitlines() if line.startswith("| g6e.xlarge | L40S | spot"))
+    md_row = next(line for line in markdown.splitlines() if line.startswith("| p3.2xlarge | V100 | spot"))
     assert "| n/a |" in md_row
 
 
 def test_only_unpriced_options_recommend_nothing(capsys: pytest.CaptureFixture[str]) -> None:
-    data = prod_json(capsys, "--instance-types", "g6e.xlarge", "--purchase", "spot")
-    assert data["recommendation"] is None
-    assert main(["--env", "prod", "--instance-types", "g6e.xlarge", "--purchase", "spot"]) == 0
+    # prod's own fleet is always priced first; above max_capacity at peak, it is not feasible either.
+    data = prod_json(capsys, "--instance-types", "p3.2xlarge", "--purchase", "spot")
+    assert data["recommendation"]["instance_type"] is None
+    assert data["recommendation"]["monthly_total"] is None
+    assert main(["--env", "prod", "--instance-types", "p3.2xlarge", "--purchase", "spot"]) == 0
     assert "No option meets the workload" in capsys.readouterr().out
 
 
@@ -81,18 +83,19 @@ def prod_report(what_if: WhatIf) -> EstimateReport:
 
 
 def test_chart_skips_unpriced(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    report = prod_report(WhatIf(latency_p95=60))  # every priced option feasible, two unpriced
+    report = prod_report(WhatIf())
     drawn = {(o.instance_type, o.purchase) for o in bars(report)}
     assert UNPRICED not in drawn
-    assert ("g5.xlarge", "spot") in drawn
-    infeasible_only = prod_report(WhatIf(instance_types="g6e.xlarge,g5.xlarge", purchase="spot"))
-    assert [(o.instance_type, o.purchase) for o in bars(infeasible_only)] == [("g5.xlarge", "spot")]
+    assert ("g4dn.xlarge", "spot") in drawn
+    infeasible_only = prod_report(WhatIf(instance_types="p3.2xlarge", purchase="spot"))
+    assert ("p3.2xlarge", "spot") not in [(o.instance_type, o.purchase) for o in bars(infeasible_only)]
     out = tmp_path / "bill.svg"
     assert main(["--env", "prod", "--format", "json", "--chart", str(out)]) == 0
     assert "<svg" in out.read_text(encoding="utf-8")
     capsys.readouterr()
     nothing = tmp_path / "none.svg"
-    args = ["--env", "prod", "--instance-types", "g6e.xlarge", "--purchase", "spot", "--chart", str(nothing)]
+    # prod's own g5/g6 types and g6e are not offered in Singapore: nothing has a price.
+    args = ["--env", "prod", "--region", "ap-southeast-1", "--instance-types", "g6e.xlarge", "--chart", str(nothing)]
     assert main(args) == 2
     assert "no option has a price to draw" in capsys.readouterr().err
     assert not nothing.exists()

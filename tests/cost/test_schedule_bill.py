@@ -6,7 +6,7 @@ import pytest
 
 from cost import bill
 from cost.schedule import ALWAYS_ON_HOURS, always_on_hours, month_hours, parse_month, typical_month_hours
-from cost.spot import mix_counts, spot_effective
+from cost.spot import group_purchase, mix_counts
 from voicefleet_config import StorageConfig, load_environment
 
 
@@ -38,7 +38,9 @@ def test_parse_month_rejects_garbage() -> None:
 
 def test_spot_blend_and_mix() -> None:
     # 87.5% of hours at $0.40 Spot, 12.5% on-demand at $1.00 -> 0.35 + 0.125.
-    assert spot_effective(0.40, 1.00, 0.125) == pytest.approx(0.475)
+    assert group_purchase(0, 0) == "spot"
+    assert group_purchase(2, 100) == "on-demand"
+    assert group_purchase(1, 0) == "mix"
     # base 1 on-demand, 50% of the 3 above base on-demand -> 2.5 on-demand, 1.5 Spot.
     assert mix_counts(4, 1, 50) == (2.5, 1.5)
 

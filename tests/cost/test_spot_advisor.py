@@ -13,7 +13,6 @@ import pytest
 from cost import live, spot_advisor
 from cost.catalog import instance
 from cost.cli import main
-from cost.spot import spot_effective
 from tests.cost.conftest import SAMPLE, Advisor, closed_port_url
 
 NOW = dt.datetime(2026, 11, 25, 12, 0, tzinfo=dt.UTC)
@@ -50,12 +49,13 @@ def test_live_buckets_change_the_spot_expected_cost(
     assert err == ["warning: --live: no AWS credentials found; using the price snapshot"]
     for itype, bucket, share in (("g4dn.xlarge", "<5%", 0.025), ("g5.xlarge", ">20%", 0.25)):
         spot = option(report, itype)
-        od, sp = instance(itype).on_demand["us-east-1"].usd_per_hour, instance(itype).spot["us-east-1"].usd_per_hour
+        sp = instance(itype).spot["us-east-1"].usd_per_hour
         assert spot["interruption_bucket"] == bucket
-        assert spot["hourly_price"] == pytest.approx(spot_effective(sp, od, share), abs=1e-5)
+        assert spot["hourly_price"] == sp  # Spot is bought as Spot: the bucket sets the gaps, not the price
+        assert spot["spot_risk"]["interrupted_share_per_month"] == share
         today = dt.datetime.now(dt.UTC).date().isoformat()  # the fetch date, UTC
         assert spot["interruption_source"].startswith(f"{spot_advisor.SOURCE} {advisor.url} ({today})")
-        assert f"{bucket} interruption bucket: per-type figure" in spot["price_source"]
+        assert f"{bucket} of instances per month (per-type figure)" in spot["price_source"]
     # The advisor's savings figure is shown next to the discount actually priced (a cross-check, not used).
     g4dn = instance("g4dn.xlarge")
     discount = 1 - g4dn.spot["us-east-1"].usd_per_hour / g4dn.on_demand["us-east-1"].usd_per_hour
@@ -67,8 +67,11 @@ def test_live_buckets_change_the_spot_expected_cost(
     assert g6["interruption_source"].startswith("default assumption")
     assert "not measured" in g6["interruption_source"]
     assert option(report, "g5.xlarge", "on-demand")["interruption_bucket"] is None
-    # A cheaper g4dn.xlarge Spot (2.5% fallback instead of 12.5%) makes the alternative cheaper than $217.75.
-    assert report["recommendation"]["alternative"]["monthly_total"] < 217.75
+    # g4dn.xlarge in the "<5%" bucket is interrupted less often than the default assumes (12.5 %).
+    assert (
+        option(report, "g4dn.xlarge")["spot_risk"]["expected_interruptions_per_month"]
+        < (option(report, "g6.xlarge")["spot_risk"]["expected_interruptions_per_month"])
+    )
 
 
 def test_advisor_file_is_cached_with_the_prices(
@@ -129,7 +132,7 @@ def assert_snapshot_defaults(report: dict[str, Any]) -> None:
     spot = option(report, "g4dn.xlarge")
     assert spot["interruption_bucket"] == "10-15%"
     assert spot["interruption_source"].startswith("default assumption")
-    assert report["recommendation"]["alternative"]["monthly_total"] == 217.75
+    assert spot["spot_risk"]["interrupted_share_per_month"] == 0.125
 
 
 def test_unreachable_server_falls_back(no_credentials: None, capsys: pytest.CaptureFixture[str]) -> None:

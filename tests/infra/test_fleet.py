@@ -78,13 +78,21 @@ def test_terminating_hook_gives_time_to_drain(prod: Template) -> None:
     assert hook["LifecycleHookName"] == "voicefleet-drain"
 
 
-def test_target_tracking_on_alb_requests(prod: Template) -> None:
+def test_target_tracking_on_the_services_streams_in_flight(prod: Template) -> None:
+    """Regression (issue 14): the group scaled on 33 ALB requests/min/instance, a number nobody measured."""
     policy = only(prod, "AWS::AutoScaling::ScalingPolicy")["Properties"]
     assert policy["PolicyType"] == "TargetTrackingScaling"
-    spec = policy["TargetTrackingConfiguration"]["PredefinedMetricSpecification"]
-    assert spec["PredefinedMetricType"] == "ALBRequestCountPerTarget"
-    # prod: 8 concurrent / 10 s p95 -> 48 requests per minute at capacity, 70 % of it.
-    assert policy["TargetTrackingConfiguration"]["TargetValue"] == 33
+    config = policy["TargetTrackingConfiguration"]
+    assert "PredefinedMetricSpecification" not in config
+    spec = config["CustomizedMetricSpecification"]
+    assert (spec["Namespace"], spec["MetricName"], spec["Statistic"]) == (
+        "VoiceFleet",
+        "voicefleet_in_flight_requests",
+        "Average",
+    )
+    assert spec["Dimensions"] == [{"Name": "AutoScalingGroupName", "Value": "voicefleet-prod-gpu"}]
+    assert 0 < config["TargetValue"] <= 64
+    assert policy["EstimatedInstanceWarmup"] == 25 * 60  # fleet.boot_minutes
 
 
 def test_instance_role_least_privilege(prod: Template) -> None:

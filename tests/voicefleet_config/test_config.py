@@ -192,7 +192,8 @@ def test_reference_workload_is_prod() -> None:
     assert prod.workload.requests_per_business_day == 3000
     assert prod.workload.avg_chars == 100
     assert prod.workload.peak_factor == 3
-    assert prod.workload.latency_p95_s == 10
+    assert (prod.workload.ttfa_p95_s, prod.workload.stream_rtf_max, prod.workload.latency_p95_s) == (2, 1.0, None)
+    assert prod.workload.p95_chars == 200
     assert prod.storage.glacier_after_days == 30
     assert prod.service.max_text_chars == 200
     assert prod.stack_name == "VoiceFleet-prod"
@@ -263,3 +264,36 @@ def test_service_env_matches_settings_names() -> None:
     assert env["TTS_MAX_TEXT_CHARS"] == "200"
     assert env["TTS_FP16"] == "true"
     assert all(key.startswith("TTS_") for key in env)
+
+
+def test_admission_slots_come_from_the_service_time_profile() -> None:
+    """service.max_concurrency (TTS_MAX_CONCURRENCY) is what the fleet's slowest GPU serves within the SLO."""
+    from voicefleet_config.capacity import service_time
+
+    prod = load_environment("prod")
+    slowest = min(service_time(g).streams(ttfa_s=2.0, rtf_max=1.0) for g in ("A10G", "L4"))
+    assert prod.service.max_concurrency == slowest
+    assert prod.service.to_env()["TTS_MAX_CONCURRENCY"] == str(slowest)
+    relaxed = parse_environment("x", {"fleet": {"instance_types": ["g6e.xlarge"]}, "workload": {"ttfa_p95_s": 5}})
+    assert relaxed.service.max_concurrency == service_time("L40S").streams(ttfa_s=5, rtf_max=1.0)
+    pinned = parse_environment("x", {"service": {"max_concurrency": 5}})
+    assert pinned.service.max_concurrency == 5  # set in cdk.json: kept (and priced as set)
+    espeak = parse_environment("x", {"service": {"engine": "espeak"}})
+    assert espeak.service.max_concurrency == 8
+
+
+@pytest.mark.parametrize(
+    ("workload", "needle"),
+    [
+        ({"avg_chars": 500}, "workload.avg_chars 500 exceeds service.max_text_chars 200"),
+        ({"avg_chars": float("inf")}, "workload.avg_chars"),
+        ({"ttfa_p95_s": 0}, "workload.ttfa_p95_s"),
+        ({"stream_rtf_max": 1.5}, "workload.stream_rtf_max"),
+        ({"requests_per_business_day": float("nan")}, "workload.requests_per_business_day"),
+        ({"hourly_shape": [1, 2]}, "workload.hourly_shape has 2 weights for the 9 open hours"),
+        ({"hourly_shape": [0] * 9}, "workload.hourly_shape has no positive weight"),
+    ],
+)
+def test_workload_refuses_absurd_values(workload: dict[str, object], needle: str) -> None:
+    with pytest.raises(ConfigError, match=needle.replace(".", r"\.")):
+        parse_environment("prod", {"workload": workload})
