@@ -8,7 +8,7 @@ UPVENV := .venv-upstream
 UPBIN := $(UPVENV)/bin
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: demo test install upstream-env lock browser lint typecheck synth estimate serve bench clean
+.PHONY: demo test rehearse install upstream-env lock browser lint typecheck synth estimate serve bench clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -63,12 +63,19 @@ demo: install
 	@echo "templates:"; ls -1 cdk.out/*.template.json
 
 # The whole test suite (unit, moto-on-loopback, real uvicorn, CDK assertions + cdk-nag + cfn-lint + checkov, browser),
-# then the upstream suite (tests/upstream: CosyVoice3 on upstream's real code and a tiny random checkpoint) in its venv.
-# With JUNIT_DIR set (CI), each run writes a JUnit report there.
+# then the upstream suite (tests/upstream: CosyVoice3 on upstream's real code and a tiny random checkpoint) in its venv,
+# then the boot rehearsal (tests/boot: the image build and every environment's real user data in a sandbox, ending
+# with the service its unit starts answering a synthesis; needs root for mount namespaces, say why and fail where
+# REQUIRE_REHEARSAL=1 and it cannot run). With JUNIT_DIR set (CI), each run writes a JUnit report there.
 JUNIT_DIR ?=
 test: install browser upstream-env
 	$(BIN)/python -m pytest $(if $(JUNIT_DIR),--junitxml=$(JUNIT_DIR)/main.xml)
 	$(UPBIN)/python -m pytest tests/upstream --confcutdir=tests/upstream $(if $(JUNIT_DIR),--junitxml=$(JUNIT_DIR)/upstream.xml)
+	$(MAKE) rehearse
+
+# The boot rehearsal alone (about 10 minutes on a shared 2-core machine; its step timings are printed at the end).
+rehearse: upstream-env
+	$(UPBIN)/python -m pytest tests/boot --confcutdir=tests/boot -rs $(if $(JUNIT_DIR),--junitxml=$(JUNIT_DIR)/boot.xml)
 
 lint: install
 	$(BIN)/ruff check .

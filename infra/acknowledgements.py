@@ -195,16 +195,10 @@ def find(root: IConstruct, path: str) -> IConstruct | None:
     return node
 
 
-def finding_ids(ack: Ack, stack: cdk.Stack, config: EnvironmentConfig, asg_name: str) -> list[str]:
-    """The exact ids cdk-nag reports for this acknowledgement in this stack."""
+def finding_ids(ack: Ack, stack: cdk.Stack, fixed: dict[str, str]) -> list[str]:
+    """The exact ids cdk-nag reports for this acknowledgement in this stack ('{...}' filled in from `fixed`)."""
     if not ack.findings:
         return [ack.rule]
-    fixed = {
-        "{account}": config.account or "<AWS::AccountId>",
-        "{region}": config.region,
-        "{asg_name}": asg_name,
-        "{model_prefix}": config.service.model_prefix,
-    }
 
     def logical_id(match: re.Match[str]) -> str:
         construct = find(stack, match.group(1))
@@ -221,15 +215,28 @@ def finding_ids(ack: Ack, stack: cdk.Stack, config: EnvironmentConfig, asg_name:
     return ids
 
 
-def acknowledge(stack: cdk.Stack, config: EnvironmentConfig, *, asg_name: str) -> None:
-    """Attach every acknowledgement that applies to this environment; a missing required construct is a bug."""
-    for ack in ACKNOWLEDGEMENTS:
-        if not ack.applies(config):
+def attach(
+    stack: cdk.Stack, acks: tuple[Ack, ...], fixed: dict[str, str], config: EnvironmentConfig | None = None
+) -> None:
+    """Attach every acknowledgement that applies; a missing required construct is a bug."""
+    for ack in acks:
+        if config is not None and not ack.applies(config):
             continue
         target = find(stack, ack.where)
         if target is None:
             if ack.optional:
                 continue
             raise LookupError(f"cdk-nag acknowledgement for {ack.rule}: no construct at '{ack.where}'")
-        ids = dict.fromkeys(finding_ids(ack, stack, config, asg_name), ack.reason)
+        ids = dict.fromkeys(finding_ids(ack, stack, fixed), ack.reason)
         target.node.add_metadata(cdk.Validations.ACKNOWLEDGED_RULES_METADATA_KEY, ids, stack_trace=False)
+
+
+def acknowledge(stack: cdk.Stack, config: EnvironmentConfig, *, asg_name: str) -> None:
+    """Attach every acknowledgement that applies to this environment."""
+    fixed = {
+        "{account}": config.account or "<AWS::AccountId>",
+        "{region}": config.region,
+        "{asg_name}": asg_name,
+        "{model_prefix}": config.service.model_prefix,
+    }
+    attach(stack, ACKNOWLEDGEMENTS, fixed, config)

@@ -13,7 +13,8 @@ import tempfile
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("infra", "service", "lambdas", "cost", "voicefleet_config")
+# The source bundle the image build installs: the project's packages, and runtime/ (the lock and the build steps).
+PACKAGES = ("infra", "service", "lambdas", "cost", "voicefleet_config", "benchmarks", "instance", "runtime")
 PROJECT_FILES = ("pyproject.toml", "README.md")
 _IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", "tests", ".pytest_cache", ".mypy_cache", "*.egg-info")
 # Installer bookkeeping differs between pip and uv installs of the same tzdata; leaving it out keeps the asset hash
@@ -62,7 +63,7 @@ def copy_tzdata(out: Path) -> None:
 
 
 def stage_service_source(repo_root: Path = REPO_ROOT) -> Path:
-    """pyproject.toml + README.md + the packages: enough for `pip install '.[service,gpu]'` on an instance."""
+    """pyproject.toml + README.md + the packages + runtime/: what runtime/image_build.py installs into the image."""
     out = _fresh_dir("voicefleet-source-")
     for name in PROJECT_FILES:
         shutil.copy2(repo_root / name, out / name)

@@ -17,9 +17,11 @@ from constructs import Construct
 
 from cost.estimator import Scenario, estimate
 from cost.schedule import always_on_hours, typical_month_hours
+from infra.names import ENV_TAG_KEY
 from voicefleet_config import AlertingConfig, ConfigError, EnvironmentConfig
 
-ENV_TAG_KEY = "voicefleet:env"
+__all__ = ["ENV_TAG_KEY", "THRESHOLDS", "Budget", "BudgetLimit", "budget_limit"]
+
 # (notification type, percent of the limit): early warning on actual spend, and a forecast overrun.
 THRESHOLDS: tuple[tuple[str, float], ...] = (("ACTUAL", 80.0), ("ACTUAL", 100.0), ("FORECASTED", 100.0))
 

@@ -168,14 +168,21 @@ def _resource(stack: cdk.Stack, path: str) -> cdk.CfnResource | None:
 
 def acknowledge_checkov(stack: cdk.Stack, config: EnvironmentConfig) -> None:
     """Write every acknowledgement that applies into its resource's checkov metadata; a missing one is a bug."""
+    _write(stack, [ack for ack in CHECKOV_ACKS if ack.applies(config)], optional=False)
+
+
+def acknowledge_checkov_cdk_providers(stack: cdk.Stack) -> None:
+    """A stack without an environment (the region's image stack): only CDK's own provider functions, where present."""
+    _write(stack, [ack for ack in CHECKOV_ACKS if ack.where == _CDK_PROVIDERS], optional=True)
+
+
+def _write(stack: cdk.Stack, acks: list[CheckovAck], *, optional: bool) -> None:
     skips: dict[str, tuple[cdk.CfnResource, list[dict[str, str]]]] = {}
-    for ack in CHECKOV_ACKS:
-        if not ack.applies(config):
-            continue
+    for ack in acks:
         for path in ack.where:
             resource = _resource(stack, path)
             if resource is None:
-                if path in ack.optional:
+                if optional or path in ack.optional:
                     continue
                 raise LookupError(f"checkov acknowledgement for {ack.check}: no resource at '{path}'")
             entry = skips.setdefault(resource.node.path, (resource, []))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from infra.image.pipeline import IMAGE_ROOT_GIB
 from voicefleet_config import ConfigError, EnvironmentConfig
 from voicefleet_config.cdn import CLOUDFRONT_CERT_REGION
 
@@ -34,6 +35,11 @@ def check_deployable(config: EnvironmentConfig) -> None:
         raise ConfigError(
             f"environment '{config.name}': fleet.warm_pool: the warm pool is sized from fleet.desired_capacity, "
             "which is 0"
+        )
+    if fleet.root_volume_gib < IMAGE_ROOT_GIB:
+        raise ConfigError(
+            f"environment '{config.name}': fleet.root_volume_gib: {fleet.root_volume_gib} GiB is smaller than the "
+            f"image's root volume ({IMAGE_ROOT_GIB} GiB, infra/image/pipeline.py); use at least {IMAGE_ROOT_GIB}"
         )
     _check_edge_region(config)
 

@@ -15,8 +15,10 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.assets import stage_lambda_package
+from infra.names import METRIC_NAMESPACE
 
-METRIC_NAMESPACE = "VoiceFleet"
+__all__ = ["METRIC_NAMESPACE", "RUNTIME", "PythonFunction", "dead_letter_queue"]
+
 # Fixed by the cross-part contract with lambdas/ (the runtime its tests target).
 RUNTIME = lambda_.Runtime.PYTHON_3_12
 

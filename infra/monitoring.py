@@ -13,6 +13,7 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from infra.boot_alarms import boot_alarms, boot_seconds
 from infra.fleet.cloudwatch_agent import GPU_NAMESPACE, QUEUE_DEPTH_METRIC
 from infra.functions import METRIC_NAMESPACE
 from voicefleet_config import AlertingConfig
@@ -22,8 +23,10 @@ ONE_MIN = cdk.Duration.minutes(1)
 # Alarm thresholds: operating policy, not measurements.
 ERROR_RATE_PERCENT = 5
 GPU_MEMORY_PERCENT = 90
-# Longer than the fleet's boot grace (25 min), so a booting instance that is not yet ready does not page anyone.
-UNHEALTHY_PERIODS = 6
+# One minute: a target the load balancer calls unhealthy is replaced within a couple of minutes, and its
+# replacement is kept out of service until it serves (the launch hook), so a longer window would never see a
+# failing replacement cycle. Booting instances are not registered yet, so they never count here.
+UNHEALTHY_PERIODS = 1
 
 
 class Alerts(Construct):
@@ -59,6 +62,7 @@ class Monitoring(Construct):
         asg_name: str,
         scheduler_function: lambda_.IFunction,
         schedule_dead_letters: sqs.IQueue,
+        boot_minutes: int,
         spot_dead_letters: sqs.IQueue,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -169,6 +173,9 @@ class Monitoring(Construct):
             cw.GraphWidget(title="Spot interruptions / rebalance recommendations", left=[spot_events], width=12),
             cw.GraphWidget(title="Schedule runs", left=[schedule_runs], right=[scheduler_errors], width=12),
         )
+        self.dashboard.add_widgets(
+            cw.GraphWidget(title="Boot: kernel start to serving (s)", left=[boot_seconds(env_name)], width=12),
+        )
 
         action = cw_actions.SnsAction(topic)
 
@@ -194,7 +201,7 @@ class Monitoring(Construct):
 
         above = cw.ComparisonOperator.GREATER_THAN_THRESHOLD
         at_least = cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD
-        unhealthy = target_group.metrics.unhealthy_host_count(period=FIVE_MIN, statistic="Minimum")
+        unhealthy = target_group.metrics.unhealthy_host_count(period=ONE_MIN, statistic="Maximum")
         self.alarms = [
             page(
                 error_rate,
@@ -207,7 +214,7 @@ class Monitoring(Construct):
             page(
                 unhealthy,
                 "UnhealthyHosts",
-                "a target stayed unhealthy longer than a boot takes",
+                "a serving target failed its health checks (the instance is being replaced)",
                 threshold=1,
                 periods=UNHEALTHY_PERIODS,
                 comparison=at_least,
@@ -261,5 +268,8 @@ class Monitoring(Construct):
                 comparison=at_least,
             ),
         ]
+        self.alarms += boot_alarms(
+            self, env_name=env_name, asg_name=asg_name, boot_minutes=boot_minutes, target_group=target_group
+        )
         for alarm in self.alarms:
             alarm.add_alarm_action(action)

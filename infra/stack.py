@@ -12,7 +12,10 @@ from infra.budget import ENV_TAG_KEY, Budget, BudgetLimit
 from infra.cdn import Cdn
 from infra.checkov_acks import acknowledge_checkov
 from infra.checks import check_deployable
-from infra.fleet import Fleet
+from infra.fleet.construct import Fleet, image_parameter
+from infra.image.acknowledgements import acknowledge_weights
+from infra.image.stack import ImageStack
+from infra.image.weights import WeightsImage
 from infra.load_balancer import LoadBalancer
 from infra.monitoring import Alerts, Monitoring
 from infra.network import Network
@@ -39,6 +42,7 @@ class VoiceFleetStack(cdk.Stack):
             **kwargs,
         )
         self.config = config
+        self.image_stack: ImageStack | None = None  # set by build_app: the region's runtime image
         cdk.Tags.of(self).add(ENV_TAG_KEY, config.name)
 
         self.network = Network(self, "Network", config=config.network, retain=not config.disposable)
@@ -79,6 +83,11 @@ class VoiceFleetStack(cdk.Stack):
             outputs_bucket=self.storage.outputs_bucket,
             cdn_domain=self.cdn.domain_name,
         )
+        self.weights_image = (
+            WeightsImage(self, "WeightsImage", config=config, models_bucket=self.storage.models_bucket)
+            if config.image.weights == "baked"
+            else None
+        )
         self.alerts = Alerts(self, "Alerts", config=config.alerting, env_name=config.name)
         self.schedule = Schedule(
             self,
@@ -106,6 +115,7 @@ class VoiceFleetStack(cdk.Stack):
             asg_name=self.fleet.asg_name,
             scheduler_function=self.schedule.function,
             schedule_dead_letters=self.schedule.dead_letters,
+            boot_minutes=config.fleet.boot_minutes,
             spot_dead_letters=self.spot.dead_letters,
         )
         self.budget = Budget(
@@ -116,6 +126,10 @@ class VoiceFleetStack(cdk.Stack):
         cdk.CfnOutput(self, "OutputsBucket", value=self.storage.outputs_bucket.bucket_name)
         cdk.CfnOutput(self, "AutoScalingGroup", value=self.fleet.asg_name)
         cdk.CfnOutput(self, "ApiKeysSecret", value=self.fleet.api_keys.secret_arn)
+        cdk.CfnOutput(self, "ImageParameter", value=image_parameter(config))
+        if self.weights_image is not None:
+            # `voicefleet-models push --env NAME` starts it after uploading a model.
+            cdk.CfnOutput(self, "WeightsImagePipeline", value=self.weights_image.image.pipeline.attr_arn)
         cdk.CfnOutput(
             self,
             "BudgetLimitSource",
@@ -123,4 +137,6 @@ class VoiceFleetStack(cdk.Stack):
             description=f"Where the monthly budget's limit ({budget.usd:g} USD) came from: {budget.source}",
         )
         acknowledge(self, config, asg_name=self.fleet.asg_name)
+        if self.weights_image is not None:
+            acknowledge_weights(self, model_prefix=config.service.model_prefix)
         acknowledge_checkov(self, config)

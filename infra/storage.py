@@ -6,12 +6,10 @@ import aws_cdk as cdk
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from infra.names import OUTPUTS_PREFIX, VOICES_PREFIX
 from voicefleet_config import StorageConfig
 
-OUTPUTS_PREFIX = "audio/"
-VOICES_PREFIX = "voices/"
-# The CosyVoice source tree (a tarball of a pinned commit) sits next to the weights; see docs/infra.md.
-COSYVOICE_CODE_KEY = "code/cosyvoice.tar.gz"
+__all__ = ["OUTPUTS_PREFIX", "VOICES_PREFIX", "Storage"]
 
 _GLACIER: dict[str, s3.StorageClass] = {
     "GLACIER_IR": s3.StorageClass.GLACIER_INSTANT_RETRIEVAL,

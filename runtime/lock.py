@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import subprocess
 import sys
 import tomllib
@@ -24,12 +23,14 @@ from pathlib import Path
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
+from runtime.install import BUILD_CONSTRAINTS, INDEX, LOCK, locked_versions
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 REQUIREMENTS_IN = HERE / "requirements.in"
-LOCK = HERE / "instance.lock"
-BUILD_CONSTRAINTS = HERE / "build-constraints.txt"
-INDEX = "https://pypi.org/simple"
+BOOTSTRAP_IN = HERE / "bootstrap.in"
+BOOTSTRAP_LOCK = HERE / "bootstrap.lock"
+__all__ = ["BUILD_CONSTRAINTS", "INDEX", "LOCK", "locked_versions"]
 
 # Upstream requirements an instance does not install, and why.
 EXCLUDED: dict[str, str] = {
@@ -107,22 +108,23 @@ def render(upstream: list[Requirement], service: list[Requirement]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def compile_lock() -> None:
+def _compile(source: Path, output: Path, python: str, header: str, *extra: str) -> None:
     uv = Path(sys.executable).parent / "uv"
     command = [
-        str(uv if uv.exists() else "uv"), "pip", "compile", str(REQUIREMENTS_IN), "--output-file", str(LOCK),
-        "--python-version", "3.11", "--python-platform", "x86_64-manylinux_2_28", "--generate-hashes",
-        "--index-url", INDEX, "--build-constraints", str(BUILD_CONSTRAINTS), "--no-header", "--quiet",
+        str(uv if uv.exists() else "uv"), "pip", "compile", str(source), "--output-file", str(output),
+        "--python-version", python, "--python-platform", "x86_64-manylinux_2_28", "--generate-hashes",
+        "--index-url", INDEX, "--no-header", "--quiet", *extra,
     ]  # fmt: skip
     subprocess.run(command, check=True, cwd=ROOT)
+    output.write_text(header + output.read_text(encoding="utf-8").replace(str(ROOT) + "/", ""), encoding="utf-8")
+
+
+def compile_lock() -> None:
     header = "# The instance runtime, resolved by runtime/lock.py from runtime/requirements.in. Do not edit.\n"
-    LOCK.write_text(header + LOCK.read_text(encoding="utf-8").replace(str(ROOT) + "/", ""), encoding="utf-8")
-
-
-def locked_versions(lock: Path = LOCK) -> dict[str, str]:
-    """{canonical name: version} of every package in the lock."""
-    pins = re.findall(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s\\;]+)", lock.read_text(encoding="utf-8"), re.MULTILINE)
-    return {canonicalize_name(name): version for name, version in pins}
+    _compile(REQUIREMENTS_IN, LOCK, "3.11", header, "--build-constraints", str(BUILD_CONSTRAINTS))
+    # The image build's bootstrap (uv itself), installed with pip --require-hashes by the DLAMI's Python 3.12.
+    header = "# The image build's bootstrap, resolved by runtime/lock.py from runtime/bootstrap.in. Do not edit.\n"
+    _compile(BOOTSTRAP_IN, BOOTSTRAP_LOCK, "3.12", header)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -22,59 +22,39 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from runtime.lock import BUILD_CONSTRAINTS, INDEX, LOCK, locked_versions  # noqa: E402
-from runtime.upstream_source import UpstreamSourceError, install_source  # noqa: E402
+from runtime.install import (  # noqa: E402
+    INDEX,
+    LOCK,
+    RuntimeInstallError,
+    check_unmoved,
+    create_venv,
+    find_uv,
+    install_project,
+    install_upstream,
+    sync_lock,
+)
+from runtime.upstream_source import UpstreamSourceError  # noqa: E402
 
 # Test tools only (never on an instance). Bounded below like pyproject's dev extra; the lock constrains their deps.
-TEST_TOOLS = ("pytest>=8.3", "pytest-timeout>=2.3", "openai>=1.60")
-
-
-def _uv() -> str:
-    uv = Path(sys.executable).parent / "uv"
-    return str(uv) if uv.exists() else "uv"
-
-
-def _run(*args: str, env_venv: Path | None = None) -> None:
-    env = None if env_venv is None else {**os.environ, "VIRTUAL_ENV": str(env_venv)}
-    subprocess.run(list(args), check=True, cwd=ROOT, env=env)
-
-
-def _site_packages(venv: Path) -> Path:
-    python = venv / "bin" / "python"
-    out = subprocess.run(
-        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        check=True, capture_output=True, text=True,
-    )  # fmt: skip
-    return Path(out.stdout.strip())
-
-
-def _installed(venv: Path) -> dict[str, str]:
-    from packaging.utils import canonicalize_name
-
-    out = subprocess.run([_uv(), "pip", "freeze", "--python", str(venv / "bin" / "python")], check=True,
-                         capture_output=True, text=True).stdout  # fmt: skip
-    pairs = (line.split("==", 1) for line in out.splitlines() if "==" in line)
-    return {canonicalize_name(name): version for name, version in pairs}
+# moto (AWS on loopback), jsonschema (the CloudWatch agent's own schema) and httpx drive the boot rehearsal, which
+# also reads cdk.json (its calendars need `holidays`, which the instance itself never reads: not in the lock).
+TEST_TOOLS = (
+    "pytest>=8.3", "pytest-timeout>=2.3", "openai>=1.60", "moto[server]>=5.1", "jsonschema>=4.23", "holidays>=0.108",
+)  # fmt: skip
 
 
 def build(venv: Path, checkout: str | None) -> None:
-    uv = _uv()
-    python = f"{sys.version_info.major}.{sys.version_info.minor}"
+    uv = find_uv()
     if not (venv / "bin" / "python").exists():
-        _run(uv, "venv", "--quiet", "--python", sysconfig.get_config_var("BINDIR") + f"/python{python}", str(venv))
-    sync = ("pip", "sync", "--quiet", "--require-hashes", "--index-url", INDEX)
-    _run(uv, *sync, "--build-constraints", str(BUILD_CONSTRAINTS), str(LOCK), env_venv=venv)
-    source = install_source(venv / "src" / "CosyVoice", checkout)
-    (_site_packages(venv) / "cosyvoice_upstream.pth").write_text(
-        f"{source}\n{source / 'third_party' / 'Matcha-TTS'}\n", encoding="utf-8"
-    )
+        python = f"{sys.version_info.major}.{sys.version_info.minor}"
+        create_venv(uv, venv, sysconfig.get_config_var("BINDIR") + f"/python{python}")
+    sync_lock(uv, venv)
+    install_upstream(venv, venv / "src" / "CosyVoice", checkout)
+    env = {**os.environ, "VIRTUAL_ENV": str(venv)}
     tools = ("pip", "install", "--quiet", "--index-url", INDEX, "--constraints", str(LOCK))
-    _run(uv, *tools, *TEST_TOOLS, env_venv=venv)
-    _run(uv, "pip", "install", "--quiet", "--no-deps", "--index-url", INDEX, "-e", str(ROOT), env_venv=venv)
-    installed, locked = _installed(venv), locked_versions()
-    moved = {name: (version, installed.get(name)) for name, version in locked.items() if installed.get(name) != version}
-    if moved:
-        raise SystemExit(f"locked packages moved while adding test tools: {moved}")
+    subprocess.run([uv, *tools, *TEST_TOOLS], check=True, cwd=ROOT, env=env)
+    install_project(uv, venv, ROOT, editable=True)
+    check_unmoved(uv, venv)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -83,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         build(args.venv.resolve(), os.environ.get("COSYVOICE_SRC"))
-    except UpstreamSourceError as exc:
+    except (UpstreamSourceError, RuntimeInstallError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(f"upstream environment ready: {args.venv}")

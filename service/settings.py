@@ -30,6 +30,14 @@ LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 LEGACY_MAX_TEXT_LEN = "MAX_TEXT_LEN"
 
 
+def default_spool_dir() -> Path:
+    """`spool/` in the state directory systemd made for the service (StateDirectory= sets $STATE_DIRECTORY, owned by
+    the unit's user), else /var/spool/voicefleet (a root run). The service user cannot create anything in /var/spool
+    itself (issue 13, fault 4: tts-serve exited 2 at once and systemd restarted it every 5 s)."""
+    state = os.environ.get("STATE_DIRECTORY", "").split(":")[0]
+    return Path(state) / "spool" if state else Path("/var/spool/voicefleet")
+
+
 class _LegacyNames(PydanticBaseSettingsSource):
     """MAX_TEXT_LEN for max_text_chars, below TTS_MAX_TEXT_CHARS and explicit arguments in priority."""
 
@@ -115,7 +123,7 @@ class Settings(ServiceLimits, ServiceKeys, BaseSettings):
     """CloudFront domain serving /audio/* from the outputs bucket; without it URLs are presigned S3 GETs."""
     store_default: bool = False
     """Store every (non-streamed) result in the outputs bucket, unless a native request says store=false."""
-    spool_dir: Path = Path("/var/spool/voicefleet")
+    spool_dir: Path = Field(default_factory=default_spool_dir)
     """Audio waiting for S3 when it is unreachable; must be on the instance's disk (it survives a restart)."""
     spool_retry_base_s: float = Field(default=1.0, gt=0, le=60)
     spool_retry_max_s: float = Field(default=60.0, gt=0, le=3600)

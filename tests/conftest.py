@@ -11,9 +11,10 @@ from typing import TYPE_CHECKING, Any
 import boto3
 import pytest
 
-# The upstream suite runs in .venv-upstream (torch 2.3.1, upstream CosyVoice): `make test` runs it separately with
-# --confcutdir=tests/upstream, so this conftest (AWS and CDK fixtures) never loads there.
-collect_ignore = ["upstream"]
+# The upstream suite and the boot rehearsal run in .venv-upstream (torch 2.3.1, upstream CosyVoice, the instance
+# runtime): `make test` runs each separately with its own --confcutdir, so this conftest (AWS and CDK fixtures) never
+# loads there.
+collect_ignore = ["upstream", "boot"]
 
 if TYPE_CHECKING:
     from tests.synth import Synth

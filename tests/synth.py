@@ -82,8 +82,14 @@ def synthesize(outdir: Path) -> Synth:
     stacks = build_app(app)
     app.synth()  # raises ValidationFailed on any unacknowledged cdk-nag finding
     seconds = time.perf_counter() - started
-    raw = {
-        stack.config.name: json.loads((outdir / f"{stack.stack_name}.template.json").read_text(encoding="utf-8"))
-        for stack in stacks
-    }
+
+    def read(name: str) -> dict[str, Any]:
+        template: dict[str, Any] = json.loads((outdir / f"{name}.template.json").read_text(encoding="utf-8"))
+        return template
+
+    raw = {stack.config.name: read(stack.stack_name) for stack in stacks}
+    # The runtime image of each region, shared by its environments (keyed "image-<region>").
+    for stack in stacks:
+        if stack.image_stack is not None:
+            raw[f"image-{stack.config.region}"] = read(stack.image_stack.stack_name)
     return Synth(outdir=outdir, seconds=seconds, raw=raw)

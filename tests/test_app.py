@@ -43,7 +43,8 @@ def test_context_env_limits_synthesis_to_one_environment(tmp_path: Path) -> None
     result = _run_app(tmp_path, "-c", "env=dev", "-c", f"calendar_today={CALENDAR_TODAY}")
     assert result.returncode == 0, result.stderr[-3000:]
     written = sorted(p.name for p in (tmp_path / "cdk.out").glob("*.template.json"))
-    assert written == ["VoiceFleet-dev.template.json"]
+    # dev, and the runtime image stack of dev's region, which its launch template resolves the AMI from.
+    assert written == ["VoiceFleet-dev.template.json", "VoiceFleet-image-us-east-1.template.json"]
 
 
 def test_unknown_environment_fails_naming_the_known_ones(tmp_path: Path) -> None:

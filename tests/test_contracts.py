@@ -23,7 +23,8 @@ from tests.synth import Synth
 from voicefleet_config import load_environments
 
 ENVS = load_environments()
-USER_DATA_SH = Path(__file__).resolve().parents[1] / "infra" / "fleet" / "user_data.sh"
+# The boot agent adds what only the instance knows (model directory, keys, metadata endpoint) to the service's settings.
+PREPARE_PY = Path(__file__).resolve().parents[1] / "instance" / "prepare.py"
 
 
 @pytest.mark.parametrize("name", sorted(ENVS))
@@ -80,9 +81,9 @@ def _settings_field(variable: str) -> str | None:
 @pytest.mark.parametrize("name", sorted(ENVS))
 def test_every_service_variable_the_instance_gets_is_a_setting(name: str) -> None:
     env = service_env(ENVS[name], NAMES)
-    in_script = re.findall(r"^(TTS_[A-Z0-9_]+)=", USER_DATA_SH.read_text(encoding="utf-8"), flags=re.MULTILINE)
-    assert in_script, "user_data.sh writes no TTS_ variables any more?"
-    variables = [k for k in env if k.startswith("TTS_")] + in_script
+    at_boot = re.findall(r'"(TTS_[A-Z0-9_]+)":', PREPARE_PY.read_text(encoding="utf-8"))
+    assert at_boot, "instance/prepare.py writes no TTS_ variables any more?"
+    variables = [k for k in env if k.startswith("TTS_")] + at_boot
     unknown = [v for v in variables if _settings_field(v) is None]
     assert not unknown, f"variables the service does not read: {unknown}"
 

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from voicefleet_config.calendar import CalendarConfig, ResolvedCalendar, resolve
 from voicefleet_config.capacity import fleet_streams
 from voicefleet_config.cdn import CdnConfig
+from voicefleet_config.image import ImageConfig
 from voicefleet_config.instance_types import INSTANCE_TYPES
 from voicefleet_config.service import ServiceConfig
 from voicefleet_config.workload import WorkloadConfig
@@ -30,11 +31,13 @@ _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 AWS_REGION = re.compile(r"[a-z]{2}(-gov)?-[a-z]+-\d")
 
 NonNegInt = Annotated[int, Field(ge=0)]
-# Launch -> ready (health check passing), minutes: one figure for the warm-up before opening, the latest start before
-# closing, and (later) the health-check grace and the cost model's boot time. An estimate, not a measurement: the
-# current boot pip-installs the CUDA runtime and syncs the weights on every launch, which the fleet's health-check
-# grace (infra/fleet/construct.py BOOT_GRACE, 25 min, "generous on purpose") is sized for; the old 15-minute warm-up
-# was shorter than that, so the fleet was not ready at opening. Lower it once boots are measured (docs/infra.md).
+# Launch -> ready (the launch gate passed: /readyz 200 and one synthesis), minutes: one figure for the warm-up before
+# opening, the latest start before closing, the launch lifecycle hook's timeout (a boot that hangs is abandoned then)
+# and the cost model's warm-up hours. An estimate, not a measurement: docs/infra.md's boot-time budget table puts a
+# golden-image boot at a few minutes (weights baked or pulled), but no boot has been measured on AWS yet, above all
+# the image's volume loading lazily from its snapshot; 25 (the budget of the old boot, which installed everything)
+# stays until one is. Every instance publishes its own figure (VoiceFleet/BootSeconds): lower this to the measured
+# p95 plus a margin. A boot that fails is abandoned at once with its reason (instance/gate.py), not at this timeout.
 DEFAULT_BOOT_MINUTES = 25
 
 
@@ -259,6 +262,7 @@ class EnvironmentConfig(_Frozen):
     network: NetworkConfig = NetworkConfig()
     alerting: AlertingConfig = AlertingConfig()
     workload: WorkloadConfig = WorkloadConfig()
+    image: ImageConfig = ImageConfig()
 
     @field_validator("name")
     @classmethod

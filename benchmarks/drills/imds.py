@@ -1,11 +1,15 @@
-"""A fake EC2 instance metadata service (IMDSv2 subset) on loopback: token PUT and spot/instance-action."""
+"""A fake EC2 instance metadata service (IMDSv2 subset) on loopback: token PUT, spot/instance-action, and any
+other meta-data path set in `meta` (instance id, lifecycle state, the role credentials boto3 fetches)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import secrets
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+META = "/latest/meta-data/"
 
 
 class FakeImds:
@@ -15,6 +19,8 @@ class FakeImds:
         self.token_puts = 0
         self.action_gets = 0
         self.unauthorized = 0
+        self.meta: dict[str, str] = {}
+        self.gets: list[str] = []
         imds = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -42,6 +48,10 @@ class FakeImds:
                     imds.unauthorized += 1
                     self._send(401)
                     return
+                imds.gets.append(self.path)
+                if self.path.startswith(META) and self.path[len(META) :] in imds.meta:
+                    self._send(200, imds.meta[self.path[len(META) :]])
+                    return
                 if self.path != "/latest/meta-data/spot/instance-action":
                     self._send(404)
                     return
@@ -62,6 +72,21 @@ class FakeImds:
 
     def announce(self, action: str = "terminate", when: str = "2026-03-14T10:02:00Z") -> None:
         self.instance_action = {"action": action, "time": when}
+
+    def role_credentials(self, role: str = "voicefleet-instance") -> None:
+        """Serve an instance role's credentials the way boto3's IMDS credential provider reads them."""
+        expires = (dt.datetime.now(dt.UTC) + dt.timedelta(hours=6)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        self.meta["iam/security-credentials/"] = role
+        self.meta[f"iam/security-credentials/{role}"] = json.dumps(
+            {
+                "Code": "Success",
+                "Type": "AWS-HMAC",
+                "AccessKeyId": "testing",
+                "SecretAccessKey": "testing",
+                "Token": "testing",
+                "Expiration": expires,
+            }
+        )
 
     def expire_tokens(self) -> None:
         self.tokens.clear()

@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from instance.paths import BOOT_LOG, PROMETHEUS_CONFIG, PURCHASE_OPTION_PLACEHOLDER, SERVICE_LOG
+
+__all__ = ["GPU_NAMESPACE", "PURCHASE_OPTION_PLACEHOLDER", "QUEUE_DEPTH_METRIC", "SERVICE_NAMESPACE", "agent_config"]
+
 GPU_NAMESPACE = "CWAgent"
 SERVICE_NAMESPACE = "VoiceFleet"
-# Filled in at boot from IMDS `instance-life-cycle` ("spot" / "on-demand"): lets the dashboard count instances
-# by purchase option, which no built-in Auto Scaling metric does.
-PURCHASE_OPTION_PLACEHOLDER = "__PURCHASE_OPTION__"
-SERVICE_LOG = "/var/log/voicefleet/service.log"
-BOOT_LOG = "/var/log/voicefleet-boot.log"
 # The Prometheus gauge the service exposes on /metrics for requests waiting for the GPU (the contract with
 # service/; re-published as VoiceFleet/QueueDepth).
 QUEUE_DEPTH_METRIC = "voicefleet_queue_depth"
@@ -48,15 +47,23 @@ def agent_config(*, log_group: str) -> dict[str, Any]:
                 "files": {
                     "collect_list": [
                         {
-                            "file_path": SERVICE_LOG,
+                            "file_path": str(SERVICE_LOG),
                             "log_group_name": log_group,
                             "log_stream_name": "{instance_id}/service",
                         },
-                        {"file_path": BOOT_LOG, "log_group_name": log_group, "log_stream_name": "{instance_id}/boot"},
+                        {
+                            "file_path": str(BOOT_LOG),
+                            "log_group_name": log_group,
+                            "log_stream_name": "{instance_id}/boot",
+                        },
                     ]
                 },
+            },
+            # The agent's schema allows `prometheus` only here (logs.metrics_collected), never under logs_collected:
+            # there its translator stops with "Invalid Json input schema" and the control script exits non-zero.
+            "metrics_collected": {
                 "prometheus": {
-                    "prometheus_config_path": "/opt/aws/amazon-cloudwatch-agent/etc/prometheus.yaml",
+                    "prometheus_config_path": str(PROMETHEUS_CONFIG),
                     "log_group_name": log_group,
                     "emf_processor": {
                         "metric_namespace": SERVICE_NAMESPACE,
@@ -76,7 +83,7 @@ def agent_config(*, log_group: str) -> dict[str, Any]:
                         ],
                     },
                 },
-            }
+            },
         },
     }
 

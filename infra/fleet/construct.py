@@ -9,25 +9,16 @@ from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
-from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
-from infra.assets import stage_service_source
 from infra.fleet.cloudwatch_agent import GPU_NAMESPACE, SERVICE_NAMESPACE
 from infra.fleet.scaling import add_scaling
-from infra.fleet.user_data import BootNames, render
+from infra.fleet.user_data import DRAIN_HOOK, LAUNCH_HOOK, BootNames, render
+from infra.image import components
 from infra.load_balancer import drain_seconds
-from infra.storage import COSYVOICE_CODE_KEY, OUTPUTS_PREFIX, VOICES_PREFIX
+from infra.storage import OUTPUTS_PREFIX, VOICES_PREFIX
 from voicefleet_config import EnvironmentConfig
-
-# AWS Deep Learning Base OSS Nvidia Driver GPU AMI, Ubuntu 24.04 (x86_64): NVIDIA driver + CUDA, CloudWatch-ready,
-# NVMe instance store mounted at /opt/dlami/nvme. Parameter name form from the DLAMI guide ("Finding the ID of a
-# DLAMI"); the AMI is resolved at deploy time, so each deploy picks up the latest patched image.
-AMI_PARAMETER = "/aws/service/deeplearning/ami/x86_64/base-oss-nvidia-driver-gpu-ubuntu-24.04/latest/ami-id"
-# Boot (packages, ~GBs of CUDA wheels, weights sync) + model load. Not yet measured on an instance: generous on
-# purpose so ELB health checks do not kill a booting node; tune after the first deployment (docs/infra.md).
-BOOT_GRACE = cdk.Duration.minutes(25)
 
 _SPOT_STRATEGY = {
     "price-capacity-optimized": autoscaling.SpotAllocationStrategy.PRICE_CAPACITY_OPTIMIZED,
@@ -35,6 +26,26 @@ _SPOT_STRATEGY = {
     "lowest-price": autoscaling.SpotAllocationStrategy.LOWEST_PRICE,
     "capacity-optimized-prioritized": autoscaling.SpotAllocationStrategy.CAPACITY_OPTIMIZED_PRIORITIZED,
 }
+
+
+def image_parameter(config: EnvironmentConfig) -> str:
+    """The SSM parameter holding the AMI this environment launches (its own when it bakes its weights)."""
+    return components.image_parameter(config.name, config.image.weights)
+
+
+def boot_budget(config: EnvironmentConfig) -> cdk.Duration:
+    """Launch -> ready (fleet.boot_minutes): the launch hook's timeout; the same figure is the schedule's warm-up
+    and the cost model's warm-up hours."""
+    return cdk.Duration.minutes(config.fleet.boot_minutes)
+
+
+def elb_verdict(target_group: elbv2.ApplicationTargetGroup) -> cdk.Duration:
+    """How long the load balancer takes to call a serving target healthy (interval x healthy threshold). The launch
+    hook keeps an instance out of service until it serves (AWS: with a launch hook the grace can be 0), so this is
+    the only grace an in-service instance needs; it is also when it starts counting for scaling."""
+    check = target_group.health_check
+    interval = check.interval.to_seconds() if check.interval else 30
+    return cdk.Duration.seconds(interval * (check.healthy_threshold_count or 5))
 
 
 def asg_name(config: EnvironmentConfig) -> str:
@@ -69,8 +80,8 @@ class Fleet(Construct):
             resource_name=f"*:autoScalingGroupName/{self.asg_name}",
             arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
         )
-        self.drain_hook_name = "voicefleet-drain"
-        self.launch_hook_name = "voicefleet-warm" if fleet.warm_pool else ""
+        self.drain_hook_name = DRAIN_HOOK
+        self.launch_hook_name = LAUNCH_HOOK
 
         self.security_group = ec2.SecurityGroup(
             self,
@@ -105,8 +116,7 @@ class Fleet(Construct):
             generate_secret_string=secretsmanager.SecretStringGenerator(exclude_punctuation=True, password_length=40),
             removal_policy=key_removal,
         )
-        source = s3_assets.Asset(self, "ServiceSource", path=str(stage_service_source()))
-        self.role = self._role(config, models_bucket, outputs_bucket, source)
+        self.role = self._role(config, models_bucket, outputs_bucket)
 
         user_data = ec2.UserData.for_linux(shebang="#!/bin/bash")
         names = BootNames(
@@ -114,7 +124,6 @@ class Fleet(Construct):
             models_bucket=models_bucket.bucket_name,
             outputs_bucket=outputs_bucket.bucket_name,
             cdn_domain=cdn_domain,
-            source_asset_url=source.s3_object_url,
             api_keys_secret=self.api_keys.secret_arn,
             admin_key_secret=self.admin_key.secret_arn,
             log_group=self.log_group.log_group_name,
@@ -127,7 +136,11 @@ class Fleet(Construct):
         self.launch_template = ec2.LaunchTemplate(
             self,
             "LaunchTemplate",
-            machine_image=ec2.MachineImage.from_ssm_parameter(AMI_PARAMETER, os=ec2.OperatingSystemType.LINUX),
+            # Resolved by EC2 at each launch (not at deploy): the image pipeline publishes there, so a new image
+            # reaches new launches, and an instance refresh rolls it onto running ones (docs/infra.md).
+            machine_image=ec2.MachineImage.resolve_ssm_parameter_at_launch(
+                image_parameter(config), os=ec2.OperatingSystemType.LINUX
+            ),
             # A warm pool cannot hold Spot or mixed-type groups, so that case pins the first (preferred) type.
             instance_type=ec2.InstanceType(fleet.instance_types[0]) if fleet.warm_pool else None,
             require_imdsv2=True,
@@ -155,17 +168,18 @@ class Fleet(Construct):
             vpc=vpc,
             vpc_subnets=subnets,
             auto_scaling_group_name=self.asg_name,
-            min_capacity=fleet.min_capacity,
+            # MinSize 0 and no desired capacity: the scheduler owns sizing (fleet.min/desired via DEFAULT_SIZE, or the
+            # saved tag), so `cdk deploy` launches no GPU (before the image or the weights exist) and never resets a
+            # scaled-out or stopped fleet (aws-cdk#5215).
+            min_capacity=0,
             max_capacity=fleet.max_capacity,
-            # No desired capacity in the template: a deploy would reset a scaled-out or stopped fleet (aws-cdk#5215).
-            # The scheduler Lambda restores the running size (config desired via DEFAULT_SIZE, or the saved tag).
             capacity_rebalance=fleet.capacity_rebalance if not fleet.warm_pool else None,
             mixed_instances_policy=None if fleet.warm_pool else self._mixed_policy(config),
             launch_template=self.launch_template if fleet.warm_pool else None,
             health_checks=autoscaling.HealthChecks.with_additional_checks(
-                additional_types=[autoscaling.AdditionalHealthCheckType.ELB], grace_period=BOOT_GRACE
+                additional_types=[autoscaling.AdditionalHealthCheckType.ELB], grace_period=elb_verdict(target_group)
             ),
-            default_instance_warmup=BOOT_GRACE,
+            default_instance_warmup=elb_verdict(target_group),
             group_metrics=[autoscaling.GroupMetrics.all()],
             termination_policies=[
                 autoscaling.TerminationPolicy.OLDEST_LAUNCH_TEMPLATE,
@@ -173,6 +187,15 @@ class Fleet(Construct):
             ],
         )
         self.asg.attach_to_application_target_group(target_group)
+        # Completed by the instance's gate (instance/gate.py): CONTINUE once /readyz is 200 and one synthesis
+        # succeeded, ABANDON with the reason on a failed boot; a boot that hangs is abandoned at the timeout.
+        self.asg.add_lifecycle_hook(
+            "Launch",
+            lifecycle_hook_name=self.launch_hook_name,
+            lifecycle_transition=autoscaling.LifecycleTransition.INSTANCE_LAUNCHING,
+            default_result=autoscaling.DefaultResult.ABANDON,
+            heartbeat_timeout=boot_budget(config),
+        )
         self.asg.add_lifecycle_hook(
             "Drain",
             lifecycle_hook_name=self.drain_hook_name,
@@ -182,13 +205,6 @@ class Fleet(Construct):
             heartbeat_timeout=cdk.Duration.seconds(drain_seconds(config) + 60),
         )
         if fleet.warm_pool:
-            self.asg.add_lifecycle_hook(
-                "WarmBoot",
-                lifecycle_hook_name=self.launch_hook_name,
-                lifecycle_transition=autoscaling.LifecycleTransition.INSTANCE_LAUNCHING,
-                default_result=autoscaling.DefaultResult.ABANDON,
-                heartbeat_timeout=BOOT_GRACE,
-            )
             self.asg.add_warm_pool(
                 min_size=fleet.desired_capacity,
                 pool_state=autoscaling.PoolState.STOPPED,
@@ -217,9 +233,9 @@ class Fleet(Construct):
         config: EnvironmentConfig,
         models_bucket: s3.IBucket,
         outputs_bucket: s3.IBucket,
-        source: s3_assets.Asset,
     ) -> iam.Role:
-        """Least privilege: read weights, write audio/voices, publish metrics and logs, Session Manager, drain hook."""
+        """Least privilege: read weights (when pulled), write audio/voices, publish metrics and logs, Session Manager,
+        complete its lifecycle hooks."""
         role = iam.Role(
             self,
             "InstanceRole",
@@ -227,12 +243,10 @@ class Fleet(Construct):
             description=f"voicefleet {config.name} GPU instances",
             managed_policies=[iam.ManagedPolicy.from_aws_managed_policy_name("AmazonSSMManagedInstanceCore")],
         )
-        models_bucket.grant_read(role, f"{config.service.model_prefix}*")
-        models_bucket.grant_read(role, COSYVOICE_CODE_KEY)
+        if config.image.weights == "pulled":
+            models_bucket.grant_read(role, f"{config.service.model_prefix}*")
         outputs_bucket.grant_put(role, f"{OUTPUTS_PREFIX}*")
         outputs_bucket.grant_read_write(role, f"{VOICES_PREFIX}*")
-        # Only this deployment's source bundle, not every object in the CDK assets bucket.
-        source.bucket.grant_read(role, source.s3_object_key)
         self.api_keys.grant_read(role)
         self.admin_key.grant_read(role)
         self.log_group.grant_write(role)

@@ -34,9 +34,8 @@ err = Console(stderr=True, soft_wrap=True)
 log = logging.getLogger("voicefleet.models")
 
 
-def resolve_env(name: str, region: str | None, output_key: str = MODELS_BUCKET_OUTPUT) -> tuple[str, str, str]:
-    """(bucket, model prefix, region) of a deployed environment: config from cdk.json, bucket from the stack
-    output `output_key`."""
+def stack_outputs(name: str, region: str | None) -> tuple[dict[str, str], str, str]:
+    """(outputs, model prefix, region) of a deployed environment: config from cdk.json, outputs from its stack."""
     from voicefleet_config import ConfigError, load_environment
 
     try:
@@ -49,10 +48,19 @@ def resolve_env(name: str, region: str | None, output_key: str = MODELS_BUCKET_O
         stacks = cfn.describe_stacks(StackName=config.stack_name)["Stacks"]
     except ClientError as exc:
         raise SyncError(f"stack {config.stack_name} not found in {region}; deploy it first or pass --bucket") from exc
-    for output in stacks[0].get("Outputs", []):
-        if output.get("OutputKey") == output_key:
-            return output["OutputValue"], config.service.model_prefix, region
-    raise SyncError(f"stack {config.stack_name} has no '{output_key}' output; pass --bucket")
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", []) if "OutputKey" in o}
+    if MODELS_BUCKET_OUTPUT not in outputs:
+        raise SyncError(f"stack {config.stack_name} has no '{MODELS_BUCKET_OUTPUT}' output; pass --bucket")
+    return outputs, config.service.model_prefix, region
+
+
+def resolve_env(name: str, region: str | None, output_key: str = MODELS_BUCKET_OUTPUT) -> tuple[str, str, str]:
+    """(bucket, model prefix, region) of a deployed environment: config from cdk.json, bucket from the stack
+    output `output_key`."""
+    outputs, prefix, region = stack_outputs(name, region)
+    if output_key not in outputs:
+        raise SyncError(f"the '{name}' environment's stack has no '{output_key}' output; pass --bucket")
+    return outputs[output_key], prefix, region
 
 
 def _client(region: str | None) -> S3Client:
@@ -113,8 +121,10 @@ def push_command(
     try:
         if bool(env) == bool(bucket):
             raise UsageError("give exactly one of --env NAME or --bucket BUCKET")
+        outputs: dict[str, str] = {}
         if env:
-            bucket, env_prefix, region = resolve_env(env, region)
+            outputs, env_prefix, region = stack_outputs(env, region)
+            bucket = outputs[MODELS_BUCKET_OUTPUT]
             prefix = prefix if prefix is not None else env_prefix
         if bucket is None:
             raise UsageError("--bucket is required")
@@ -124,6 +134,15 @@ def push_command(
     except (SyncError, ClientError, BotoCoreError, OSError) as exc:
         raise _fail(exc) from exc
     _finish(f"pushed to s3://{bucket}/{prefix or ''}:", report)
+    if env:
+        from service.models_sync.bake import start_weights_build
+
+        line = start_weights_build(
+            outputs,
+            ssm=boto3.client("ssm", region_name=region),
+            imagebuilder=boto3.client("imagebuilder", region_name=region),
+        )
+        err.print(line, highlight=False)
 
 
 @app.command("pull")

@@ -2,8 +2,9 @@
 
 push: multipart uploads through boto3's TransferConfig; each object carries its SHA-256 in metadata, so a re-run
 (or a resumed run after a failure) skips what is already there, then writes the manifest last.
-pull: verifies every file against the manifest; a partial download resumes from where it stopped (HTTP Range) in
-a side directory and is moved into place only after its checksum matches.
+pull: verifies every file against the manifest, which it writes into the target last (the mark of a complete copy);
+a partial download resumes from where it stopped (HTTP Range) in a side directory and is moved into place only after
+its checksum matches.
 """
 
 from __future__ import annotations
@@ -161,4 +162,6 @@ def pull(client: S3Client, bucket: str, prefix: str, target: Path, progress: Pro
         report.transferred.append(entry.path)
         report.bytes += entry.size
     shutil.rmtree(partial_root, ignore_errors=True)
+    # Last, as push does: its presence marks a complete, verified copy (a baked image's boot checks for it).
+    (target / MANIFEST_NAME).write_bytes(manifest)
     return report

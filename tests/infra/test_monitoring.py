@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from aws_cdk.assertions import Template
 
+from infra.boot_alarms import SLACK_MINUTES
 from tests.infra.conftest import only
+from voicefleet_config import load_environment
 
 
 def _dashboard(template: Template) -> str:
@@ -35,7 +38,7 @@ def test_dashboard_panels(prod: Template) -> None:
 
 def test_alarms_go_to_the_topic(prod: Template) -> None:
     alarms = prod.find_resources("AWS::CloudWatch::Alarm")
-    assert len(alarms) == 8
+    assert len(alarms) == 12
     for alarm in alarms.values():
         assert alarm["Properties"]["AlarmActions"]
         assert "Ref" in alarm["Properties"]["AlarmActions"][0]
@@ -50,6 +53,48 @@ def test_alarms_go_to_the_topic(prod: Template) -> None:
         assert needle in text, needle
     gpu = next(a for a in alarms.values() if "nvidia_smi_memory_total" in json.dumps(a))
     assert gpu["Properties"]["Threshold"] == 90
+
+
+def _alarm(template: Template, name: str) -> dict[str, Any]:
+    alarms = template.find_resources("AWS::CloudWatch::Alarm")
+    found: list[dict[str, Any]] = [a["Properties"] for key, a in alarms.items() if name in key]
+    assert len(found) == 1, name
+    return found[0]
+
+
+def test_unhealthy_hosts_is_seen_within_a_replacement_cycle(prod: Template) -> None:
+    """Regression (issue 13): 6 x 5 min on the Minimum outlasted a replacement cycle and probably never fired."""
+    alarm = _alarm(prod, "UnhealthyHosts")
+    assert (alarm["Period"], alarm["EvaluationPeriods"], alarm["Statistic"]) == (60, 1, "Maximum")
+
+
+def test_abandoned_launches_page(prod: Template) -> None:
+    alarm = _alarm(prod, "LaunchAbandoned")
+    assert (alarm["Namespace"], alarm["MetricName"]) == ("VoiceFleet", "LaunchAbandoned")
+    assert alarm["Dimensions"] == [{"Name": "Environment", "Value": "prod"}]
+    assert alarm["Threshold"] == 1
+    assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+
+
+def test_while_meant_to_run_silence_and_no_healthy_host_are_breaching(prod: Template) -> None:
+    """Business hours are "desired capacity >= 1" (the scheduler's calendar); each alarm waits out one boot."""
+    boot = load_environment("prod").fleet.boot_minutes
+    for name, metric in (
+        ("NoHealthyHost", "HealthyHostCount"),
+        ("GpuMetricsMissing", "nvidia_smi_utilization_gpu"),
+        ("QueueMetricsMissing", "voicefleet_queue_depth"),
+    ):
+        alarm = _alarm(prod, name)
+        assert alarm["EvaluationPeriods"] == boot + SLACK_MINUTES, name
+        text = json.dumps(alarm["Metrics"])
+        assert "GroupDesiredCapacity" in text, name
+        assert metric in text, name
+        expression = next(m["Expression"] for m in alarm["Metrics"] if "Expression" in m)
+        assert "FILL(desired, 0) >= 1" in expression, name
+
+
+def test_dashboard_shows_boot_times(prod: Template) -> None:
+    assert "BootSeconds" in _dashboard(prod)
 
 
 def test_email_subscription_from_config(prod: Template, dev: Template) -> None:

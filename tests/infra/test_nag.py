@@ -22,7 +22,7 @@ def test_all_environments_pass_with_no_findings(synth: Synth) -> None:
     for plugin in report["pluginReports"]:
         assert plugin["conclusion"] == "success", plugin["pluginName"]
         assert plugin["violations"] == []
-    assert set(synth.raw) == {"dev", "prod", "edge", "front"}
+    assert set(synth.raw) == {"dev", "prod", "edge", "front", "image-us-east-1", "image-eu-west-1"}
 
 
 def test_every_acknowledgement_has_a_reason() -> None:

@@ -11,6 +11,7 @@ import pytest
 
 from infra.fleet.cloudwatch_agent import agent_config
 from infra.fleet.user_data import BootNames, render, service_env
+from instance.config import BootConfig
 from voicefleet_config import load_environment
 
 NAMES = BootNames(
@@ -18,11 +19,9 @@ NAMES = BootNames(
     models_bucket="models-bucket",
     outputs_bucket="outputs-bucket",
     cdn_domain="d123.cloudfront.net",
-    source_asset_url="s3://assets/abc.zip",
     api_keys_secret="arn:aws:secretsmanager:us-east-1:123456789012:secret:keys",
     admin_key_secret="arn:aws:secretsmanager:us-east-1:123456789012:secret:admin",
     log_group="/voicefleet/prod/instances",
-    drain_hook="voicefleet-drain",
 )
 
 
@@ -62,3 +61,32 @@ def test_cloudwatch_agent_config_is_json_with_gpu_metrics(script: str) -> None:
     assert config == agent_config(log_group="/voicefleet/prod/instances") | {}
     gpu = config["metrics"]["metrics_collected"]["nvidia_gpu"]
     assert {"utilization_gpu", "memory_used", "memory_total"} <= set(gpu["measurement"])
+
+
+def _heredoc(script: str, tag: str) -> str:
+    start = script.index(f"<<'{tag}'\n") + len(f"<<'{tag}'\n")
+    return script[start : script.index(f"\n{tag}", start)]
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_boot_settings_follow_the_environment(env: str) -> None:
+    config = load_environment(env)
+    boot = BootConfig.model_validate_json(_heredoc(render(config, NAMES, stop_timeout_s=90), "VF_BOOT"))
+    assert boot.boot_seconds == config.fleet.boot_minutes * 60  # the gate gives up before the hook times out
+    assert boot.weights == config.image.weights
+    assert boot.launch_hook == "voicefleet-launch"
+    assert boot.drain_hook == "voicefleet-drain"
+    assert boot.service_env == service_env(config, NAMES)
+    assert boot.port == config.fleet.service_port
+
+
+def test_service_unit_runs_as_its_user_with_writable_state_and_cache(script: str) -> None:
+    unit = _heredoc(script, "VF_UNIT")
+    assert "User=voicefleet" in unit
+    assert "StateDirectory=voicefleet" in unit  # fault 4: the spool lives there ($STATE_DIRECTORY/spool)
+    assert "Environment=NUMBA_CACHE_DIR=/var/cache/voicefleet/numba" in unit  # fault 5
+    assert "RestartPreventExitStatus=2" in unit  # a settings error is not restarted every 5 s forever
+
+
+def test_user_data_stays_well_under_the_16k_limit(script: str) -> None:
+    assert len(script.encode()) < 12_000

@@ -64,6 +64,8 @@ def test_push_is_multipart_with_checksums_and_pull_reproduces_the_directory(
     for rel in report.transferred:
         assert sha(target / rel) == sha(model_dir / rel)
     assert not (target / PARTIAL_DIR).exists()
+    # The manifest last: a complete, verified copy (what a baked image's boot checks for).
+    assert json.loads((target / MANIFEST_NAME).read_text()) == manifest
 
 
 def test_second_push_skips_unchanged_files_and_uploads_only_the_changed_one(s3: Any, model_dir: Path) -> None:

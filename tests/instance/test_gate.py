@@ -1,0 +1,121 @@
+"""The launch gate against a real service (create_app on uvicorn, espeak engine, API keys on): CONTINUE only after
+/readyz 200 and one synthesis; a failed load, a stopped unit or no readiness within the budget ABANDON with the
+reason; a launch into the warm pool and a reboot with no pending action are handled."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from instance import gate as gate_module
+from instance.gate import GateError, gate
+from instance.imds import Imds
+from instance.watch import watch
+from tests.instance.conftest import API_KEY, GROUP, INSTANCE, World
+from tests.service.conftest import live_server, make_settings
+
+
+def _prompt_and_keys(world: World) -> None:
+    """What the image and prepare put there: upstream's prompt clip (here a 3 s tone) and the service settings."""
+    prompt = world.host.path("/opt/voicefleet/src/CosyVoice/asset/zero_shot_prompt.wav")
+    prompt.parent.mkdir(parents=True)
+    t = np.arange(16000 * 3) / 16000
+    sf.write(prompt, (0.2 * np.sin(2 * np.pi * 180 * t)).astype(np.float32), 16000)
+    env = world.host.path("/etc/voicefleet/service.env")
+    env.parent.mkdir(parents=True, exist_ok=True)
+    env.write_text(f"TTS_ENVIRONMENT=dev\nTTS_API_KEYS={API_KEY}\n")
+
+
+@pytest.fixture
+def fast(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(gate_module, "POLL_S", 0.05)
+
+
+def test_continue_after_readyz_and_one_synthesis(world: World, metadata: Imds, tmp_path: Path) -> None:
+    _prompt_and_keys(world)
+    settings = make_settings(api_keys=[API_KEY], voices_dir=tmp_path / "voices")
+    with live_server(settings) as live:
+        port = int(live.url.rsplit(":", 1)[1])
+        config = world.config.model_copy(update={"port": port})
+        result = gate(config, world.host, metadata, world.clients, uptime=lambda: 95.0)
+        assert live.state.metrics.registry is not None
+    assert result.outcome == "continue"
+    assert world.hook_calls == [
+        {"group": GROUP, "hook": "voicefleet-launch", "instance": INSTANCE, "result": "CONTINUE"}
+    ]
+    assert world.metric_names() == ["BootSeconds"]
+
+
+def test_a_failed_model_load_abandons_at_once(world: World, metadata: Imds, tmp_path: Path, fast: None) -> None:
+    _prompt_and_keys(world)
+    # Passes tts-serve's start-up checks, then fails to load in the background: /readyz answers 503 with the error.
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "cosyvoice3.yaml").write_text("not: [a model\n")
+    settings = make_settings(api_keys=[API_KEY], engine="cosyvoice3", model_dir=broken, device="cpu")
+    with live_server(settings, ready_timeout_s=60) as live:
+        config = world.config.model_copy(update={"port": int(live.url.rsplit(":", 1)[1])})
+        with pytest.raises(GateError, match="/readyz 503"):
+            gate(config, world.host, metadata, world.clients, uptime=lambda: 30.0)
+    assert [c["result"] for c in world.hook_calls] == ["ABANDON"]
+    assert world.metric_names() == ["LaunchAbandoned"]
+
+
+def test_a_stopped_unit_abandons_with_the_service_log(world: World, metadata: Imds, fast: None) -> None:
+    _prompt_and_keys(world)
+    log = world.host.path("/var/log/voicefleet/service.log")
+    log.parent.mkdir(parents=True)
+    log.write_text("tts-serve: spool dir /var/spool/voicefleet cannot be created (TTS_SPOOL_DIR): Permission denied\n")
+    world.runner.answers[("systemctl", "is-active")] = (3, "failed")
+    config = world.config.model_copy(update={"port": 9})  # nothing listens there
+    with pytest.raises(GateError, match=r"voicefleet.service stopped .*spool dir /var/spool/voicefleet"):
+        gate(config, world.host, metadata, world.clients, uptime=lambda: 30.0)
+    assert [c["result"] for c in world.hook_calls] == ["ABANDON"]
+
+
+def test_no_readiness_within_the_budget_abandons_before_the_hook_times_out(
+    world: World, metadata: Imds, fast: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _prompt_and_keys(world)
+    world.runner.answers[("systemctl", "is-active")] = (0, "activating")
+    monkeypatch.setattr(gate_module, "MIN_WAIT_S", 0.3)
+    config = world.config.model_copy(update={"port": 9, "boot_seconds": 60})
+    with pytest.raises(GateError, match="not ready within the boot budget"):
+        # 50 s of a 60 s budget gone: the gate keeps its 20 s margin and gives up at once.
+        gate(config, world.host, metadata, world.clients, uptime=lambda: 50.0)
+    assert [c["result"] for c in world.hook_calls] == ["ABANDON"]
+
+
+def test_a_warm_pool_launch_continues_without_the_service(world: World, metadata: Imds) -> None:
+    world.imds.meta["autoscaling/target-lifecycle-state"] = "Warmed:Pending:Wait"
+    result = gate(world.config, world.host, metadata, world.clients, uptime=lambda: 10.0)
+    assert result.outcome == "warmed"
+    assert [c["result"] for c in world.hook_calls] == ["CONTINUE"]
+
+
+def test_a_reboot_without_a_pending_action_is_fine(world: World, metadata: Imds, tmp_path: Path) -> None:
+    world.aws("autoscaling").delete_lifecycle_hook(LifecycleHookName="voicefleet-launch", AutoScalingGroupName=GROUP)
+    world.imds.meta["autoscaling/target-lifecycle-state"] = "Warmed:Running"
+    assert gate(world.config, world.host, metadata, world.clients, uptime=lambda: 10.0).outcome == "no-pending-action"
+
+
+def test_termination_drains_then_completes_the_drain_hook(world: World, metadata: Imds) -> None:
+    assert watch(world.config, world.host, metadata, world.clients, sleep=lambda _: None, rounds=3) is False
+    world.imds.meta["autoscaling/target-lifecycle-state"] = "Terminated"
+    assert watch(world.config, world.host, metadata, world.clients, sleep=lambda _: None, rounds=3) is True
+    assert ("systemctl", "stop", "voicefleet.service") in world.runner.calls
+    assert world.hook_calls == [
+        {"group": GROUP, "hook": "voicefleet-drain", "instance": INSTANCE, "result": "CONTINUE"}
+    ]
+
+
+def test_the_prompt_the_gate_sends_is_upstreams_own_clip() -> None:
+    from instance.paths import SELFTEST_PROMPT, SELFTEST_PROMPT_TEXT
+
+    assert str(SELFTEST_PROMPT).endswith("CosyVoice/asset/zero_shot_prompt.wav")
+    assert SELFTEST_PROMPT_TEXT == "希望你以后能够做的比我还好呦。"  # upstream example.py's transcript
+    assert shutil.which("bash")  # the user data that starts the gate is bash (tests/boot runs it)
