@@ -1,7 +1,8 @@
-"""Memory probes for a server process: its pid from the port it listens on, its RSS, its GPU memory."""
+"""Probes of a server process: its pid from the port it listens on, its RSS, its CPU time, its GPU memory."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -49,6 +50,15 @@ def rss_bytes(pid: int) -> int | None:
     except (OSError, ValueError):
         return None
     return None
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """CPU time `pid` has used (user + system, all threads; Linux /proc/<pid>/stat), or None when unreadable."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime (proc(5): 14, 15)
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def gpu_memory_bytes(pid: int) -> int | None:

@@ -97,7 +97,7 @@ ACKNOWLEDGEMENTS: tuple[Ack, ...] = (
     Ack(
         "AwsSolutions-SMG4",
         "Fleet/ApiKeys",
-        "Client API keys are rotated by operators (put-secret-value + instance refresh, docs/infra.md); automatic "
+        "Client API keys are rotated by operators (put-secret-value; instances re-read it, docs/service.md); automatic "
         "rotation would lock out clients holding the old key.",
     ),
     Ack(

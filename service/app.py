@@ -27,6 +27,7 @@ from service.logging import RequestContextMiddleware
 from service.metrics import Metrics
 from service.security import ApiKeyAuth
 from service.settings import Settings
+from service.tenants import refresh as keys_refresh
 
 log = logging.getLogger(__name__)
 WEB_DIR = Path(__file__).parent / "web"
@@ -37,17 +38,20 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     that batches); deployments always build the engine from settings."""
     settings = settings or Settings()
     metrics = Metrics()
+    keys = lifecycle.key_manager(settings, metrics)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         exit_server = getattr(app.state, "exit_server", None)  # set by service.server.build_server
-        state = lifecycle.build_state(settings, engine or build_engine(settings), metrics, exit_server)
+        state = lifecycle.build_state(settings, engine or build_engine(settings), metrics, exit_server, keys)
         app.state.service = state
+        keys_task = await keys.start()  # first read before the first request; then every keys_refresh_s
         loading = await lifecycle.start(state)
         try:
             yield
         finally:
             await lifecycle.stop(state, loading)
+            await keys_refresh.stop(keys_task)
 
     app = FastAPI(
         title="voicefleet synthesis service",
@@ -55,7 +59,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         summary="Text to speech: CosyVoice3 on a GPU or embedded espeak-ng; OpenAI-compatible and native APIs.",
         lifespan=lifespan,
     )
-    app.state.auth = ApiKeyAuth(settings.api_keys, settings.admin_key)
+    app.state.auth = ApiKeyAuth(keys)
     app.state.metrics = metrics
     install_error_handlers(app)
     for module in (health, ops):  # open: the load balancer and Prometheus carry no key

@@ -23,6 +23,8 @@ from service.metrics import Metrics
 from service.settings import Settings
 from service.spot import SpotNotice, SpotWatcher
 from service.storage import AudioStore, Spool, s3_client
+from service.tenants import refresh as keys_refresh
+from service.tenants.refresh import KeyManager
 from service.voices.local import LocalVoiceStore
 from service.voices.s3 import S3VoiceStore
 from service.voices.store import VoiceStore
@@ -62,8 +64,24 @@ def audio_store(settings: Settings, metrics: Metrics) -> AudioStore | None:
     )
 
 
+def key_manager(settings: Settings, metrics: Metrics) -> KeyManager:
+    """The API keys from wherever the settings name them (service/tenants), re-read every keys_refresh_s."""
+    return keys_refresh.key_manager(
+        environment=settings.environment,
+        api_keys=settings.api_keys,
+        api_keys_file=settings.api_keys_file,
+        api_keys_secret=settings.api_keys_secret,
+        admin_key=settings.admin_key,
+        admin_key_file=settings.admin_key_file,
+        admin_key_secret=settings.admin_key_secret,
+        interval_s=settings.keys_refresh_s,
+        secrets_endpoint_url=settings.secrets_endpoint_url,
+        on_refresh=metrics.keys_refreshed,
+    )
+
+
 def build_state(
-    settings: Settings, engine: Engine, metrics: Metrics, exit_server: Callable[[], None] | None
+    settings: Settings, engine: Engine, metrics: Metrics, exit_server: Callable[[], None] | None, keys: KeyManager
 ) -> ServiceState:
     """Every part, wired; nothing started yet."""
     workers = engine_workers(engine, max_concurrency=settings.max_concurrency, max_batch=settings.max_batch)
@@ -116,6 +134,7 @@ def build_state(
         metrics=metrics,
         voices=voice_store(settings),
         builtin_voices=builtin_voice_names(engine),
+        keys=keys,
         audio_store=store,
         spot=spot,
     )

@@ -9,16 +9,14 @@ imported it (an engine on CUDA did): the embedded CPU engine never pays for it.
 from __future__ import annotations
 
 import logging
-import os
-import resource
 import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from service.engines.base import Engine, MemoryReport
+from service.engines.process import rss_bytes
 
 log = logging.getLogger(__name__)
 
@@ -51,12 +49,7 @@ class MemoryLimits:
 
 def process_rss_bytes() -> int:
     """Resident set size now (Linux /proc), else the peak from getrusage."""
-    try:
-        pages = int(Path("/proc/self/statm").read_text().split()[1])
-        return pages * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, IndexError, ValueError):
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        return peak if sys.platform == "darwin" else peak * 1024
+    return rss_bytes()
 
 
 def _torch_cuda() -> Any | None:
@@ -88,7 +81,9 @@ def sample(engine: Engine | None = None) -> MemorySample:
     if report is not None and (report.gpu_allocated_bytes or report.gpu_reserved_bytes):
         allocated, reserved = report.gpu_allocated_bytes, report.gpu_reserved_bytes
         total = report.gpu_total_bytes or total
-    return MemorySample(process_rss_bytes(), allocated, reserved, total)
+    # The engine's report already read RSS: a second /proc read per batch showed in the request profile.
+    rss = report.rss_bytes if report is not None and report.rss_bytes else process_rss_bytes()
+    return MemorySample(rss, allocated, reserved, total)
 
 
 class MemoryHygiene:

@@ -84,6 +84,16 @@ class Metrics:
         self.spot_notices = Counter(
             "voicefleet_spot_interruption_notices", "Spot interruption notices seen on IMDS.", registry=r
         )
+        self.keys_refresh = Counter(
+            "voicefleet_keys_refresh", "Reads of the API keys source, by result (ok, error: last good keys kept).",
+            ["result"], registry=r,
+        )  # fmt: skip
+        self.keys_success = Gauge(
+            "voicefleet_keys_last_success_timestamp_seconds", "When the API keys were last read successfully.",
+            registry=r,
+        )  # fmt: skip
+        for result in ("ok", "error"):
+            self.keys_refresh.labels(result)
         for trigger in RECYCLE_TRIGGERS:
             self.recycles.labels(trigger)
 
@@ -135,6 +145,11 @@ class Metrics:
     def request(self, route: str, method: str, status: int, seconds: float) -> None:
         self.requests.labels(route, method, str(status)).inc()
         self.latency.labels(route).observe(seconds)
+
+    def keys_refreshed(self, ok: bool) -> None:
+        self.keys_refresh.labels("ok" if ok else "error").inc()
+        if ok:
+            self.keys_success.set_to_current_time()
 
     def recycle(self, trigger: str) -> None:
         self.recycles.labels(trigger if trigger in RECYCLE_TRIGGERS else "memory").inc()

@@ -17,18 +17,15 @@ from pydantic import Field, field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
-from voicefleet_config import ServiceLimits
+from service.tenants.keyring import MIN_KEY_CHARS, OPEN_ENVIRONMENTS, KeyFormatError, Keyring
+from voicefleet_config import ServiceKeys, ServiceLimits
+
+__all__ = ["MIN_KEY_CHARS", "OPEN_ENVIRONMENTS", "Settings", "key_problem"]
 
 # "loadmodel" (CosyVoice3's shapes with random weights, for GPU load tests) needs TTS_ALLOW_LOADMODEL=true.
 EngineName = Literal["espeak", "cosyvoice3", "loadmodel"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 
-# Environments where running without API keys is acceptable (a laptop, CI, a disposable dev stack).
-OPEN_ENVIRONMENTS = frozenset({"local", "dev", "test", "ci"})
-# Keys that appear in examples and must never protect a real deployment.
-_WEAK_KEYS = frozenset({"changeme", "change-me", "secret", "password", "test", "admin", "key", "apikey"})
-# 16 random base64url characters are 96 bits; anything shorter is an example value or a guessable word.
-MIN_KEY_CHARS = 16
 # The deployment guidance's name for the text limit (no prefix); read when TTS_MAX_TEXT_CHARS is not set.
 LEGACY_MAX_TEXT_LEN = "MAX_TEXT_LEN"
 
@@ -39,12 +36,6 @@ def default_spool_dir() -> Path:
     itself (issue 13, fault 4: tts-serve exited 2 at once and systemd restarted it every 5 s)."""
     state = os.environ.get("STATE_DIRECTORY", "").split(":")[0]
     return Path(state) / "spool" if state else Path("/var/spool/voicefleet")
-
-
-def _split_csv(value: object) -> object:
-    if isinstance(value, str):
-        return [part.strip() for part in value.split(",") if part.strip()]
-    return value
 
 
 class _LegacyNames(PydanticBaseSettingsSource):
@@ -58,24 +49,18 @@ class _LegacyNames(PydanticBaseSettingsSource):
         return {"max_text_chars": value} if value is not None else {}
 
 
-def key_problem(environment: str, api_keys: list[str], admin_key: str | None) -> str | None:
-    """Why these keys must not protect `environment` (None when they may): the one place for the key rules."""
-    if admin_key is not None and admin_key in api_keys:
-        return "TTS_ADMIN_KEY must differ from every key in TTS_API_KEYS"
-    if environment in OPEN_ENVIRONMENTS:
-        return None
-    weak = [key for key in [*api_keys, admin_key or ""] if key and key.lower() in _WEAK_KEYS]
-    if weak:
-        return f"API key '{weak[0]}' is an example value; set real keys for environment '{environment}'"
-    if not api_keys:
-        return f"environment '{environment}' requires TTS_API_KEYS; only {sorted(OPEN_ENVIRONMENTS)} may run open"
-    # Without TTS_ADMIN_KEY the admin routes are disabled (403), which is safe.
-    if any(len(key) < MIN_KEY_CHARS for key in [*api_keys, *([admin_key] if admin_key else [])]):
-        return f"environment '{environment}': API keys must be at least {MIN_KEY_CHARS} characters"
-    return None
+def key_problem(environment: str, api_keys: str | list[str] | None, admin_key: str | None) -> str | None:
+    """Why these inline keys must not protect `environment` (None when they may). The rules themselves live in
+    service/tenants/keyring.py, which also applies them to every re-read of a key file or secret."""
+    text = ",".join(api_keys) if isinstance(api_keys, list) else api_keys
+    try:
+        keyring = Keyring.parse(text, admin_key or None)
+    except KeyFormatError as exc:
+        return str(exc)
+    return keyring.problem(environment)
 
 
-class Settings(ServiceLimits, BaseSettings):
+class Settings(ServiceLimits, ServiceKeys, BaseSettings):
     """Everything the service reads at startup (docs/service.md lists every variable); the limits are inherited."""
 
     # protected_namespaces: `model_dir` is a field; older pydantic-settings reserve all of "model_" and warn.
@@ -97,8 +82,19 @@ class Settings(ServiceLimits, BaseSettings):
     # JSON bodies carry text, not audio: 64 KiB holds 10,000 characters even \u-escaped (6 bytes each), far over
     # the 200-character default; refused with 413 before (or while) reading, so a huge body never fills memory.
     max_json_bytes: int = Field(default=64 * 1024, ge=1024, le=16 * 1024 * 1024)
-    api_keys: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # -- keys and tenants (service/tenants) ------------------------------------------------------------------------
+    api_keys: Annotated[str | None, NoDecode] = None
+    """TTS_API_KEYS: the key document (JSON, tenant -> keys) or the old comma-separated list (tenant `default`)."""
+    api_keys_file: Path | None = None
+    """A file holding the key document, re-read every keys_refresh_s."""
+    api_keys_secret: str | None = None
+    """A Secrets Manager secret (ARN or name) holding the key document, re-read every keys_refresh_s."""
     admin_key: str | None = None
+    """TTS_ADMIN_KEY: the admin key (or a comma-separated list while rotating); tenant `admin`."""
+    admin_key_file: Path | None = None
+    admin_key_secret: str | None = None
+    secrets_endpoint_url: str | None = None
+    """A Secrets Manager-compatible endpoint (tests: moto); None = AWS's regional endpoint."""
     environment: str = "local"
     # Loudness target of the returned audio (EBU R128 / ITU-R BS.1770 integrated loudness, LUFS); None = leave as is.
     loudness_lufs: float | None = Field(default=-20.0, ge=-40.0, le=-10.0)
@@ -163,8 +159,9 @@ class Settings(ServiceLimits, BaseSettings):
 
     @field_validator("api_keys", mode="before")
     @classmethod
-    def _csv(cls, value: object) -> object:
-        return _split_csv(value)
+    def _keys_text(cls, value: object) -> object:
+        """A list (Python callers, tests) is the old comma-separated format."""
+        return ",".join(str(key) for key in value) if isinstance(value, list) else value
 
     @field_validator("device")
     @classmethod
@@ -195,10 +192,21 @@ class Settings(ServiceLimits, BaseSettings):
             prefix = getattr(self, name)
             if not prefix.endswith("/") or prefix.startswith("/") or ".." in prefix:
                 raise ValueError(f"{name} '{prefix}' must be relative and end with '/' (e.g. 'audio/')")
-        problem = key_problem(self.environment, self.api_keys, self.admin_key)
-        if problem:
-            raise ValueError(problem)
+        self._check_keys()
         return self
+
+    def _check_keys(self) -> None:
+        """Key sources: one file or secret at most per kind; inline keys (alone, or as the fallback until the first
+        read of a file or secret) follow the keyring's rules now; a keyed source is required outside open envs."""
+        for kind in ("api_keys", "admin_key"):
+            if getattr(self, f"{kind}_file") is not None and getattr(self, f"{kind}_secret"):
+                raise ValueError(f"give TTS_{kind.upper()}_FILE or TTS_{kind.upper()}_SECRET, not both")
+        keyed_api = self.api_keys_file is not None or bool(self.api_keys_secret)
+        admin_inline = None if self.admin_key_file is not None or self.admin_key_secret else self.admin_key
+        if self.api_keys or not keyed_api:
+            problem = key_problem(self.environment, self.api_keys, admin_inline)
+            if problem:
+                raise ValueError(problem)
 
     @property
     def resolved_drain_timeout_s(self) -> float:

@@ -109,6 +109,9 @@ def test_service_accepts_the_values_infra_writes(name: str, monkeypatch: pytest.
     assert settings.fp16 is config.service.fp16
     assert settings.outputs_bucket == NAMES.outputs_bucket
     assert settings.environment == name
+    # The keys are re-read from the stack's secrets (rotation without an instance refresh), at the config's interval.
+    assert (settings.api_keys_secret, settings.admin_key_secret) == (NAMES.api_keys_secret, NAMES.admin_key_secret)
+    assert settings.keys_refresh_s == config.service.keys_refresh_s
 
 
 def test_cost_model_counts_the_scheduler_runs_infra_deploys() -> None:

@@ -29,7 +29,7 @@ from voicefleet_config.model import (
     did_you_mean,
     parse_hhmm,
 )
-from voicefleet_config.service import ServiceConfig, ServiceLimits, limits_of
+from voicefleet_config.service import ServiceConfig, ServiceKeys, ServiceLimits, limits_of
 from voicefleet_config.workload import WorkloadConfig
 
 __all__ = [
@@ -47,6 +47,7 @@ __all__ = [
     "NetworkConfig",
     "ScheduleConfig",
     "ServiceConfig",
+    "ServiceKeys",
     "ServiceLimits",
     "StorageConfig",
     "WafConfig",

@@ -41,6 +41,16 @@ class ServiceLimits(BaseModel):
     stream_timeout_s: Annotated[float, Field(gt=0, le=3600)] = 300.0
 
 
+class ServiceKeys(BaseModel):
+    """How the service keeps its API keys current (the keys themselves are secrets, never config)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    # How often the key file or Secrets Manager secret is re-read: a rotated key works (and a revoked one stops)
+    # within this many seconds, with no restart. A failed re-read keeps the last good keys.
+    keys_refresh_s: Annotated[float, Field(gt=0, le=3600)] = 60.0
+
+
 def limits_of(model: ServiceLimits) -> dict[str, object]:
     """The limit fields of any model that carries them (ServiceConfig, Settings, AdmissionSettings), by name."""
     return {name: getattr(model, name) for name in ServiceLimits.model_fields}
@@ -50,7 +60,7 @@ def _env_value(value: object) -> str:
     return ("true" if value else "false") if isinstance(value, bool) else str(value)
 
 
-class ServiceConfig(ServiceLimits):
+class ServiceConfig(ServiceLimits, ServiceKeys):
     """cdk.json `service`: the limits, plus what the fleet runs; each instance gets them as TTS_* variables."""
 
     engine: Literal["espeak", "cosyvoice3"] = "cosyvoice3"
@@ -60,9 +70,11 @@ class ServiceConfig(ServiceLimits):
     model_prefix: str = "cosyvoice3/"
 
     def to_env(self) -> dict[str, str]:
-        """TTS_<FIELD> for every field the service process reads: the engine choice first, then each limit."""
-        own = [name for name in type(self).model_fields if name not in ServiceLimits.model_fields]
-        names = [name for name in own if name not in _NOT_SERVICE_SETTINGS] + list(ServiceLimits.model_fields)
+        """TTS_<FIELD> for every field the service process reads: the engine choice first, then each limit, then
+        the key settings."""
+        shared = {*ServiceLimits.model_fields, *ServiceKeys.model_fields, *_NOT_SERVICE_SETTINGS}
+        own = [name for name in type(self).model_fields if name not in shared]
+        names = own + list(ServiceLimits.model_fields) + list(ServiceKeys.model_fields)
         return {f"{ENV_PREFIX}{name.upper()}": _env_value(getattr(self, name)) for name in names}
 
 

@@ -44,6 +44,10 @@ def service_env(config: EnvironmentConfig, names: BootNames) -> dict[str, str]:
         "TTS_CDN_DOMAIN": names.cdn_domain,
         "TTS_VOICES_BUCKET": names.outputs_bucket,
         "TTS_VOICES_PREFIX": VOICES_PREFIX,
+        # The service re-reads its keys from the secrets every TTS_KEYS_REFRESH_S (rotation without an instance
+        # refresh); the copy the boot writes into TTS_API_KEYS / TTS_ADMIN_KEY serves until the first read.
+        "TTS_API_KEYS_SECRET": names.api_keys_secret,
+        "TTS_ADMIN_KEY_SECRET": names.admin_key_secret,
         "AWS_DEFAULT_REGION": config.region,
     }
 

@@ -208,7 +208,8 @@ async def _admission(_: Request, exc: Exception) -> Response:
 
 async def _auth(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AuthError)
-    body = error_body(str(exc.detail), param="Authorization", code=exc.code, kind="authentication_error")
+    kind = "authentication_error" if exc.status_code in (401, 403) else "server_error"
+    body = error_body(str(exc.detail), param="Authorization", code=exc.code, kind=kind)
     return _json(exc.status_code, body, exc.headers)
 
 

@@ -20,7 +20,8 @@ async def healthz() -> dict[str, str]:
 
 @router.get("/readyz", responses={503: {"description": "Loading, failed or draining"}})
 async def readyz(state: Annotated[ServiceState, Depends(get_state)]) -> JSONResponse:
-    """200 when the engine is loaded and accepting; 503 while loading, after a failed load, or while draining
+    """200 when the engine is loaded and accepting; 503 while loading, after a failed load, before the API keys
+    could be read (no_keys), or while draining
     (a Spot notice, SIGTERM or a recycle turns it 503 at once, so the load balancer stops routing here)."""
     status = state.status
     state.metrics.ready.set(1 if status == "ready" else 0)
@@ -31,6 +32,8 @@ async def readyz(state: Annotated[ServiceState, Depends(get_state)]) -> JSONResp
         body["error"] = getattr(state.engine, "fatal_error", None) or "the engine reported an unrecoverable failure"
     if status == "draining":
         body["reason"] = state.admission.drain_reason
+    if status == "no_keys":
+        body["error"] = f"API keys not loaded yet: {state.keys.last_error or 'reading'}"
     if status == "ready":
         return JSONResponse(body)
     return JSONResponse(body, status_code=503, headers={"Retry-After": "5"})

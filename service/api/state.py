@@ -16,9 +16,10 @@ from service.metrics import Metrics
 from service.settings import Settings
 from service.spot import SpotWatcher
 from service.storage import AudioStore
+from service.tenants.refresh import KeyManager
 from service.voices.store import VoiceStore
 
-Status = Literal["loading", "ready", "failed", "draining"]
+Status = Literal["loading", "ready", "failed", "draining", "no_keys"]
 
 
 @dataclass
@@ -32,6 +33,7 @@ class ServiceState:
     metrics: Metrics
     voices: VoiceStore
     builtin_voices: tuple[str, ...]
+    keys: KeyManager
     audio_store: AudioStore | None = None
     spot: SpotWatcher | None = None
     loaded: bool = False
@@ -44,9 +46,12 @@ class ServiceState:
             return "failed"
         if self.admission.draining:
             return "draining"
+        if self.keys.keyring is None:
+            return "no_keys"  # a keyed environment that has not read its keys yet could only answer 503
         return "ready" if self.admission.accepting else "loading"
 
 
-def get_state(request: Request) -> ServiceState:
+async def get_state(request: Request) -> ServiceState:
+    """async on purpose: FastAPI runs a plain `def` dependency on its thread pool, a thread hop per request."""
     state: ServiceState = request.app.state.service
     return state

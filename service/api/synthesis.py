@@ -28,7 +28,9 @@ from service.audio.stream_encode import StreamEncoder
 from service.engines.base import Audio, SynthesisRequest, SynthesisResult, VoicePrompt
 from service.logging import request_id_var
 from service.storage import CONTENT_TYPES, StoredAudio, audio_key, audio_metadata, new_audio_id
+from service.tenants.keyring import Tenant
 from service.text import prepare_text
+from service.voices.access import can_use
 from service.voices.store import VoiceNotFoundError
 
 # `pcm` has no header to carry its rate: it is 24 kHz 16-bit mono little-endian on every engine (what OpenAI's
@@ -68,14 +70,19 @@ def require_content_type(request: Request, *accepted: str) -> None:
         )
 
 
-async def resolve_voice(state: ServiceState, name: str | None) -> tuple[str | None, VoicePrompt | None]:
-    """(built-in voice name, None) or (None, saved prompt); 422 naming `voice` when it is neither."""
+async def resolve_voice(state: ServiceState, name: str | None, tenant: Tenant) -> tuple[str | None, VoicePrompt | None]:
+    """(built-in voice name, None) or (None, saved prompt this tenant may use); 422 naming `voice` otherwise,
+    listing the voices this tenant can use (another tenant's unshared voice is unknown here, as if absent)."""
     if name is None or name in state.builtin_voices:
         return name, None
     try:
-        prompt = await anyio.to_thread.run_sync(state.voices.load_prompt, name)
+        voice, prompt = await anyio.to_thread.run_sync(state.voices.load, name)
+        if not can_use(voice, tenant):
+            raise VoiceNotFoundError(name)
     except (VoiceNotFoundError, ValueError) as exc:
-        known = ", ".join([*state.builtin_voices, *(v.name for v in state.voices.list())]) or "(none saved yet)"
+        saved = await anyio.to_thread.run_sync(state.voices.list)
+        usable = [v.name for v in saved if can_use(v, tenant)]
+        known = ", ".join([*state.builtin_voices, *usable]) or "(none yet: save one with POST /v1/voices)"
         raise ApiError(
             422, f"unknown voice '{name}'; known voices: {known}", param="voice", code="unknown_voice"
         ) from exc

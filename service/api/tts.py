@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import Response
 from pydantic import BaseModel
 
+from service.api.auth import current_tenant
 from service.api.errors import ApiError, error_responses
 from service.api.fields import Utf8Str, speakable_schema
 from service.api.middleware import FORM_OVERHEAD_BYTES
@@ -18,6 +19,7 @@ from service.api.synthesis import Job, require_content_type, resolve_voice, synt
 from service.audio.encode import MEDIA_TYPES, AudioFormat
 from service.audio.prompt import PromptAudioError, decode_prompt
 from service.engines.base import VoicePrompt
+from service.tenants.keyring import Tenant
 
 router = APIRouter(tags=["speech"])
 # Multipart framing and the text fields around the file.
@@ -36,7 +38,7 @@ class StoredAudioPublic(BaseModel):
     notes: list[str]
 
 
-def form_body(request: Request, state: Annotated[ServiceState, Depends(get_state)]) -> None:
+async def form_body(request: Request, state: Annotated[ServiceState, Depends(get_state)]) -> None:
     """415 for a non-form body; 413 before reading when Content-Length already exceeds the upload cap."""
     require_content_type(request, "multipart/form-data", "application/x-www-form-urlencoded")
     declared = request.headers.get("content-length", "")
@@ -75,6 +77,7 @@ async def read_upload(upload: UploadFile, *, limit: int, field: str) -> bytes:
 )
 async def tts(
     state: Annotated[ServiceState, Depends(get_state)],
+    tenant: Annotated[Tenant, Depends(current_tenant)],
     text: Annotated[
         Utf8Str, Form(description="Text to say; pronunciation tags allowed.", json_schema_extra=speakable_schema)
     ],
@@ -107,7 +110,7 @@ async def tts(
         raise ApiError(422, "prompt_text needs prompt_audio (the clip it transcribes)", param="prompt_text")
     else:
         builtin, prompt = await resolve_voice(
-            state, voice or ("default" if "default" in state.builtin_voices else None)
+            state, voice or ("default" if "default" in state.builtin_voices else None), tenant
         )
     job = Job(
         text=text,

@@ -1,4 +1,7 @@
-"""GET/POST/DELETE /v1/voices — built-in voices and saved clone prompts, usable as `voice` in both speech APIs."""
+"""GET/POST/DELETE /v1/voices — built-in voices and saved clone prompts, usable as `voice` in both speech APIs.
+
+Saved voices belong to the tenant whose key saved them (service/voices/access.py): another tenant neither lists,
+uses nor deletes them unless they are shared; an admin key manages all."""
 
 from __future__ import annotations
 
@@ -8,14 +11,17 @@ from typing import Annotated, Literal, TypeVar
 import anyio.to_thread
 from fastapi import APIRouter, Depends, File, Form, UploadFile
 from fastapi.responses import Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
+from service.api.auth import current_tenant
 from service.api.errors import ApiError, error_responses
 from service.api.fields import Utf8Str
 from service.api.state import ServiceState, get_state
 from service.api.tts import form_body, read_upload
 from service.audio.prompt import decode_prompt
-from service.voices.store import SavedVoice, check_name
+from service.tenants.keyring import Tenant
+from service.voices.access import can_delete, can_use
+from service.voices.store import SavedVoice, VoiceNotFoundError, check_name
 
 router = APIRouter(prefix="/v1/voices", tags=["voices"])
 T = TypeVar("T")
@@ -29,6 +35,8 @@ class VoicePublic(BaseModel):
     sample_rate: int | None = None
     duration_s: float | None = None
     created_at: str | None = None
+    owner: str | None = Field(default=None, description="The tenant whose key saved it (saved voices).")
+    shared: bool | None = Field(default=None, description="Usable by every tenant (saved voices).")
 
 
 class VoiceList(BaseModel):
@@ -40,19 +48,31 @@ def _public(voice: SavedVoice) -> VoicePublic:
 
 
 @router.get("", response_model=VoiceList)
-async def list_voices(state: Annotated[ServiceState, Depends(get_state)]) -> VoiceList:
-    """List built-in and saved voices."""
+async def list_voices(
+    state: Annotated[ServiceState, Depends(get_state)], tenant: Annotated[Tenant, Depends(current_tenant)]
+) -> VoiceList:
+    """List built-in voices, and the saved voices this key may use (its own and shared ones; all for an admin)."""
     saved = await anyio.to_thread.run_sync(state.voices.list)
     builtin = [VoicePublic(name=name, kind="builtin") for name in state.builtin_voices]
-    return VoiceList(voices=builtin + [_public(v) for v in saved])
+    return VoiceList(voices=builtin + [_public(v) for v in saved if can_use(v, tenant)])
+
+
+async def _visible(state: ServiceState, name: str, tenant: Tenant) -> SavedVoice:
+    """The saved voice, or 404 when it does not exist or this key may not see it (the same answer)."""
+    voice = await anyio.to_thread.run_sync(state.voices.get, name)
+    if not can_use(voice, tenant):
+        raise VoiceNotFoundError(name)
+    return voice
 
 
 @router.get("/{name}", response_model=VoicePublic, responses=error_responses(404, 422))
-async def get_voice(name: str, state: Annotated[ServiceState, Depends(get_state)]) -> VoicePublic:
-    """One voice."""
+async def get_voice(
+    name: str, state: Annotated[ServiceState, Depends(get_state)], tenant: Annotated[Tenant, Depends(current_tenant)]
+) -> VoicePublic:
+    """One voice (404 for another tenant's unshared voice)."""
     if name in state.builtin_voices:
         return VoicePublic(name=name, kind="builtin")
-    return _public(await anyio.to_thread.run_sync(state.voices.get, name))
+    return _public(await _visible(state, name, tenant))
 
 
 @router.post(
@@ -64,6 +84,7 @@ async def get_voice(name: str, state: Annotated[ServiceState, Depends(get_state)
 )
 async def create_voice(
     state: Annotated[ServiceState, Depends(get_state)],
+    tenant: Annotated[Tenant, Depends(current_tenant)],
     name: Annotated[Utf8Str, Form(description="1-64 of a-z 0-9 - _")],
     audio: Annotated[
         UploadFile | None,
@@ -79,8 +100,11 @@ async def create_voice(
     prompt_text: Annotated[
         Utf8Str | None, Form(max_length=500, description="Same as text, under the name POST /v1/tts uses.")
     ] = None,
+    shared: Annotated[
+        bool, Form(description="true: every tenant may use (not delete) it; false: only this key's tenant.")
+    ] = False,
 ) -> VoicePublic:
-    """Save a voice prompt (audio + transcript) under a name."""
+    """Save a voice prompt (audio + transcript) under a name, owned by this key's tenant."""
     field, upload = _either("audio", _given(audio), "prompt_audio", _given(prompt_audio))
     if upload is None:
         message = "audio is required: the clip to clone (prompt_audio, the name POST /v1/tts uses, works too)"
@@ -99,6 +123,8 @@ async def create_voice(
         clip.sample_rate,
         text=(transcript or "").strip(),
         language=language or None,
+        owner=tenant.name,
+        shared=shared,
     )
     return _public(await anyio.to_thread.run_sync(save))
 
@@ -115,11 +141,21 @@ def _either(name: str, value: T | None, alias: str, alias_value: T | None) -> tu
     return (alias, alias_value) if alias_value is not None else (name, value)
 
 
-@router.delete("/{name}", status_code=204, response_class=Response, responses=error_responses(404, 409, 422))
-async def delete_voice(name: str, state: Annotated[ServiceState, Depends(get_state)]) -> Response:
-    """Delete a saved voice."""
+@router.delete("/{name}", status_code=204, response_class=Response, responses=error_responses(403, 404, 409, 422))
+async def delete_voice(
+    name: str, state: Annotated[ServiceState, Depends(get_state)], tenant: Annotated[Tenant, Depends(current_tenant)]
+) -> Response:
+    """Delete a saved voice this key's tenant owns (an admin key: any)."""
     if name in state.builtin_voices:
         raise ApiError(409, f"'{name}' is a built-in voice and cannot be deleted", param="name", code="voice_builtin")
+    voice = await _visible(state, name, tenant)
+    if not can_delete(voice, tenant):
+        raise ApiError(
+            403,
+            f"voice '{name}' is shared by tenant '{voice.owner}'; only its owner or an admin key may delete it",
+            param="name",
+            code="voice_not_owned",
+        )
     await anyio.to_thread.run_sync(state.voices.delete, name)
     state.engine.forget_voice(name)
     return Response(status_code=204)

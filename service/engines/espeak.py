@@ -49,6 +49,8 @@ BUILTIN_VARIANTS = {
     "sage": "f4",
     "shimmer": "f5",
     "verse": "m5",
+    "marin": "linda",  # marin and cedar: in the openai SDK's voice list since 2025 (speech_create_params.Voice)
+    "cedar": "m6",
 }
 # Segment at sentence ends so streaming yields audio as each sentence finishes.
 _SENTENCE_END = re.compile(r"(?<=[。！？!?；;\n])|(?<=[.])\s+")

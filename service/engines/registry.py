@@ -12,6 +12,11 @@ if TYPE_CHECKING:
 ENGINE_NAMES = ("espeak", "cosyvoice3", "loadmodel")
 # Model names OpenAI clients send; they mean "the engine this service runs".
 OPENAI_MODEL_ALIASES = ("tts-1", "tts-1-hd", "gpt-4o-mini-tts")
+# Voice names OpenAI clients send: the `Voice` literal of the openai SDK (3.57, speech_create_params.py; a test reads
+# it from the installed package). espeak maps each to a variant; cosyvoice3 finds them in the seeded voice library.
+OPENAI_VOICE_NAMES = (
+    "alloy", "ash", "ballad", "cedar", "coral", "echo", "fable", "marin", "nova", "onyx", "sage", "shimmer", "verse",
+)  # fmt: skip
 
 
 class EngineRefusedError(EngineError):

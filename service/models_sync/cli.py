@@ -3,6 +3,7 @@
     voicefleet-models push --env prod --from ./CosyVoice3-0.5B      # bucket from the deployed stack's outputs
     voicefleet-models push --bucket B --prefix cosyvoice3/ --from DIR
     voicefleet-models pull --bucket B --prefix cosyvoice3/ --to /opt/models/cosyvoice3   # what an instance runs at boot
+    voicefleet-models voices push --env prod --from ./voice-library   # OpenAI's voice names for cosyvoice3
 
 Exit codes: 0 done, 1 the sync failed (checksum, S3), 2 bad input.
 """
@@ -25,7 +26,8 @@ from service.models_sync.transfer import SyncReport, pull, push
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
-MODELS_BUCKET_OUTPUT = "ModelsBucket"  # CfnOutput of infra/stack.py
+MODELS_BUCKET_OUTPUT = "ModelsBucket"  # CfnOutputs of infra/stack.py
+OUTPUTS_BUCKET_OUTPUT = "OutputsBucket"  # saved voices live there, under voices/ (TTS_VOICES_BUCKET/PREFIX)
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Sync model weights with the models bucket.")
 err = Console(stderr=True, soft_wrap=True)
@@ -52,10 +54,13 @@ def stack_outputs(name: str, region: str | None) -> tuple[dict[str, str], str, s
     return outputs, config.service.model_prefix, region
 
 
-def resolve_env(name: str, region: str | None) -> tuple[str, str, str]:
-    """(bucket, prefix, region) of a deployed environment: config from cdk.json, bucket from the stack outputs."""
+def resolve_env(name: str, region: str | None, output_key: str = MODELS_BUCKET_OUTPUT) -> tuple[str, str, str]:
+    """(bucket, model prefix, region) of a deployed environment: config from cdk.json, bucket from the stack
+    output `output_key`."""
     outputs, prefix, region = stack_outputs(name, region)
-    return outputs[MODELS_BUCKET_OUTPUT], prefix, region
+    if output_key not in outputs:
+        raise SyncError(f"the '{name}' environment's stack has no '{output_key}' output; pass --bucket")
+    return outputs[output_key], prefix, region
 
 
 def _client(region: str | None) -> S3Client:
@@ -181,6 +186,48 @@ def tiny_command(
         raise _fail(SyncError(str(exc))) from exc
     size = sum(f.stat().st_size for f in target.rglob("*") if f.is_file())
     err.print(f"tiny CosyVoice3 checkpoint (seed {seed}) in {target}: {size / 1e6:.1f} MB", highlight=False)
+
+
+voices_app = typer.Typer(no_args_is_help=True, help="The voice library: named prompt clips in the voice store.")
+app.add_typer(voices_app, name="voices")
+
+
+@voices_app.command("push")
+def voices_push_command(
+    source: Annotated[Path, typer.Option("--from", help="Directory of <name>.wav|flac|mp3|ogg (+ <name>.txt).")],
+    env: Annotated[str | None, typer.Option("--env", help="Environment in cdk.json (its outputs bucket).")] = None,
+    bucket: Annotated[str | None, typer.Option("--bucket", help="Voices bucket (instead of --env).")] = None,
+    prefix: Annotated[str, typer.Option("--prefix", help="Voices prefix (TTS_VOICES_PREFIX).")] = "voices/",
+    region: Annotated[str | None, typer.Option("--region")] = None,
+    replace: Annotated[bool, typer.Option("--replace", help="Overwrite different voices of the same name.")] = False,
+) -> None:
+    """Seed shared, admin-owned voices (e.g. OpenAI's names for cosyvoice3); every clip is checked before any upload."""
+    from service.models_sync.voices import read_library, seed
+    from service.voices.s3 import S3VoiceStore
+
+    try:
+        if bool(env) == bool(bucket):
+            raise UsageError("give exactly one of --env NAME or --bucket BUCKET")
+        if not prefix.endswith("/") or prefix.startswith("/"):
+            raise UsageError(f"--prefix '{prefix}' must be relative and end with '/' (e.g. 'voices/')")
+        voices = read_library(source)
+        if env:
+            bucket, _, region = resolve_env(env, region, OUTPUTS_BUCKET_OUTPUT)
+        assert bucket is not None
+        report = seed(S3VoiceStore(_client(region), bucket, prefix), voices, replace=replace)
+    except (SyncError, ClientError, BotoCoreError, OSError) as exc:
+        raise _fail(exc) from exc
+    err.print(
+        f"voices in s3://{bucket}/{prefix}: saved {len(report.saved)}, replaced {len(report.replaced)}, "
+        f"unchanged {len(report.skipped)}",
+        highlight=False,
+    )
+    if report.missing_openai:
+        err.print(
+            f"note: OpenAI voice names not in the library (requests naming them get 422): "
+            f"{', '.join(report.missing_openai)}",
+            highlight=False,
+        )
 
 
 def main() -> None:

@@ -16,6 +16,7 @@ import numpy as np
 import soundfile as sf
 
 from service.engines.base import Audio, VoicePrompt
+from service.tenants.keyring import LEGACY_TENANT
 from service.voices.store import SavedVoice, VoiceExistsError, VoiceNotFoundError, check_name, prompt_flac
 
 
@@ -47,7 +48,7 @@ class LocalVoiceStore:
         except FileNotFoundError as exc:
             raise VoiceNotFoundError(name) from exc
 
-    def load_prompt(self, name: str) -> VoicePrompt:
+    def load(self, name: str) -> tuple[SavedVoice, VoicePrompt]:
         # Under the lock: a DELETE (rmtree) must not land between reading the sidecar and reading the clip.
         with self._lock:
             voice = self.get(name)
@@ -55,11 +56,25 @@ class LocalVoiceStore:
                 audio, rate = sf.read(self._dir(name) / "prompt.flac", dtype="float32")
             except (OSError, sf.LibsndfileError) as exc:
                 raise VoiceNotFoundError(name) from exc
-        return VoicePrompt(audio=np.asarray(audio, dtype=np.float32), sample_rate=int(rate), text=voice.text, name=name)
+        audio = np.asarray(audio, dtype=np.float32)
+        return voice, VoicePrompt(audio=audio, sample_rate=int(rate), text=voice.text, name=name)
 
-    def save(self, name: str, audio: Audio, sample_rate: int, *, text: str, language: str | None) -> SavedVoice:
+    def load_prompt(self, name: str) -> VoicePrompt:
+        return self.load(name)[1]
+
+    def save(
+        self,
+        name: str,
+        audio: Audio,
+        sample_rate: int,
+        *,
+        text: str,
+        language: str | None,
+        owner: str = LEGACY_TENANT,
+        shared: bool = False,
+    ) -> SavedVoice:
         target = self._dir(name)
-        voice = SavedVoice.new(name, audio, sample_rate, text=text, language=language)
+        voice = SavedVoice.new(name, audio, sample_rate, text=text, language=language, owner=owner, shared=shared)
         flac = prompt_flac(audio, sample_rate)
         with self._lock:
             if target.exists():

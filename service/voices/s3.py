@@ -19,6 +19,7 @@ import soundfile as sf
 from botocore.exceptions import ClientError
 
 from service.engines.base import Audio, VoicePrompt
+from service.tenants.keyring import LEGACY_TENANT
 from service.voices.store import SavedVoice, VoiceExistsError, VoiceNotFoundError, check_name, prompt_flac
 
 if TYPE_CHECKING:
@@ -79,12 +80,26 @@ class S3VoiceStore:
     def get(self, name: str) -> SavedVoice:
         return self._get(name)[0]
 
-    def load_prompt(self, name: str) -> VoicePrompt:
+    def load(self, name: str) -> tuple[SavedVoice, VoicePrompt]:
         voice, prompt_key = self._get(name)
         audio, rate = sf.read(io.BytesIO(self._read(prompt_key, name)[0]), dtype="float32")
-        return VoicePrompt(audio=np.asarray(audio, dtype=np.float32), sample_rate=int(rate), text=voice.text, name=name)
+        audio = np.asarray(audio, dtype=np.float32)
+        return voice, VoicePrompt(audio=audio, sample_rate=int(rate), text=voice.text, name=name)
 
-    def save(self, name: str, audio: Audio, sample_rate: int, *, text: str, language: str | None) -> SavedVoice:
+    def load_prompt(self, name: str) -> VoicePrompt:
+        return self.load(name)[1]
+
+    def save(
+        self,
+        name: str,
+        audio: Audio,
+        sample_rate: int,
+        *,
+        text: str,
+        language: str | None,
+        owner: str = LEGACY_TENANT,
+        shared: bool = False,
+    ) -> SavedVoice:
         meta_key = self._key(name, "voice.json")
         try:
             self.client.head_object(Bucket=self.bucket, Key=meta_key)
@@ -92,7 +107,7 @@ class S3VoiceStore:
         except ClientError as exc:
             if _code(exc) not in _MISSING:
                 raise
-        voice = SavedVoice.new(name, audio, sample_rate, text=text, language=language)
+        voice = SavedVoice.new(name, audio, sample_rate, text=text, language=language, owner=owner, shared=shared)
         flac = prompt_flac(audio, sample_rate)
         prompt_key = self._key(name, f"prompt-{uuid.uuid4().hex}.flac")
         self.client.put_object(Bucket=self.bucket, Key=prompt_key, Body=flac, ContentType="audio/flac")

@@ -3,7 +3,9 @@ stored clip format. Implementations beside it: service/voices/local.py (one dire
 service/voices/s3.py (the outputs bucket, shared by every instance of the fleet).
 
 A voice is a prompt clip (stored as 16-bit FLAC at its own rate: lossless, about half the size of WAV) and a JSON
-sidecar with its transcript and language; every store makes a voice appear whole or not at all.
+sidecar with its transcript, language, owner (the tenant whose key saved it) and `shared` flag; every store makes a
+voice appear whole or not at all. A sidecar from before tenants has no owner: it belongs to tenant `default`, the
+tenant of the old single-key format, so upgrading changes no one's access. Names are one namespace per store.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Protocol
 import soundfile as sf
 
 from service.engines.base import Audio, VoicePrompt
+from service.tenants.keyring import LEGACY_TENANT
 
 VOICE_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")  # used with fullmatch: `$` would let "anna\n" through
 
@@ -41,9 +44,22 @@ class SavedVoice:
     sample_rate: int
     duration_s: float
     created_at: str
+    owner: str = LEGACY_TENANT
+    shared: bool = False
+    """Usable (never deletable) by every tenant, e.g. the voice library seeded at deploy time."""
 
     @classmethod
-    def new(cls, name: str, audio: Audio, sample_rate: int, *, text: str, language: str | None) -> SavedVoice:
+    def new(
+        cls,
+        name: str,
+        audio: Audio,
+        sample_rate: int,
+        *,
+        text: str,
+        language: str | None,
+        owner: str = LEGACY_TENANT,
+        shared: bool = False,
+    ) -> SavedVoice:
         """The record of a voice saved now from this prompt clip (both stores write the same fields)."""
         return cls(
             name=name,
@@ -52,6 +68,8 @@ class SavedVoice:
             sample_rate=sample_rate,
             duration_s=round(audio.size / sample_rate, 3),
             created_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            owner=owner,
+            shared=shared,
         )
 
 
@@ -77,8 +95,20 @@ class VoiceStore(Protocol):
 
     def get(self, name: str) -> SavedVoice: ...
 
+    def load(self, name: str) -> tuple[SavedVoice, VoicePrompt]: ...
+
     def load_prompt(self, name: str) -> VoicePrompt: ...
 
-    def save(self, name: str, audio: Audio, sample_rate: int, *, text: str, language: str | None) -> SavedVoice: ...
+    def save(
+        self,
+        name: str,
+        audio: Audio,
+        sample_rate: int,
+        *,
+        text: str,
+        language: str | None,
+        owner: str = LEGACY_TENANT,
+        shared: bool = False,
+    ) -> SavedVoice: ...
 
     def delete(self, name: str) -> None: ...

@@ -38,7 +38,11 @@ async function loadInfo() {
   for (const lang of caps.languages) $("language").add(new Option(lang, lang));
   const voices = await getJson("/v1/voices");
   $("voice").replaceChildren();
-  for (const voice of voices.voices) $("voice").add(new Option(`${voice.name} (${voice.kind})`, voice.name));
+  // The list is this key's: built-in voices, its tenant's saved voices and shared ones (all of them for an admin).
+  for (const voice of voices.voices) {
+    const label = voice.kind === "saved" && voice.shared ? "saved, shared" : voice.kind;
+    $("voice").add(new Option(`${voice.name} (${label})`, voice.name));
+  }
   updateCounter();
 }
 

@@ -51,6 +51,8 @@ def test_service_env_follows_the_contract() -> None:
     assert (env["TTS_OUTPUTS_PREFIX"], env["TTS_VOICES_PREFIX"]) == ("audio/", "voices/")
     assert env["TTS_CDN_DOMAIN"] == "d123.cloudfront.net"
     assert env["TTS_ENVIRONMENT"] == "prod"
+    assert (env["TTS_API_KEYS_SECRET"], env["TTS_ADMIN_KEY_SECRET"]) == (NAMES.api_keys_secret, NAMES.admin_key_secret)
+    assert env["TTS_KEYS_REFRESH_S"] == "60.0"
 
 
 def test_cloudwatch_agent_config_is_json_with_gpu_metrics(script: str) -> None:

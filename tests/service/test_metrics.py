@@ -33,6 +33,8 @@ EXPECTED = {
     "voicefleet_engine_oom": "counter",
     "voicefleet_ready": "gauge",
     "voicefleet_storage_uploads": "counter",
+    "voicefleet_keys_refresh": "counter",
+    "voicefleet_keys_last_success_timestamp_seconds": "gauge",
 }
 
 

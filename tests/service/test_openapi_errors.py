@@ -72,6 +72,15 @@ def test_every_audio_format_is_a_documented_content_type(client: httpx.Client, s
     assert tts["application/json"]["schema"]["$ref"] == "#/components/schemas/StoredAudioPublic"
 
 
+def test_sse_streams_are_a_documented_content_type(client: httpx.Client, schema: dict[str, Any]) -> None:
+    """Regression (tts-bench fuzz, schemathesis ST105): stream_format "sse" answered text/event-stream, which the
+    schema did not list."""
+    documented = set(_responses(schema, "post", "/v1/audio/speech")["200"]["content"])
+    sse = client.post("/v1/audio/speech", json={"input": "你好。", "stream_format": "sse"})
+    assert sse.status_code == 200
+    assert sse.headers["content-type"].split(";")[0] in documented
+
+
 JSON = {"content-type": "application/json"}
 
 

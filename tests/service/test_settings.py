@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from service.security import ApiKeyAuth
 from service.settings import MIN_KEY_CHARS, Settings, key_problem
+from service.tenants.keyring import Keyring, Tenant
 from voicefleet_config import ServiceConfig
 
 
@@ -35,7 +35,8 @@ def test_reads_every_variable_the_config_model_writes(monkeypatch: pytest.Monkey
     assert settings.fp16
     assert settings.resolved_device == "cuda:1"
     assert (settings.max_text_chars, settings.max_batch, settings.max_queue) == (150, 4, 9)
-    assert settings.api_keys == ["k-1a2b3c-0123456789", "k-4d5e6f-0123456789"]
+    tenants = {tenant for _, tenant in Keyring.parse(settings.api_keys).entries}
+    assert (len(Keyring.parse(settings.api_keys).entries), tenants) == (2, {Tenant("default")})
     assert settings.model_dir == tmp_path
 
 
@@ -60,6 +61,10 @@ def test_max_text_len_alias(monkeypatch: pytest.MonkeyPatch) -> None:
         ({"max_gpu_reserved_fraction": 1.5}, "max_gpu_reserved_fraction"),
         ({"environment": "prod", "api_keys": ["changeme"]}, "example value"),
         ({"api_keys": ["abc123"], "admin_key": "abc123"}, "must differ"),
+        ({"environment": "prod", "api_keys_file": "/k.json", "api_keys_secret": "keys"}, "not both"),
+        ({"admin_key_file": "/a", "admin_key_secret": "admin"}, "not both"),
+        ({"environment": "prod", "api_keys": '{"acme": '}, "not valid JSON"),
+        ({"environment": "prod", "api_keys": '{"acme": "k-0123456789abcdef"}', "keys_refresh_s": 0}, "keys_refresh_s"),
         ({"device": "gpu0"}, "not 'cpu' or 'cuda:<index>'"),
         ({"max_text_chars": 0}, "max_text_chars"),
         ({"engine": "piper"}, "engine"),
@@ -126,7 +131,7 @@ def test_key_rules_are_part_of_the_settings_validation(
     if needle is None:
         assert problem is None
         settings = Settings(environment=environment, api_keys=api_keys, admin_key=admin_key)
-        assert ApiKeyAuth(settings.api_keys, settings.admin_key).enabled is bool(api_keys)
+        assert Keyring.parse(settings.api_keys, settings.admin_key or None).enabled is bool(api_keys or admin_key)
         return
     assert problem is not None
     assert needle in problem
@@ -171,3 +176,11 @@ def test_tts_max_text_chars_wins_over_the_legacy_name(monkeypatch: pytest.Monkey
     monkeypatch.delenv("TTS_MAX_TEXT_CHARS")
     with pytest.raises(ValidationError, match="max_text_chars"):
         Settings()
+
+
+def test_a_keys_file_or_secret_is_a_key_source_for_a_keyed_environment(tmp_path: Path) -> None:
+    """Read at run time (re-read every keys_refresh_s), so startup only checks that a source is named."""
+    assert Settings(environment="prod", api_keys_secret="arn:aws:secretsmanager:us-east-1:1:secret:k").api_keys is None
+    assert Settings(environment="prod", api_keys_file=tmp_path / "keys.json").api_keys_file == tmp_path / "keys.json"
+    with pytest.raises(ValidationError, match="requires TTS_API_KEYS"):
+        Settings(environment="prod", admin_key_secret="admin")  # an admin key alone is no client key

@@ -25,6 +25,7 @@ def test_the_variables_are_generated_from_the_fields_in_a_fixed_order() -> None:
         "TTS_REQUEST_TIMEOUT_S",
         "TTS_RECYCLE_AFTER_REQUESTS",
         "TTS_STREAM_TIMEOUT_S",
+        "TTS_KEYS_REFRESH_S",
     ]
     assert (env["TTS_ENGINE"], env["TTS_FP16"], env["TTS_REQUEST_TIMEOUT_S"]) == ("espeak", "false", "12.5")
     assert "TTS_MODEL_PREFIX" not in env  # the boot script's, not the process's

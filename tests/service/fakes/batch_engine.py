@@ -38,7 +38,7 @@ def tone(text: str, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
 class BatchEngine(Engine):
     # The service lets an engine declare built-in voices (service.lifecycle.builtin_voice_names); OpenAI-style
     # requests name voice "default" unless told otherwise.
-    builtin_voices = ("default",)
+    builtin_voices: tuple[str, ...] = ("default",)
 
     def __init__(
         self,
