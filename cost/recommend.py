@@ -60,10 +60,12 @@ def recommend(options: Sequence[Option], *, env: EnvironmentConfig, reference: f
     cheaper = [o for o in options if o.feasible and o.priced and (o.total or 0.0) < total and o is not best]
     if cheaper:
         alt = min(cheaper, key=lambda o: o.total or 0.0)
-        why += (
-            f"; cheapest alternative: {alt.instance_type} ({alt.purchase}) at ${alt.total:,.2f}/month "
-            f"(cdk.json change: {alt.cdk_json_change})"
+        change = (
+            f"cdk.json change: {alt.cdk_json_change}"
+            if alt.cdk_json_change
+            else "a type the environment's fleet already lists"
         )
+        why += f"; cheapest alternative: {alt.instance_type} ({alt.purchase}) at ${alt.total:,.2f}/month ({change})"
     if best.above_max_capacity:
         why += f"; needs {peak} instances at peak, above fleet.max_capacity {env.fleet.max_capacity} (raise it)"
     spare = summary.with_one_spare
