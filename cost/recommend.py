@@ -63,7 +63,8 @@ def recommend(options: Sequence[Option], *, env: EnvironmentConfig, reference: f
         change = (
             f"cdk.json change: {alt.cdk_json_change}"
             if alt.cdk_json_change
-            else "a type the environment's fleet already lists"
+            # A type the group already lists: the group may launch any of them, so only listing it alone selects it.
+            else f'cdk.json change: fleet.instance_types ["{alt.instance_type}"] alone'
         )
         why += f"; cheapest alternative: {alt.instance_type} ({alt.purchase}) at ${alt.total:,.2f}/month ({change})"
     if best.above_max_capacity:
