@@ -141,19 +141,37 @@ def overhead(
     device: Device = "cpu",
     fp16: Fp16 = False,
     model_dir: ModelDir = None,
-    repeats: Annotated[int, typer.Option(min=1, help="Passes over the sentences")] = 5,
+    repeats: Annotated[int, typer.Option(min=1, help="Passes over the sentences")] = 25,
     concurrency: Annotated[int, typer.Option(min=1, help="Concurrency of the throughput comparison")] = 4,
     model: Model = "tts-1",
     voice: Voice = "alloy",
     timeout: Timeout = 120.0,
     api_key: ApiKey = None,
     out: Out = None,
+    against: Annotated[
+        str | None,
+        typer.Option(
+            help="A git ref of this repository (e.g. a past commit): its service runs beside this one, requests "
+            "interleaved, and the ratios this/that are printed (local servers only)"
+        ),
+    ] = None,
 ) -> None:
-    """Added latency of HTTP over in-process (p50, p99) and throughput ratio; the server must run the same engine."""
+    """Added latency of HTTP over in-process (p50, p99), the CPU serving adds, and the throughput ratio; the server
+    must run the same engine. The in-process side prepares the text and makes the answer as the service does."""
+    from benchmarks.local import baseline_service, resolve_ref
     from benchmarks.overhead import run_overhead
 
+    if against and url:
+        raise BenchError("--against starts both versions here; drop --url")
+    if against:
+        resolve_ref(against)  # before starting anything
     server_env = _server_env(engine, preset, device, fp16, model_dir)
-    with _target(url, model, voice, timeout, api_key, server_env) as (target, _):
+    with contextlib.ExitStack() as stack:
+        target, _ = stack.enter_context(_target(url, model, voice, timeout, api_key, server_env))
+        baseline = None
+        if against:
+            serve = stack.enter_context(baseline_service(against, server_env))
+            baseline = (against, HttpTarget(serve.url, model, voice, timeout, api_key))
         run_overhead(
             target,
             engine_name=engine,
@@ -164,6 +182,7 @@ def overhead(
             repeats=repeats,
             concurrency=concurrency,
             out=out or default_out("overhead"),
+            baseline=baseline,
         )
 
 

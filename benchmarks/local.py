@@ -4,11 +4,17 @@ free loopback port, stopped when the benchmark ends. With `--url` the benchmarks
 from __future__ import annotations
 
 import contextlib
+import io
+import subprocess
+import tarfile
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from benchmarks.common import BenchError
 from benchmarks.drills.serve_process import TtsServe
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 @contextlib.contextmanager
@@ -22,6 +28,52 @@ def local_service(env: dict[str, str] | None = None, *, ready_timeout_s: float =
             yield serve
         finally:
             serve.kill()
+
+
+@contextlib.contextmanager
+def baseline_service(ref: str, env: dict[str, str] | None = None, *, ready_timeout_s: float = 60) -> Iterator[TtsServe]:
+    """`tts-serve` as it was at git `ref` of this repository (its tree exported to a temporary directory, run by
+    this environment's interpreter and packages), with the same settings as `local_service`; ready on entry.
+    Raises BenchError naming --against when the ref is unknown, this is not a git checkout, or that version does
+    not start here (e.g. it needs packages this environment no longer has)."""
+    with tempfile.TemporaryDirectory(prefix="tts-bench-baseline-") as tmp:
+        source = Path(tmp) / "src"
+        _export(ref, source)
+        serve = TtsServe({"TTS_ENGINE": "espeak", **(env or {})}, Path(tmp), source=source)
+        try:
+            try:
+                serve.wait_ready(ready_timeout_s)
+            except RuntimeError as exc:
+                raise BenchError(f"--against {ref}: that version's tts-serve did not start here: {exc}") from exc
+            print(f"started tts-serve at {ref} (pid {serve.pid}) at {serve.url} for this run: {_describe(env or {})}")
+            yield serve
+        finally:
+            serve.kill()
+
+
+def resolve_ref(ref: str) -> str:
+    """The commit `ref` names in this checkout; BenchError naming --against when there is none."""
+    try:
+        found = subprocess.run(
+            ["git", "-C", str(REPO_ROOT), "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"],
+            capture_output=True,
+            text=True,
+        )
+    except FileNotFoundError as exc:
+        raise BenchError("--against needs git on PATH") from exc
+    if found.returncode != 0:
+        raise BenchError(f"--against {ref}: not a commit of the checkout at {REPO_ROOT}")
+    return found.stdout.strip()
+
+
+def _export(ref: str, into: Path) -> None:
+    """The files of `ref` (a commit, tag or branch of this checkout) under `into`."""
+    archive = subprocess.run(
+        ["git", "-C", str(REPO_ROOT), "archive", "--format=tar", resolve_ref(ref)], capture_output=True, check=True
+    ).stdout
+    into.mkdir(parents=True)
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(into, filter="data")
 
 
 def _describe(env: dict[str, str]) -> str:

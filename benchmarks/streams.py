@@ -19,8 +19,7 @@ import httpx
 
 from benchmarks.common import command_line, machine_facts, percentiles_ms, print_header, write_json
 from benchmarks.http_driver import HttpTarget, auth_headers
-
-PCM_RATE = 24000  # the service's pcm: 24 kHz 16-bit mono
+from service.audio.deliver import PCM_RATE  # the service's pcm: 24 kHz 16-bit mono
 
 
 @dataclass

@@ -21,6 +21,8 @@ import httpx
 
 # The installed entry point (pip install -e .), exactly what systemd runs on an instance.
 TTS_SERVE = shutil.which("tts-serve", path=str(Path(sys.executable).parent)) or "tts-serve"
+# What the console script runs, for a tree on PYTHONPATH instead of the installed package.
+_SERVE_FROM_SOURCE = "import sys; sys.argv[0] = 'tts-serve'; from service.cli import main; main()"
 
 
 def free_port() -> int:
@@ -34,7 +36,11 @@ class TtsServe:
 
     `port` reuses a port (a restarted process, as systemd would start it); its log goes to `tmp_path`."""
 
-    def __init__(self, env: dict[str, str], tmp_path: Path, *, port: int | None = None) -> None:
+    def __init__(
+        self, env: dict[str, str], tmp_path: Path, *, port: int | None = None, source: Path | None = None
+    ) -> None:
+        """`source`: serve the service code in that directory (another version's tree, e.g. `tts-bench overhead
+        --against`) through this environment's interpreter, instead of the installed console script."""
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         full_env = {
@@ -47,9 +53,14 @@ class TtsServe:
         tmp_path.mkdir(parents=True, exist_ok=True)
         self.log_path = tmp_path / f"tts-serve-{self.port}-{time.monotonic_ns()}.log"
         self._log = self.log_path.open("w", encoding="utf-8")
+        command = [TTS_SERVE]
+        if source is not None:
+            full_env["PYTHONPATH"] = str(source)
+            command = [sys.executable, "-c", _SERVE_FROM_SOURCE]
         self.proc = subprocess.Popen(
-            [TTS_SERVE, "--port", str(self.port)],
+            [*command, "--port", str(self.port)],
             env=full_env,
+            cwd=source,
             stdin=subprocess.DEVNULL,
             stdout=self._log,
             stderr=subprocess.STDOUT,

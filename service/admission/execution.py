@@ -1,4 +1,6 @@
-"""One engine call, run in a worker thread: never raises, turns CUDA OOM into per-request 503s or solo retries."""
+"""One engine call, run in a worker thread: never raises, turns CUDA OOM into per-request 503s or solo retries, then
+each request's own post-processing (loudness, encoding) in the same thread, so a whole-audio answer costs one hand-off
+from the event loop and one back, not two of each."""
 
 from __future__ import annotations
 
@@ -6,6 +8,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from service.admission.errors import EngineOverloadedError
 from service.admission.model import AdmissionSettings
@@ -14,14 +17,20 @@ from service.engines.base import Engine, EngineError, EngineOutOfMemoryError, Sy
 log = logging.getLogger(__name__)
 
 Result = SynthesisResult | BaseException
+Finish = Callable[[SynthesisResult], Any]
+"""A request's post-processing, run on its audio in the worker thread after the engine call; what it returns (or
+raises) is what the request's submitter gets."""
 
 
 @dataclass(frozen=True)
 class BatchOutcome:
-    """Per-request results (audio or the exception to raise for it) and what happened on the way."""
+    """Per-request results (audio, what its `Finish` made of it, or the exception to raise for it) and what happened
+    on the way; `seconds` is the engine's time alone, without the post-processing."""
 
-    results: list[Result]
+    results: list[Any]
     seconds: float
+    audio_s: float = 0.0
+    """Seconds of audio the engine made for this batch."""
     oom: bool = False
     retried_alone: int = 0
     recycle_reason: str | None = None
@@ -66,8 +75,10 @@ def run_engine_batch(
     requests: Sequence[SynthesisRequest],
     settings: AdmissionSettings,
     after_batch: Callable[[int], str | None] | None,
+    finishers: Sequence[Finish | None] | None = None,
 ) -> BatchOutcome:
-    """Synthesize a batch; every failure becomes a per-request exception so the scheduler keeps serving."""
+    """Synthesize a batch; every failure becomes a per-request exception so the scheduler keeps serving. Each
+    request's finisher (where given) then runs on its audio; a finisher's exception is that request's result."""
     started = time.perf_counter()
     oom = False
     retried = 0
@@ -93,6 +104,10 @@ def run_engine_batch(
         log.exception("engine failed on a batch of %d", len(requests))
         results = [EngineError(f"internal engine error: {type(exc).__name__}")] * len(requests)
     seconds = time.perf_counter() - started
+    audio_s = sum(r.duration_s for r in results if isinstance(r, SynthesisResult))
+    finished: list[Any] = results
+    if finishers is not None:
+        finished = [_finished(result, finish) for result, finish in zip(results, finishers, strict=True)]
     reason: str | None = None
     if after_batch is not None:
         try:
@@ -101,4 +116,13 @@ def run_engine_batch(
             log.exception("after-batch hook failed")
     else:
         _release(engine)
-    return BatchOutcome(results, seconds, oom=oom, retried_alone=retried, recycle_reason=reason)
+    return BatchOutcome(finished, seconds, audio_s, oom=oom, retried_alone=retried, recycle_reason=reason)
+
+
+def _finished(result: Result, finish: Finish | None) -> Any:
+    if finish is None or isinstance(result, BaseException):
+        return result
+    try:
+        return finish(result)
+    except Exception as exc:  # the submitter raises it, as it would have raised it doing the work itself
+        return exc

@@ -21,9 +21,8 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from service.admission.streams import StreamHandle
 from service.api.errors import ApiError
 from service.api.state import ServiceState
-from service.audio.encode import MEDIA_TYPES, AudioFormat, encode
-from service.audio.loudness import normalize_loudness
-from service.audio.resample import resample
+from service.audio.deliver import deliver, output_rate
+from service.audio.encode import MEDIA_TYPES, AudioFormat
 from service.audio.stream_encode import StreamEncoder
 from service.engines.base import Audio, SynthesisRequest, SynthesisResult, VoicePrompt
 from service.logging import request_id_var
@@ -33,9 +32,6 @@ from service.text import prepare_text
 from service.voices.access import can_use
 from service.voices.store import VoiceNotFoundError
 
-# `pcm` has no header to carry its rate: it is 24 kHz 16-bit mono little-endian on every engine (what OpenAI's
-# clients assume), unless the request names a sample_rate.
-PCM_RATE = 24000
 SPEECH_TOKENS_PER_S = 25  # CosyVoice3's speech tokenizer rate (cosyvoice3.yaml token_frame_rate)
 
 
@@ -127,15 +123,16 @@ def _engine_request(state: ServiceState, job: Job) -> SynthesisRequest:
     )
 
 
-def _finish(state: ServiceState, result: SynthesisResult, job: Job) -> tuple[bytes, int]:
-    audio, rate = result.audio, result.sample_rate
-    if state.settings.loudness_lufs is not None:
-        audio = normalize_loudness(audio, rate, state.settings.loudness_lufs)
-    target = _target_rate(job)
-    if target and target != rate:
-        audio, rate = resample(audio, rate, target), target
-    encoded = encode(audio, rate, job.fmt)
-    return encoded.data, encoded.sample_rate
+def _finish(state: ServiceState, result: SynthesisResult, job: Job) -> tuple[SynthesisResult, bytes, int]:
+    """The result, its audio as the answer carries it (service.audio.deliver), and the rate encoded at."""
+    encoded = deliver(
+        result.audio,
+        result.sample_rate,
+        job.fmt,
+        loudness_lufs=state.settings.loudness_lufs,
+        sample_rate=job.sample_rate,
+    )
+    return result, encoded.data, encoded.sample_rate
 
 
 def _check_store(state: ServiceState, job: Job) -> bool:
@@ -180,15 +177,17 @@ async def synthesize_response(state: ServiceState, job: Job, http: Request) -> R
         # full queue, a late first audio (504) or an engine error is still a JSON error, not a broken stream.
         handle = await state.admission.open_stream(request, is_disconnected=http.is_disconnected)
         first = await handle.first()
-        encoder = StreamEncoder(job.fmt, state.engine.capabilities.sample_rate, _target_rate(job))
+        encoder = StreamEncoder(job.fmt, state.engine.capabilities.sample_rate, output_rate(job.fmt, job.sample_rate))
         chunks = _sse(state, handle, first, encoder, request) if job.sse else _stream(state, handle, first, encoder)
         return StreamingResponse(
             chunks,
             media_type="text/event-stream" if job.sse else MEDIA_TYPES[job.fmt],
             headers={"X-Sample-Rate": str(encoder.sample_rate), "X-Request-Id": request.request_id},
         )
-    result = await state.admission.submit(request, is_disconnected=http.is_disconnected)
-    data, rate = await anyio.to_thread.run_sync(_finish, state, result, job)
+    # Loudness and encoding run in the engine's worker thread right after the engine call (one hand-off each way).
+    result, data, rate = await state.admission.submit(
+        request, is_disconnected=http.is_disconnected, finish=lambda result: _finish(state, result, job)
+    )
     headers = {
         "X-Sample-Rate": str(rate),
         "X-Audio-Duration": f"{result.duration_s:.3f}",
@@ -214,10 +213,6 @@ async def synthesize_response(state: ServiceState, job: Job, http: Request) -> R
         pending = "true" if stored.pending else "false"
         headers |= {"X-Audio-Key": stored.key, "X-Audio-Url": stored.url, "X-Audio-Pending": pending}
     return Response(content=data, media_type=MEDIA_TYPES[job.fmt], headers=headers)
-
-
-def _target_rate(job: Job) -> int | None:
-    return job.sample_rate or (PCM_RATE if job.fmt == "pcm" else None)
 
 
 async def _encoded(

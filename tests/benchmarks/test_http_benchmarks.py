@@ -71,6 +71,56 @@ def test_overhead_pairs_inprocess_and_http(espeak_server: LiveServer, out: Path)
     assert "added by HTTP per request" in result.output
 
 
+def test_overhead_in_process_side_does_the_services_work_and_reports_each_part(
+    espeak_server: LiveServer, out: Path
+) -> None:
+    args = ["overhead", "--url", espeak_server.url, "--repeats", "1", "--concurrency", "1", "--out", str(out)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    data = json.loads(out.read_text())
+    assert data["voice"] == "alloy"  # the request's voice, not the engine's default
+    assert data["loudness_lufs"] == -20.0
+    engine, deliver, answer = (data[k]["p50_ms"] for k in ("inprocess_engine", "inprocess_deliver", "inprocess"))
+    assert 0 < deliver < answer
+    assert 0 < engine < answer
+    assert data["added_over_engine"]["p50_ms"] > data["added"]["p50_ms"]  # the answer costs more than the engine
+    assert "over the engine call alone" in result.output
+
+
+def test_overhead_against_a_past_version_serves_both_and_prints_the_ratios(out: Path) -> None:
+    """`--against HEAD`: the committed tree exported and served beside this checkout's service, requests
+    interleaved; both sides' figures and the ratios land in the JSON."""
+    args = ["overhead", "--against", "HEAD", "--repeats", "1", "--concurrency", "1", "--out", str(out)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    data = json.loads(out.read_text())
+    assert data["baseline"]["label"] == "HEAD"
+    assert data["baseline"]["url"] != data["url"]
+    assert data["pairs"] == data["baseline"]["pairs"] == 8
+    assert data["baseline"]["cpu_ms_per_request"]["server"] > 0
+    assert data["ratio_to_baseline"]["added_over_engine_p50"] > 0
+    assert "this version / HEAD:" in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["--against", "no-such-ref-anywhere"], "--against no-such-ref-anywhere: not a commit"),
+        (["--against", "HEAD", "--url", "http://127.0.0.1:9"], "--against starts both versions here; drop --url"),
+    ],
+)
+def test_overhead_against_refuses_what_it_cannot_compare_in_one_line(args: list[str], says: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", "from benchmarks.cli import main; main()", "overhead", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2, done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert done.stderr.startswith(f"tts-bench: error: {says}")
+
+
 def test_figures_count_unanswered_requests_as_lost() -> None:
     """Two requests never came back (sent 5, 3 outcomes): the figures call them lost, never silently dropped."""
     outcomes = [

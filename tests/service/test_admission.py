@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -19,7 +20,8 @@ from service.admission import (
     NotReadyError,
     QueueFullError,
 )
-from service.engines.base import EngineError, SynthesisRequest
+from service.admission.execution import run_engine_batch
+from service.engines.base import EngineError, SynthesisRequest, SynthesisResult
 from tests.service.fakes.batch_engine import BatchEngine, tone
 
 Scenario = Callable[[AdmissionController, BatchEngine], Awaitable[Any]]
@@ -255,6 +257,62 @@ def test_one_bad_request_does_not_fail_its_batch_companions() -> None:
         assert not isinstance(outcomes[2], BaseException)
 
     run(scenario, BatchEngine(), max_batch=4, max_concurrency=4, max_wait_ms=0)
+
+
+def test_finish_runs_in_the_engine_thread_per_request_and_its_error_is_that_requests_own() -> None:
+    """A batch of three with post-processing: each submitter gets what its own `finish` made of its own audio, made
+    in the engine's worker thread (no second hand-off); a `finish` that raises fails its request only; the engine
+    time the metrics see excludes the post-processing."""
+
+    async def scenario(c: AdmissionController, e: BatchEngine) -> None:
+        loop_thread = threading.get_ident()
+        made_in: list[int] = []
+
+        def finish(result: SynthesisResult) -> tuple[int, int]:
+            made_in.append(threading.get_ident())
+            time.sleep(0.2)  # post-processing far slower than the engine call
+            return len(result.audio), threading.get_ident()
+
+        def broken(result: SynthesisResult) -> None:
+            raise ValueError("cannot encode")
+
+        e.gate.clear()
+        hold = asyncio.create_task(c.submit(req("hold")))
+        await wait_until(lambda: e.active == 1)
+        texts = ["one", "three", "broken"]
+        rest = [asyncio.create_task(c.submit(req(t), finish=broken if t == "broken" else finish)) for t in texts]
+        await wait_until(lambda: c.queue_depth == 3)
+        e.gate.set()
+        await hold
+        one, three, failed = await asyncio.gather(*rest, return_exceptions=True)
+        assert one[0] == len(tone("one"))
+        assert three[0] == len(tone("three"))
+        assert isinstance(failed, ValueError)
+        assert "cannot encode" in str(failed)
+        assert len(e.batches) == 2
+        assert sorted(e.batches[1]) == sorted(texts)
+        assert made_in
+        assert loop_thread not in made_in
+        assert one[1] == three[1]
+        assert c.stats.failed == 1
+        assert c.stats.completed == 3
+
+    run(scenario, BatchEngine(), max_batch=4, max_concurrency=4, max_wait_ms=0)
+
+
+def test_a_batchs_engine_time_and_audio_exclude_its_post_processing() -> None:
+    engine = BatchEngine()
+    engine.load()
+
+    def slow(result: SynthesisResult) -> str:
+        time.sleep(0.3)
+        return "encoded"
+
+    outcome = run_engine_batch(engine, [req("a"), req("bb")], AdmissionSettings(), None, [slow, None])
+    assert outcome.results[0] == "encoded"
+    assert isinstance(outcome.results[1], SynthesisResult)
+    assert outcome.seconds < 0.3  # what RTF, batch-time metrics and Retry-After see: the engine alone
+    assert outcome.audio_s == pytest.approx((len(tone("a")) + len(tone("bb"))) / engine.capabilities.sample_rate)
 
 
 def test_drain_refuses_new_work_and_finishes_everything_admitted() -> None:
