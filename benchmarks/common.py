@@ -120,6 +120,16 @@ def default_out(kind: str) -> Path:
     return RESULTS_DIR / f"{kind}-{stamp}.json"
 
 
+def result_header(kind: str, facts: dict[str, Any]) -> dict[str, Any]:
+    """The fields every result file starts with: which benchmark, its exact command, the date and the machine."""
+    return {"kind": kind, "command": command_line(), "date": dt.date.today().isoformat(), "machine": facts}
+
+
+def ms_cell(value: float | None) -> str:
+    """A milliseconds cell of a printed table (9 wide; '-' when there is no figure)."""
+    return f"{value:>9.1f}" if value is not None else f"{'-':>9}"
+
+
 def write_json(path: Path, data: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -10,7 +10,6 @@ schema-invalid requests it accepted.
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 import secrets
 import time
@@ -19,7 +18,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import BenchError, BenchFailedError, command_line, machine_facts, print_header, write_json
+from benchmarks.common import (
+    BenchError,
+    BenchFailedError,
+    machine_facts,
+    print_header,
+    result_header,
+    write_json,
+)
 from benchmarks.local import local_service
 
 # A response the schema does not describe.
@@ -156,10 +162,7 @@ def run_fuzz(
         stats = _fuzz_operations(url.rstrip("/"), api_key, requests, seed, timeout_s)
     wall = time.perf_counter() - started
     result: dict[str, Any] = {
-        "kind": "fuzz",
-        "command": command_line(),
-        "date": dt.date.today().isoformat(),
-        "machine": facts,
+        **result_header("fuzz", facts),
         "seed": seed,
         "wall_s": round(wall, 1),
         "requests": stats.total,

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import command_line, machine_facts, print_header, write_json
+from benchmarks.common import machine_facts, ms_cell, print_header, result_header, write_json
 from benchmarks.http_driver import HttpTarget, drive_sentences
 
 
@@ -33,24 +32,17 @@ def run_load(
         levels.append(row)
         print(
             f"{concurrency:>5} {row['ok']:>6} {row['requests_per_s']:>8.2f} {row['audio_s_per_s']:>10.2f} "
-            f"{_ms(row['p50_ms'])} {_ms(row['p95_ms'])} {_ms(row['p99_ms'])} "
+            f"{ms_cell(row['p50_ms'])} {ms_cell(row['p95_ms'])} {ms_cell(row['p99_ms'])} "
             f"{row['errors']:>4} {row['rejected_429']:>4} {row['rejected_503']:>4} {row['lost']:>5}"
         )
         for message in row["first_errors"]:
             print(f"      e.g. {message}")
     result = {
-        "kind": "load",
-        "command": command_line(),
-        "date": dt.date.today().isoformat(),
+        **result_header("load", facts),
         "url": target.url,
-        "machine": facts,
         "requests_per_level": requests_per_level,
         "levels": levels,
     }
     write_json(out, result)
     print(f"wrote {out}")
     return result
-
-
-def _ms(value: float | None) -> str:
-    return f"{value:>9.1f}" if value is not None else f"{'-':>9}"

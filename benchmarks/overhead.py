@@ -16,7 +16,6 @@ is found from the port)."""
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -27,10 +26,10 @@ import httpx
 from benchmarks.common import (
     SENTENCES,
     BenchFailedError,
-    command_line,
     machine_facts,
     percentiles_ms,
     print_header,
+    result_header,
     wav_seconds,
     write_json,
 )
@@ -194,10 +193,7 @@ def run_overhead(
     if summary["ok"] != total:
         raise BenchFailedError(f"only {summary['ok']} of {total} HTTP requests succeeded: {summary['first_errors']}")
     result: dict[str, Any] = {
-        "kind": "overhead",
-        "command": command_line(),
-        "date": dt.date.today().isoformat(),
-        "machine": facts,
+        **result_header("overhead", facts),
         "engine": engine_name,
         "voice": voice,
         "loudness_lufs": LOUDNESS_LUFS,

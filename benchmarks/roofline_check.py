@@ -12,12 +12,11 @@ Both are compared, stage by stage, with the published figures; the gap is report
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import command_line, machine_facts, print_header, write_json
+from benchmarks.common import machine_facts, print_header, result_header, write_json
 
 # FunAudioLLM/CosyVoice runtime/triton_trtllm/README.Cosyvoice3.md, "Offline TTS (CosyVoice3 0.5B LLM + Token2Wav
 # with TensorRT)", one L20, TRTLLM batch size 1 (read 2025-11): llm_time 13.21 s, token2wav_time 5.72 s,
@@ -131,10 +130,7 @@ def run_roofline(*, preset: str, device: str, fp16: bool, text: str, out: Path) 
     scaled_t2w = ideal_t2w / min(eff_compute, 1.0)
     pub = published_stage_rtf()
     result_doc: dict[str, Any] = {
-        "kind": "roofline",
-        "command": command_line(),
-        "date": dt.date.today().isoformat(),
-        "machine": facts,
+        **result_header("roofline", facts),
         "torch_device": device,
         "preset": preset,
         "precision": precision,

@@ -3,13 +3,19 @@ growth from the first to the last tenth; a loud failure when any request was los
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from benchmarks.common import BenchError, BenchFailedError, command_line, machine_facts, print_header, write_json
+from benchmarks.common import (
+    BenchError,
+    BenchFailedError,
+    machine_facts,
+    print_header,
+    result_header,
+    write_json,
+)
 from benchmarks.http_driver import HttpTarget, drive_sentences
 from benchmarks.probes import gpu_memory_bytes, pid_listening_on, rss_bytes
 
@@ -68,11 +74,8 @@ def run_soak(target: HttpTarget, total: int, concurrency: int, *, pid: int | Non
     stats = drive_sentences(target, concurrency=concurrency, total=total, on_done=on_done)
     summary = stats.figures()
     result: dict[str, Any] = {
-        "kind": "soak",
-        "command": command_line(),
-        "date": dt.date.today().isoformat(),
+        **result_header("soak", facts),
         "url": url,
-        "machine": facts,
         "concurrency": concurrency,
         "server_pid": server_pid,
         **summary,

@@ -9,7 +9,6 @@ factor (stream time over audio time: below 1 keeps up with playback), plus 429/5
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +16,14 @@ from typing import Any
 
 import httpx
 
-from benchmarks.common import command_line, machine_facts, percentiles_ms, print_header, write_json
+from benchmarks.common import (
+    machine_facts,
+    ms_cell,
+    percentiles_ms,
+    print_header,
+    result_header,
+    write_json,
+)
 from benchmarks.http_driver import HttpTarget, auth_headers
 from service.audio.deliver import PCM_RATE  # the service's pcm: 24 kHz 16-bit mono
 
@@ -111,24 +117,18 @@ def run_streams(
         worst = f"{row['worst_stream_rtf']:>9.2f}" if row["worst_stream_rtf"] is not None else f"{'-':>9}"
         print(
             f"{concurrency:>5} {row['ok']:>4} {row['requests_per_s']:>7.3f} {row['audio_s_per_s']:>10.2f} "
-            f"{_ms(first['p50_ms'])} {_ms(first['p95_ms'])} {_ms(whole['p50_ms'])} {_ms(whole['p95_ms'])} "
+            f"{ms_cell(first['p50_ms'])} {ms_cell(first['p95_ms'])} "
+            f"{ms_cell(whole['p50_ms'])} {ms_cell(whole['p95_ms'])} "
             f"{worst}  {row['statuses']}"
         )
         for message in row["first_errors"]:
             print(f"      e.g. {message}")
     result = {
-        "kind": "streams",
-        "command": command_line(),
-        "date": dt.date.today().isoformat(),
+        **result_header("streams", facts),
         "url": target.url,
-        "machine": facts,
         "texts": texts,
         "levels": levels,
     }
     write_json(out, result)
     print(f"wrote {out}")
     return result
-
-
-def _ms(value: float | None) -> str:
-    return f"{value:>9.1f}" if value is not None else f"{'-':>9}"
