@@ -49,18 +49,21 @@ def stack_outputs(name: str, region: str | None) -> tuple[dict[str, str], str, s
     except ClientError as exc:
         raise SyncError(f"stack {config.stack_name} not found in {region}; deploy it first or pass --bucket") from exc
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", []) if "OutputKey" in o}
-    if MODELS_BUCKET_OUTPUT not in outputs:
-        raise SyncError(f"stack {config.stack_name} has no '{MODELS_BUCKET_OUTPUT}' output; pass --bucket")
     return outputs, config.service.model_prefix, region
+
+
+def bucket_output(outputs: dict[str, str], output_key: str, env: str) -> str:
+    """The bucket a stack output names; SyncError naming the output (and --bucket) when the stack has none."""
+    if output_key not in outputs:
+        raise SyncError(f"the '{env}' environment's stack has no '{output_key}' output; pass --bucket")
+    return outputs[output_key]
 
 
 def resolve_env(name: str, region: str | None, output_key: str = MODELS_BUCKET_OUTPUT) -> tuple[str, str, str]:
     """(bucket, model prefix, region) of a deployed environment: config from cdk.json, bucket from the stack
-    output `output_key`."""
+    output `output_key` (the models bucket for weights, the outputs bucket for the voice library)."""
     outputs, prefix, region = stack_outputs(name, region)
-    if output_key not in outputs:
-        raise SyncError(f"the '{name}' environment's stack has no '{output_key}' output; pass --bucket")
-    return outputs[output_key], prefix, region
+    return bucket_output(outputs, output_key, name), prefix, region
 
 
 def _client(region: str | None) -> S3Client:
@@ -124,7 +127,7 @@ def push_command(
         outputs: dict[str, str] = {}
         if env:
             outputs, env_prefix, region = stack_outputs(env, region)
-            bucket = outputs[MODELS_BUCKET_OUTPUT]
+            bucket = bucket_output(outputs, MODELS_BUCKET_OUTPUT, env)
             prefix = prefix if prefix is not None else env_prefix
         if bucket is None:
             raise UsageError("--bucket is required")

@@ -12,15 +12,22 @@ import threading
 from dataclasses import asdict
 from pathlib import Path
 
-import numpy as np
 import soundfile as sf
 
 from service.engines.base import Audio, VoicePrompt
 from service.tenants.keyring import LEGACY_TENANT
-from service.voices.store import SavedVoice, VoiceExistsError, VoiceNotFoundError, check_name, prompt_flac
+from service.voices.store import (
+    PromptLoader,
+    SavedVoice,
+    VoiceExistsError,
+    VoiceNotFoundError,
+    check_name,
+    prompt_flac,
+    read_prompt,
+)
 
 
-class LocalVoiceStore:
+class LocalVoiceStore(PromptLoader):
     """Voices under one directory: <name>/prompt.flac + <name>/voice.json."""
 
     def __init__(self, root: Path) -> None:
@@ -53,14 +60,9 @@ class LocalVoiceStore:
         with self._lock:
             voice = self.get(name)
             try:
-                audio, rate = sf.read(self._dir(name) / "prompt.flac", dtype="float32")
+                return voice, read_prompt(voice, self._dir(name) / "prompt.flac")
             except (OSError, sf.LibsndfileError) as exc:
                 raise VoiceNotFoundError(name) from exc
-        audio = np.asarray(audio, dtype=np.float32)
-        return voice, VoicePrompt(audio=audio, sample_rate=int(rate), text=voice.text, name=name)
-
-    def load_prompt(self, name: str) -> VoicePrompt:
-        return self.load(name)[1]
 
     def save(
         self,

@@ -14,13 +14,19 @@ import uuid
 from dataclasses import asdict
 from typing import TYPE_CHECKING
 
-import numpy as np
-import soundfile as sf
 from botocore.exceptions import ClientError
 
 from service.engines.base import Audio, VoicePrompt
 from service.tenants.keyring import LEGACY_TENANT
-from service.voices.store import SavedVoice, VoiceExistsError, VoiceNotFoundError, check_name, prompt_flac
+from service.voices.store import (
+    PromptLoader,
+    SavedVoice,
+    VoiceExistsError,
+    VoiceNotFoundError,
+    check_name,
+    prompt_flac,
+    read_prompt,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -33,7 +39,7 @@ def _code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
 
 
-class S3VoiceStore:
+class S3VoiceStore(PromptLoader):
     """Voices under s3://bucket/prefix<name>/."""
 
     def __init__(self, client: S3Client, bucket: str, prefix: str = "voices/") -> None:
@@ -82,12 +88,7 @@ class S3VoiceStore:
 
     def load(self, name: str) -> tuple[SavedVoice, VoicePrompt]:
         voice, prompt_key = self._get(name)
-        audio, rate = sf.read(io.BytesIO(self._read(prompt_key, name)[0]), dtype="float32")
-        audio = np.asarray(audio, dtype=np.float32)
-        return voice, VoicePrompt(audio=audio, sample_rate=int(rate), text=voice.text, name=name)
-
-    def load_prompt(self, name: str) -> VoicePrompt:
-        return self.load(name)[1]
+        return voice, read_prompt(voice, io.BytesIO(self._read(prompt_key, name)[0]))
 
     def save(
         self,

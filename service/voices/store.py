@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import os
 import re
 from dataclasses import dataclass
-from typing import Protocol
+from typing import BinaryIO, Protocol
 
+import numpy as np
 import soundfile as sf
 
 from service.engines.base import Audio, VoicePrompt
@@ -78,6 +80,23 @@ def prompt_flac(audio: Audio, sample_rate: int) -> bytes:
     flac = io.BytesIO()
     sf.write(flac, audio, sample_rate, format="FLAC", subtype="PCM_16")
     return flac.getvalue()
+
+
+def read_prompt(voice: SavedVoice, flac: str | os.PathLike[str] | BinaryIO) -> VoicePrompt:
+    """A stored clip (a path or an open file) decoded back as the prompt the engines take: float32 at its rate."""
+    audio, rate = sf.read(flac, dtype="float32")
+    audio = np.asarray(audio, dtype=np.float32)
+    return VoicePrompt(audio=audio, sample_rate=int(rate), text=voice.text, name=voice.name)
+
+
+class PromptLoader:
+    """`load_prompt` once for every store: the prompt half of its `load`."""
+
+    def load(self, name: str) -> tuple[SavedVoice, VoicePrompt]:
+        raise NotImplementedError
+
+    def load_prompt(self, name: str) -> VoicePrompt:
+        return self.load(name)[1]
 
 
 def check_name(name: str) -> str:

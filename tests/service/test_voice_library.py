@@ -7,6 +7,7 @@ upstream's real code and the tiny CosyVoice3 checkpoint is tests/upstream/test_v
 
 from __future__ import annotations
 
+import json
 import typing
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -111,6 +112,30 @@ def test_push_seeds_shared_admin_voices_and_a_rerun_changes_nothing(library: Pat
     assert replaced.exit_code == 0
     assert "replaced 1" in replaced.output
     assert store.get("nova").text == "a different transcript"
+
+
+def test_push_by_env_needs_only_the_outputs_bucket_output(
+    library: Path, bucket: Any, aws_client: Callable[..., Any]
+) -> None:
+    """`--env`: the bucket is the stack's OutputsBucket output; the models bucket output is not this command's
+    business (a stack without it still seeds), and a stack without OutputsBucket is refused naming that output."""
+    outputs_only = {  # the bucket itself exists already (the fixture's)
+        "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
+        "Outputs": {"OutputsBucket": {"Value": BUCKET}},
+    }
+    cfn = aws_client("cloudformation")
+    cfn.create_stack(StackName="VoiceFleet-dev", TemplateBody=json.dumps(outputs_only))
+    seeded = CliRunner().invoke(app, ["voices", "push", "--env", "dev", "--from", str(library)])
+    assert seeded.exit_code == 0, seeded.output
+    assert S3VoiceStore(bucket, BUCKET).get("alloy").shared
+    models_only = {
+        "Resources": {"Models": {"Type": "AWS::S3::Bucket", "Properties": {"BucketName": "voicefleet-prod-models"}}},
+        "Outputs": {"ModelsBucket": {"Value": {"Ref": "Models"}}},
+    }
+    cfn.create_stack(StackName="VoiceFleet-prod", TemplateBody=json.dumps(models_only))
+    refused = CliRunner().invoke(app, ["voices", "push", "--env", "prod", "--from", str(library)])
+    assert refused.exit_code == 1
+    assert "the 'prod' environment's stack has no 'OutputsBucket' output; pass --bucket" in refused.output
 
 
 def test_a_bad_clip_stops_the_push_before_anything_is_written(library: Path, bucket: Any, tmp_path: Path) -> None:
