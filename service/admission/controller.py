@@ -308,7 +308,7 @@ class AdmissionController:
         self._in_flight += 1
         self._running_streams += 1
         self._observer.in_flight(self._in_flight)
-        item.future.set_result(None)  # type: ignore[arg-type]
+        item.future.set_result(None)
 
     def _after_stream(self) -> None:
         """In a worker thread after a stream: the same hygiene and recycle count as after a batch of one."""

@@ -285,6 +285,8 @@ def test_finish_runs_in_the_engine_thread_per_request_and_its_error_is_that_requ
         e.gate.set()
         await hold
         one, three, failed = await asyncio.gather(*rest, return_exceptions=True)
+        assert isinstance(one, tuple)
+        assert isinstance(three, tuple)
         assert one[0] == len(tone("one"))
         assert three[0] == len(tone("three"))
         assert isinstance(failed, ValueError)
