@@ -9,9 +9,9 @@ and the post-processing, which a program embedding the engine for the same answe
 figure, as is the added time over the engine call alone.
 
 The added CPU time (server process CPU per HTTP request minus the in-process CPU per request, both over the paired
-requests) is what serving itself spends per request; unlike wall time, it hardly moves when other work loads the
-machine (wall time then mostly measures how long each thread hop waits for a core). Only for a local server (its pid
-is found from the port)."""
+requests) is what serving itself spends per request. Only for a local server (its pid is found from the port). Both
+it and the wall-clock figures move from run to run on a shared machine; `--against REF` serves another version beside
+this one, requests interleaved, so the ratio between them is measured under the same conditions."""
 
 from __future__ import annotations
 
