@@ -19,10 +19,6 @@ from infra.fleet.cloudwatch_agent import IN_FLIGHT_METRIC, SERVICE_NAMESPACE
 from voicefleet_config import EnvironmentConfig
 
 
-def target_for(config: EnvironmentConfig) -> ScalingTarget:
-    return scaling_target(config)
-
-
 def in_flight_metric(asg_name: str) -> cloudwatch.Metric:
     return cloudwatch.Metric(
         namespace=SERVICE_NAMESPACE,
@@ -36,7 +32,7 @@ def in_flight_metric(asg_name: str) -> cloudwatch.Metric:
 def add_scaling(asg: autoscaling.AutoScalingGroup, *, asg_name: str, config: EnvironmentConfig) -> ScalingTarget:
     """Track mean streams in flight per instance at the profile's target; scale-out waits for a booted instance
     (fleet.boot_minutes) before it counts, so the policy does not launch again for the same load."""
-    target = target_for(config)
+    target = scaling_target(config)
     asg.scale_to_track_metric(
         "StreamsInFlight",
         metric=in_flight_metric(asg_name),
