@@ -4,13 +4,14 @@ the cost-allocation tag. Before the stack exists they wait (status "wait", namin
 from __future__ import annotations
 
 import json
+from functools import partial
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from infra.image.components import RUNTIME_PARAMETER, image_parameter, image_stack_name
 from infra.names import ENV_TAG_KEY
-from infra.preflight.result import Check, aws_error, is_fatal
+from infra.preflight.result import Check, answer, aws_error, error_code
 from voicefleet_config import EnvironmentConfig
 
 MANIFEST = ".voicefleet-manifest.json"  # service/models_sync/manifest.py MANIFEST_NAME
@@ -18,25 +19,22 @@ MANIFEST = ".voicefleet-manifest.json"  # service/models_sync/manifest.py MANIFE
 
 def stack_outputs(cloudformation: Any, stack_name: str) -> dict[str, str] | None:
     """The stack's outputs, or None when it is not deployed."""
-    try:
-        stacks = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
-    except ClientError as exc:
-        if not is_fatal(exc) and exc.response.get("Error", {}).get("Code") == "ValidationError":
+    call = "cloudformation DescribeStacks"
+    found = answer(call, lambda: cloudformation.describe_stacks(StackName=stack_name))
+    if isinstance(found, ClientError):
+        if error_code(found) == "ValidationError":
             return None
-        raise aws_error("cloudformation DescribeStacks", exc) from exc
-    except BotoCoreError as exc:
-        raise aws_error("cloudformation DescribeStacks", exc) from exc
-    return {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
+        raise aws_error(call, found) from found
+    return {o["OutputKey"]: o["OutputValue"] for o in found["Stacks"][0].get("Outputs", [])}
 
 
 def image_check(config: EnvironmentConfig, ssm: Any, ec2: Any) -> Check:
     name = image_parameter(config.name, config.image.weights)
     baked = name != RUNTIME_PARAMETER
-    try:
-        ami = ssm.get_parameter(Name=name)["Parameter"]["Value"]
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") != "ParameterNotFound":
-            raise aws_error("ssm GetParameter", exc) from exc
+    parameter = answer("ssm GetParameter", lambda: ssm.get_parameter(Name=name))
+    if isinstance(parameter, ClientError):
+        if error_code(parameter) != "ParameterNotFound":
+            raise aws_error("ssm GetParameter", parameter) from parameter
         fix = (
             f"push the weights (`voicefleet-models push --env {config.name} --from DIR`), which starts the weights "
             "image build once the runtime image exists (preflight shows both)"
@@ -46,16 +44,9 @@ def image_check(config: EnvironmentConfig, ssm: Any, ec2: Any) -> Check:
             f"VoiceFleet-image-{config.region}>"
         )
         return Check("image", "fail", f"{name} does not exist yet: no image was published", fix)
-    except BotoCoreError as exc:
-        raise aws_error("ssm GetParameter", exc) from exc
-    try:
-        images = ec2.describe_images(ImageIds=[ami])["Images"]
-    except ClientError as exc:
-        if is_fatal(exc):
-            raise aws_error("ec2 DescribeImages", exc) from exc
-        images = []
-    except BotoCoreError as exc:
-        raise aws_error("ec2 DescribeImages", exc) from exc
+    ami = parameter["Parameter"]["Value"]
+    described = answer("ec2 DescribeImages", lambda: ec2.describe_images(ImageIds=[ami]))
+    images = [] if isinstance(described, ClientError) else described["Images"]
     if not images or images[0].get("State") != "available":
         state = images[0].get("State") if images else "missing"
         return Check("image", "fail", f"{name} names {ami}, which is {state}",
@@ -67,24 +58,14 @@ def weights_check(config: EnvironmentConfig, s3: Any, bucket: str) -> Check:
     """Every file the manifest names is in the bucket with its size and SHA-256 (no download)."""
     prefix = config.service.model_prefix
     push = f"voicefleet-models push --env {config.name} --from <CosyVoice3 model dir>"
-    try:
-        manifest = json.loads(s3.get_object(Bucket=bucket, Key=prefix + MANIFEST)["Body"].read())
-    except ClientError as exc:
-        if is_fatal(exc):
-            raise aws_error("s3 GetObject", exc) from exc
+    got = answer("s3 GetObject", lambda: s3.get_object(Bucket=bucket, Key=prefix + MANIFEST)["Body"].read())
+    if isinstance(got, ClientError):
         return Check("weights", "fail", f"no model manifest at s3://{bucket}/{prefix}{MANIFEST}", push)
-    except BotoCoreError as exc:
-        raise aws_error("s3 GetObject", exc) from exc
-    files = manifest.get("files", [])
+    files = json.loads(got).get("files", [])
     for entry in files:
-        try:
-            head = s3.head_object(Bucket=bucket, Key=prefix + entry["path"])
-        except ClientError as exc:
-            if is_fatal(exc):
-                raise aws_error("s3 HeadObject", exc) from exc
+        head = answer("s3 HeadObject", partial(s3.head_object, Bucket=bucket, Key=prefix + entry["path"]))
+        if isinstance(head, ClientError):
             return Check("weights", "fail", f"{entry['path']} is in the manifest but not in the bucket", push)
-        except BotoCoreError as exc:
-            raise aws_error("s3 HeadObject", exc) from exc
         if head.get("ContentLength") != entry["size"] or head.get("Metadata", {}).get("sha256") != entry["sha256"]:
             return Check("weights", "fail", f"{entry['path']}: size or SHA-256 differs from the manifest", push)
     total = sum(int(e["size"]) for e in files)
@@ -92,14 +73,11 @@ def weights_check(config: EnvironmentConfig, s3: Any, bucket: str) -> Check:
 
 
 def secret_check(secrets: Any, arn: str) -> Check:
-    try:
-        value = str(secrets.get_secret_value(SecretId=arn)["SecretString"])
-    except ClientError as exc:
-        if is_fatal(exc):
-            raise aws_error("secretsmanager GetSecretValue", exc) from exc
-        return Check("API keys", "fail", f"{arn}: {exc.response.get('Error', {}).get('Code')}", "redeploy the stack")
-    except BotoCoreError as exc:
-        raise aws_error("secretsmanager GetSecretValue", exc) from exc
+    secret = answer("secretsmanager GetSecretValue", lambda: secrets.get_secret_value(SecretId=arn))
+    if isinstance(secret, ClientError):
+        code = secret.response.get("Error", {}).get("Code")
+        return Check("API keys", "fail", f"{arn}: {code}", "redeploy the stack")
+    value = str(secret["SecretString"])
     keys = [k.strip() for k in value.split(",") if k.strip()]
     short = [k for k in keys if len(k) < 16]
     if not keys or short:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 Status = Literal["pass", "fail", "wait"]
+T = TypeVar("T")
 # Answers that mean "this run cannot judge anything", not "this check failed".
 FATAL_CODES = frozenset(
     {
@@ -52,4 +54,22 @@ def aws_error(call: str, exc: ClientError | BotoCoreError) -> PreflightAwsError:
 
 
 def is_fatal(exc: ClientError) -> bool:
-    return exc.response.get("Error", {}).get("Code", "") in FATAL_CODES
+    return error_code(exc) in FATAL_CODES
+
+
+def error_code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def answer(call: str, request: Callable[[], T]) -> T | ClientError:
+    """What `request` (one AWS call, named `call` in errors) returned, or the ClientError AWS answered for the check
+    to judge (not found, invalid, ...); an answer that ends the run — a fatal code, no connection — raises
+    PreflightAwsError."""
+    try:
+        return request()
+    except ClientError as exc:
+        if is_fatal(exc):
+            raise aws_error(call, exc) from exc
+        return exc
+    except BotoCoreError as exc:
+        raise aws_error(call, exc) from exc
