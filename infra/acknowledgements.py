@@ -40,6 +40,14 @@ class Ack:
     optional: bool = False  # the construct exists only in some configurations
 
 
+# Every stack with a CDK AwsCustomResource carries its provider Lambda, whose runtime is not ours to choose.
+CUSTOM_RESOURCE_RUNTIME = Ack(
+    "AwsSolutions-L1",
+    CUSTOM_RESOURCE_PROVIDER,
+    "The AwsCustomResource provider's runtime is chosen by aws-cdk-lib and moves with it.",
+    optional=True,
+)
+
 _ASG_ARN = (
     "Resource::arn:<AWS::Partition>:autoscaling:{region}:{account}:autoScalingGroup:*:autoScalingGroupName/{asg_name}"
 )
@@ -119,12 +127,7 @@ ACKNOWLEDGEMENTS: tuple[Ack, ...] = (
         "logs only.",
         findings=("Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",),
     ),
-    Ack(
-        "AwsSolutions-L1",
-        CUSTOM_RESOURCE_PROVIDER,
-        "The AwsCustomResource provider's runtime is chosen by aws-cdk-lib and moves with it.",
-        optional=True,
-    ),
+    CUSTOM_RESOURCE_RUNTIME,
     Ack(
         "AwsSolutions-CFR1",
         "Cdn/Distribution",

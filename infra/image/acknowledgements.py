@@ -5,22 +5,23 @@ from __future__ import annotations
 
 import aws_cdk as cdk
 
-from infra.acknowledgements import CUSTOM_RESOURCE_PROVIDER, Ack, attach
+from infra.acknowledgements import CUSTOM_RESOURCE_PROVIDER, CUSTOM_RESOURCE_RUNTIME, Ack, attach
 
 _BUILD_ROLE_IAM4 = (
     "EC2InstanceProfileForImageBuilder is the policy Image Builder requires on its build instances (component "
     "downloads, logs to /aws/imagebuilder/*); AmazonSSMManagedInstanceCore lets Image Builder drive them through "
     "Systems Manager, as it must."
 )
+_BUILD_ROLE_POLICIES = (
+    "Policy::arn:<AWS::Partition>:iam::aws:policy/EC2InstanceProfileForImageBuilder",
+    "Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSSMManagedInstanceCore",
+)
 IMAGE_ACKNOWLEDGEMENTS: tuple[Ack, ...] = (
     Ack(
         "AwsSolutions-IAM4",
         "Runtime/BuildRole",
         _BUILD_ROLE_IAM4,
-        findings=(
-            "Policy::arn:<AWS::Partition>:iam::aws:policy/EC2InstanceProfileForImageBuilder",
-            "Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSSMManagedInstanceCore",
-        ),
+        findings=_BUILD_ROLE_POLICIES,
     ),
     Ack(
         "AwsSolutions-IAM5",
@@ -36,12 +37,7 @@ IMAGE_ACKNOWLEDGEMENTS: tuple[Ack, ...] = (
         "its logs only.",
         findings=("Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",),
     ),
-    Ack(
-        "AwsSolutions-L1",
-        CUSTOM_RESOURCE_PROVIDER,
-        "The AwsCustomResource provider's runtime is chosen by aws-cdk-lib and moves with it.",
-        optional=True,
-    ),
+    CUSTOM_RESOURCE_RUNTIME,
 )
 
 
@@ -50,10 +46,7 @@ WEIGHTS_ACKNOWLEDGEMENTS: tuple[Ack, ...] = (
         "AwsSolutions-IAM4",
         "WeightsImage/Pipeline/BuildRole",
         _BUILD_ROLE_IAM4,
-        findings=(
-            "Policy::arn:<AWS::Partition>:iam::aws:policy/EC2InstanceProfileForImageBuilder",
-            "Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSSMManagedInstanceCore",
-        ),
+        findings=_BUILD_ROLE_POLICIES,
     ),
     Ack(
         "AwsSolutions-IAM5",
