@@ -86,8 +86,16 @@ def wait_ready(http: httpx.Client, host: Host, deadline: float, clock: Callable[
 
 
 def first_api_key(host: Host) -> str | None:
+    """A key the service accepts, read from its own settings by its own parser (service.tenants.keyring): the API
+    keys secret may hold the old comma list or the JSON key document of tenants; the admin key when there is none."""
+    from service.tenants.keyring import KeyFormatError, Keyring
+
     env = read_env_file(host.path(SERVICE_ENV))
-    return next((k.strip() for k in env.get("TTS_API_KEYS", "").split(",") if k.strip()), None)
+    try:
+        keyring = Keyring.parse(env.get("TTS_API_KEYS"), env.get("TTS_ADMIN_KEY"))
+    except KeyFormatError as exc:
+        raise GateError(f"the service's keys cannot be read: {exc}") from exc
+    return keyring.entries[0][0].decode("utf-8") if keyring.enabled else None
 
 
 def synthesize_once(http: httpx.Client, prompt: Path, api_key: str | None, timeout_s: float) -> float:

@@ -4,6 +4,7 @@ reason; a launch into the warm pool and a reboot with no pending action are hand
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from tests.instance.conftest import API_KEY, GROUP, INSTANCE, World
 from tests.service.conftest import live_server, make_settings
 
 
-def _prompt_and_keys(world: World) -> None:
+def _prompt_and_keys(world: World, api_keys: str = API_KEY) -> None:
     """What the image and prepare put there: upstream's prompt clip (here a 3 s tone) and the service settings."""
     prompt = world.host.path("/opt/voicefleet/src/CosyVoice/asset/zero_shot_prompt.wav")
     prompt.parent.mkdir(parents=True)
@@ -27,7 +28,7 @@ def _prompt_and_keys(world: World) -> None:
     sf.write(prompt, (0.2 * np.sin(2 * np.pi * 180 * t)).astype(np.float32), 16000)
     env = world.host.path("/etc/voicefleet/service.env")
     env.parent.mkdir(parents=True, exist_ok=True)
-    env.write_text(f"TTS_ENVIRONMENT=dev\nTTS_API_KEYS={API_KEY}\n")
+    env.write_text(f"TTS_ENVIRONMENT=dev\nTTS_API_KEYS={api_keys}\n")
 
 
 @pytest.fixture
@@ -48,6 +49,20 @@ def test_continue_after_readyz_and_one_synthesis(world: World, metadata: Imds, t
         {"group": GROUP, "hook": "voicefleet-launch", "instance": INSTANCE, "result": "CONTINUE"}
     ]
     assert world.metric_names() == ["BootSeconds"]
+
+
+def test_the_synthesis_uses_a_key_of_a_tenants_key_document(world: World, metadata: Imds, tmp_path: Path) -> None:
+    """The API keys secret may hold the JSON key document (tenants) rather than a comma list: the gate reads it as the
+    service does, so its synthesis is authorized and the launch continues (it used to send the document's first
+    comma-separated fragment as the key, be refused 401 and abandon every launch)."""
+    document = json.dumps({"acme": [API_KEY, "r" * 24], "globex": "g" * 24})
+    _prompt_and_keys(world, api_keys=document)
+    settings = make_settings(api_keys=document, voices_dir=tmp_path / "voices")
+    with live_server(settings) as live:
+        config = world.config.model_copy(update={"port": int(live.url.rsplit(":", 1)[1])})
+        result = gate(config, world.host, metadata, world.clients, uptime=lambda: 95.0)
+    assert result.outcome == "continue"
+    assert world.hook_calls[-1]["result"] == "CONTINUE"
 
 
 def test_a_failed_model_load_abandons_at_once(world: World, metadata: Imds, tmp_path: Path, fast: None) -> None:
