@@ -12,6 +12,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from infra.image.components import RUNTIME_PARAMETER, image_parameter, image_stack_name
 from infra.names import ENV_TAG_KEY
 from infra.preflight.result import Check, answer, aws_error, error_code
+from service.tenants.keyring import MIN_KEY_CHARS, KeyFormatError, Keyring
 from voicefleet_config import EnvironmentConfig
 
 MANIFEST = ".voicefleet-manifest.json"  # service/models_sync/manifest.py MANIFEST_NAME
@@ -77,15 +78,15 @@ def secret_check(secrets: Any, arn: str) -> Check:
     if isinstance(secret, ClientError):
         code = secret.response.get("Error", {}).get("Code")
         return Check("API keys", "fail", f"{arn}: {code}", "redeploy the stack")
-    value = str(secret["SecretString"])
-    keys = [k.strip() for k in value.split(",") if k.strip()]
-    short = [k for k in keys if len(k) < 16]
-    if not keys or short:
+    fix = f"aws secretsmanager put-secret-value --secret-id {arn} --secret-string <key1,key2 or a key document>"
+    try:  # as the service reads it: the old comma list or the JSON key document of tenants
+        keyring = Keyring.parse(str(secret["SecretString"]), api_source=arn)
+    except KeyFormatError as exc:
+        return Check("API keys", "fail", str(exc), fix)
+    keys = [key.decode("utf-8") for key, _ in keyring.entries]
+    if not keys or any(len(key) < MIN_KEY_CHARS for key in keys):
         return Check(
-            "API keys",
-            "fail",
-            "the secret holds no key, or a key under 16 characters (the service refuses it)",
-            f"aws secretsmanager put-secret-value --secret-id {arn} --secret-string <key1,key2>",
+            "API keys", "fail", "the secret holds no key, or a key under 16 characters (the service refuses it)", fix
         )
     return Check("API keys", "pass", f"{len(keys)} key(s) in the ApiKeysSecret")
 

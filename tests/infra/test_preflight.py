@@ -18,6 +18,7 @@ from infra.image.components import RUNTIME_PARAMETER, weights_parameter
 from infra.preflight import cli
 from infra.preflight.account import ON_DEMAND_QUOTA, SPOT_QUOTA, vcpu_needs
 from infra.preflight.cli import Clients, run_checks
+from infra.preflight.deployed import secret_check
 from infra.preflight.result import PreflightAwsError
 from service.models_sync.transfer import push
 from voicefleet_config import load_environment
@@ -180,3 +181,25 @@ def test_unknown_environment_is_exit_2() -> None:
     result = CliRunner().invoke(cli.app, ["preflight", "--env", "prdo"])
     assert result.exit_code == 2
     assert "did you mean 'prod'" in result.output
+
+
+@pytest.mark.parametrize(
+    ("secret", "status", "says"),
+    [
+        ("k" * 40 + ", " + "m" * 20, "pass", "2 key(s)"),
+        (json.dumps({"acme": ["k" * 20, "r" * 20], "ops": {"keys": ["o" * 20], "admin": True}}), "pass", "3 key(s)"),
+        (json.dumps({"acme": "short-key"}), "fail", "a key under 16 characters"),
+        ('{"acme": "k' + "k" * 30, "fail", "not valid JSON"),
+        ("", "fail", "holds no key"),
+    ],
+)
+def test_the_api_keys_secret_is_read_as_the_service_reads_it(
+    aws_client: Callable[..., Any], secret: str, status: str, says: str
+) -> None:
+    """The old comma list or the JSON key document of tenants (service.tenants.keyring): a document's keys are
+    counted and held to the same 16-character rule; a comma split would pass a document holding a short key."""
+    client = aws_client("secretsmanager")
+    arn = client.create_secret(Name="keys", SecretString=secret or " ")["ARN"]
+    check = secret_check(client, arn)
+    assert check.status == status, check
+    assert says in check.detail
