@@ -22,6 +22,7 @@ from prometheus_client import (
 )
 
 from service.memory import MemorySample
+from voicefleet_config.service import IN_FLIGHT_METRIC, QUEUE_DEPTH_METRIC
 
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0)
 WAIT_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
@@ -47,11 +48,11 @@ class Metrics:
             "voicefleet_http_request_duration_seconds", "HTTP request latency.", ["route"],
             buckets=LATENCY_BUCKETS, registry=r,
         )  # fmt: skip
-        self.queue_depth_gauge = Gauge("voicefleet_queue_depth", "Requests waiting for the engine.", registry=r)
+        self.queue_depth_gauge = Gauge(QUEUE_DEPTH_METRIC, "Requests waiting for the engine.", registry=r)
         self.queue_wait_hist = Histogram(
             "voicefleet_queue_wait_seconds", "Time from admission to the engine.", buckets=WAIT_BUCKETS, registry=r
         )
-        self.in_flight_gauge = Gauge("voicefleet_in_flight_requests", "Requests inside the engine.", registry=r)
+        self.in_flight_gauge = Gauge(IN_FLIGHT_METRIC, "Requests inside the engine.", registry=r)
         self.batch_size = Histogram(
             "voicefleet_batch_size", "Requests per engine batch.", buckets=BATCH_BUCKETS, registry=r
         )

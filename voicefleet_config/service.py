@@ -15,6 +15,13 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 ENV_PREFIX = "TTS_"
+# Prometheus gauges the service exposes on /metrics (service/metrics.py) that the fleet reads: the CloudWatch agent
+# re-publishes them (infra/fleet/cloudwatch_agent.py) and the scaling policy tracks the second
+# (cost/capacity/scaling.py).
+QUEUE_DEPTH_METRIC = "voicefleet_queue_depth"
+"""Requests waiting for the engine."""
+IN_FLIGHT_METRIC = "voicefleet_in_flight_requests"
+"""Requests and streams inside the engine."""
 
 
 class ServiceLimits(BaseModel):

@@ -12,10 +12,9 @@ from cost.capacity.plan import Slo
 from cost.capacity.simulate import Lengths, simulate
 from voicefleet_config import EnvironmentConfig
 from voicefleet_config.capacity import ServiceTime, gpu_of, service_time
+from voicefleet_config.service import IN_FLIGHT_METRIC
 
-METRIC = (
-    "voicefleet_in_flight_requests"  # the service's gauge (service/metrics.py): requests and streams inside the engine
-)
+METRIC = IN_FLIGHT_METRIC  # the service's gauge (service/metrics.py): requests and streams inside the engine
 BISECTIONS = 12
 
 

@@ -7,16 +7,22 @@ from typing import Any
 
 from instance.paths import BOOT_LOG, PROMETHEUS_CONFIG, PURCHASE_OPTION_PLACEHOLDER, SERVICE_LOG
 
-__all__ = ["GPU_NAMESPACE", "PURCHASE_OPTION_PLACEHOLDER", "QUEUE_DEPTH_METRIC", "SERVICE_NAMESPACE", "agent_config"]
+# The service's gauges: requests waiting for the GPU (re-published as VoiceFleet/QueueDepth), and requests and streams
+# inside the engine (the Auto Scaling metric, infra/fleet/scaling.py, published per group so its Average is the
+# per-instance figure).
+from voicefleet_config.service import IN_FLIGHT_METRIC, QUEUE_DEPTH_METRIC
+
+__all__ = [
+    "GPU_NAMESPACE",
+    "IN_FLIGHT_METRIC",
+    "PURCHASE_OPTION_PLACEHOLDER",
+    "QUEUE_DEPTH_METRIC",
+    "SERVICE_NAMESPACE",
+    "agent_config",
+]
 
 GPU_NAMESPACE = "CWAgent"
 SERVICE_NAMESPACE = "VoiceFleet"
-# The Prometheus gauge the service exposes on /metrics for requests waiting for the GPU (the contract with
-# service/; re-published as VoiceFleet/QueueDepth).
-QUEUE_DEPTH_METRIC = "voicefleet_queue_depth"
-# Requests and streams inside the engine (service/metrics.py): the Auto Scaling metric (infra/fleet/scaling.py),
-# published per group so its Average is the per-instance figure.
-IN_FLIGHT_METRIC = "voicefleet_in_flight_requests"
 
 
 def agent_config(*, log_group: str) -> dict[str, Any]:
