@@ -155,10 +155,18 @@ def overhead(
             "interleaved, and the ratios this/that are printed (local servers only)"
         ),
     ] = None,
+    floor: Annotated[
+        bool,
+        typer.Option(
+            "--floor",
+            help="Also serve a bare ASGI app doing the same work on the same uvicorn (benchmarks/floor.py), requests "
+            "interleaved: what HTTP itself costs here, and how far above it the service is",
+        ),
+    ] = False,
 ) -> None:
     """Added latency of HTTP over in-process (p50, p99), the CPU serving adds, and the throughput ratio; the server
     must run the same engine. The in-process side prepares the text and makes the answer as the service does."""
-    from benchmarks.local import baseline_service, resolve_ref
+    from benchmarks.local import baseline_service, floor_service, resolve_ref
     from benchmarks.overhead import run_overhead
 
     if against and url:
@@ -172,6 +180,12 @@ def overhead(
         if against:
             serve = stack.enter_context(baseline_service(against, server_env))
             baseline = (against, HttpTarget(serve.url, model, voice, timeout, api_key))
+        floor_target = None
+        if floor:
+            engine_args = ["--engine", engine, "--preset", preset, "--device", device, *(["--fp16"] if fp16 else [])]
+            engine_args += ["--model-dir", str(model_dir)] if model_dir is not None else []
+            floor_server = stack.enter_context(floor_service(engine_args))
+            floor_target = HttpTarget(floor_server.url, model, voice, timeout, None)
         run_overhead(
             target,
             engine_name=engine,
@@ -183,6 +197,7 @@ def overhead(
             concurrency=concurrency,
             out=out or default_out("overhead"),
             baseline=baseline,
+            floor=floor_target,
         )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import io
 import subprocess
+import sys
 import tarfile
 import tempfile
 from collections.abc import Iterator
@@ -49,6 +50,23 @@ def baseline_service(ref: str, env: dict[str, str] | None = None, *, ready_timeo
             yield serve
         finally:
             serve.kill()
+
+
+@contextlib.contextmanager
+def floor_service(engine_args: list[str], *, ready_timeout_s: float = 60) -> Iterator[TtsServe]:
+    """The overhead benchmark's floor (benchmarks.floor: a bare ASGI app doing the same work on the same uvicorn)
+    with `engine_args` (`--engine espeak`, ...), on a free loopback port; ready on entry."""
+    with tempfile.TemporaryDirectory(prefix="tts-bench-floor-") as tmp:
+        floor = TtsServe({}, Path(tmp), command=[sys.executable, "-m", "benchmarks.floor", *engine_args])
+        try:
+            try:
+                floor.wait_ready(ready_timeout_s)
+            except RuntimeError as exc:
+                raise BenchError(f"--floor: the floor server did not start: {exc}") from exc
+            print(f"started the floor server (bare ASGI app, pid {floor.pid}) at {floor.url}: {' '.join(engine_args)}")
+            yield floor
+        finally:
+            floor.kill()
 
 
 def resolve_ref(ref: str) -> str:

@@ -11,11 +11,19 @@ figure, as is the added time over the engine call alone.
 The added CPU time (server process CPU per HTTP request minus the in-process CPU per request, both over the paired
 requests) is what serving itself spends per request. Only for a local server (its pid is found from the port). Both
 it and the wall-clock figures move from run to run on a shared machine; `--against REF` serves another version beside
-this one, requests interleaved, so the ratio between them is measured under the same conditions."""
+this one, requests interleaved, so the ratio between them is measured under the same conditions.
+
+Each request is sent twice over HTTP: with httpx (the OpenAI SDK's transport, what the "added by HTTP" figures have
+always used) and with the standard library's http.client on a kept connection (a lean client: the difference between
+the two is the httpx client's own cost, not the service's). `--floor` serves benchmarks.floor beside the service — a
+bare ASGI app doing the same work on the same uvicorn — so the figures show what HTTP itself costs on this machine and
+what the service's framework and guards add above that."""
 
 from __future__ import annotations
 
 import dataclasses
+import http.client
+import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -43,6 +51,8 @@ from service.lifecycle import builtin_voice_names
 from service.settings import Settings
 from service.text import prepare_text
 
+# What the floor's figures are labelled with.
+FLOOR_LABEL = "floor"
 # The service's default loudness target (TTS_LOUDNESS_LUFS); a server started with another gets compared unfairly.
 LOUDNESS_LUFS = Settings.model_fields["loudness_lufs"].default
 
@@ -88,6 +98,35 @@ def _http(client: httpx.Client, target: HttpTarget, text: str) -> float:
     return elapsed
 
 
+class LeanClient:
+    """The same request by the standard library's http.client on one kept connection: the least a Python client
+    spends on it (no request model, no pure-Python HTTP parser; http.client's header parsing is in C)."""
+
+    def __init__(self, target: HttpTarget) -> None:
+        self.target = target
+        url = httpx.URL(target.url)
+        if url.scheme != "http":
+            raise BenchFailedError(f"the lean client speaks plain HTTP only, not {url.scheme}: {target.url}")
+        self.path = (url.path.rstrip("/") or "") + "/v1/audio/speech"
+        self.conn = http.client.HTTPConnection(url.host, url.port or 80, timeout=target.timeout_s)
+        self.headers = {"Content-Type": "application/json", **auth_headers(target.api_key)}
+
+    def post(self, text: str) -> float:
+        body = json.dumps(speech_payload(text, self.target.model, self.target.voice))
+        start = time.perf_counter()
+        self.conn.request("POST", self.path, body=body, headers=self.headers)
+        response = self.conn.getresponse()
+        data = response.read()
+        elapsed = time.perf_counter() - start
+        if response.status != 200:
+            raise BenchFailedError(f"HTTP {response.status} for {text!r} (lean client): {data[:200]!r}")
+        wav_seconds(data)
+        return elapsed
+
+    def close(self) -> None:
+        self.conn.close()
+
+
 @dataclasses.dataclass
 class Side:
     """One server under test, with the in-process runs paired with its requests."""
@@ -95,11 +134,13 @@ class Side:
     label: str
     target: HttpTarget
     inproc: InProcess
-    http_s: list[float] = dataclasses.field(default_factory=list)
+    http_s: list[float] = dataclasses.field(default_factory=list)  # httpx
+    lean_s: list[float] = dataclasses.field(default_factory=list)  # http.client
     cpu_ms: dict[str, float] | None = None
 
     def figures(self) -> dict[str, Any]:
         added = [b - a for a, b in zip(self.inproc.answer_s, self.http_s, strict=True)]
+        added_lean = [b - a for a, b in zip(self.inproc.answer_s, self.lean_s, strict=True)]
         over_engine = [b - a for a, b in zip(self.inproc.engine_s, self.http_s, strict=True)]
         return {
             "url": self.target.url,
@@ -110,6 +151,8 @@ class Side:
             "http": percentiles_ms(self.http_s),
             "added": percentiles_ms(added),
             "added_over_engine": percentiles_ms(over_engine),
+            "http_lean": percentiles_ms(self.lean_s),
+            "added_lean": percentiles_ms(added_lean),
             "cpu_ms_per_request": self.cpu_ms,
         }
 
@@ -118,16 +161,19 @@ def _measure(sides: list[Side], repeats: int) -> None:
     """Paired requests, the sides interleaved text by text (so machine noise falls on every side alike); then the
     server CPU per request of each side over the same requests, HTTP only."""
     clients = [httpx.Client(timeout=side.target.timeout_s, headers=auth_headers(side.target.api_key)) for side in sides]
+    leans = [LeanClient(side.target) for side in sides]
     try:
         for text in SENTENCES:  # warm-up every path (first-call allocations, caches, connection setup)
-            for side, client in zip(sides, clients, strict=True):
+            for side, client, lean in zip(sides, clients, leans, strict=True):
                 side.inproc.answer(text, record=False)
                 _http(client, side.target, text)
+                lean.post(text)
         for _ in range(repeats):
             for text in SENTENCES:
-                for side, client in zip(sides, clients, strict=True):
+                for side, client, lean in zip(sides, clients, leans, strict=True):
                     side.inproc.answer(text)
                     side.http_s.append(_http(client, side.target, text))
+                    side.lean_s.append(lean.post(text))
         # The server's CPU counter (10 ms ticks) is read twice per side, not twice per request: its rounding then
         # costs under 10 ms / len(http_s) per request.
         for side, client in zip(sides, clients, strict=True):
@@ -149,6 +195,8 @@ def _measure(sides: list[Side], repeats: int) -> None:
     finally:
         for client in clients:
             client.close()
+        for lean in leans:
+            lean.close()
 
 
 def run_overhead(
@@ -163,9 +211,12 @@ def run_overhead(
     concurrency: int,
     out: Path,
     baseline: tuple[str, HttpTarget] | None = None,
+    floor: HttpTarget | None = None,
 ) -> dict[str, Any]:
     """`baseline`: (label, target) of another version of the service, measured in the same run, its requests
-    interleaved with `target`'s; the result then holds its figures and the ratios of this one's to them."""
+    interleaved with `target`'s; the result then holds its figures and the ratios of this one's to them. `floor`:
+    benchmarks.floor serving the same engine, measured the same way, interleaved too; the result then holds its
+    figures and how far above it this version is."""
     target = dataclasses.replace(target, url=target.url.rstrip("/"))
     facts = machine_facts()
     print_header("overhead", facts)
@@ -174,11 +225,14 @@ def run_overhead(
     sides = [Side("this version", target, InProcess(engine, voice))]
     if baseline is not None:
         sides.append(Side(baseline[0], baseline[1], InProcess(engine, voice)))
+    if floor is not None:
+        sides.append(Side(FLOOR_LABEL, dataclasses.replace(floor, url=floor.url.rstrip("/")), InProcess(engine, voice)))
     print(
         f"target: {target.url}; in-process engine: {engine_name} (voice {voice or 'default'}), text prepared and "
         f"the answer made as the service does (loudness {LOUDNESS_LUFS} LUFS, WAV); "
         f"{len(SENTENCES)} sentences x {repeats} repeats"
         + (f"; baseline {baseline[0]} at {baseline[1].url}, requests interleaved" if baseline else "")
+        + (f"; floor at {floor.url}, requests interleaved" if floor else "")
     )
     _measure(sides, repeats)
     # Throughput at `concurrency` (this version only): the same request count both ways.
@@ -206,6 +260,11 @@ def run_overhead(
     if baseline is not None:
         result["baseline"] = {"label": baseline[0], **sides[1].figures()}
         result["ratio_to_baseline"] = _ratios(result, result["baseline"])
+    if floor is not None:
+        result["floor"] = {"label": FLOOR_LABEL, **sides[-1].figures()}
+        result["above_floor_ms"] = {
+            key: round(result[key]["p50_ms"] - result["floor"][key]["p50_ms"], 3) for key in ("added", "added_lean")
+        }
     engine.close()
     write_json(out, result)
     _report(result, "this version")
@@ -215,6 +274,13 @@ def run_overhead(
         print(
             f"this version / {baseline[0]}: added p50 {ratios['added_p50']}, added over the engine alone p50 "
             f"{ratios['added_over_engine_p50']}, CPU added {ratios['cpu_added']}"
+        )
+    if floor is not None:
+        _report(result["floor"], FLOOR_LABEL)
+        above = result["above_floor_ms"]
+        print(
+            f"this version above the floor (its framework and guards): added p50 +{above['added']} ms with httpx, "
+            f"+{above['added_lean']} ms with http.client"
         )
     print(
         f"throughput at concurrency {concurrency}: in-process {inproc_rps:.2f} req/s, HTTP "
@@ -246,8 +312,13 @@ def _report(figures: dict[str, Any], label: str) -> None:
     )
     print(
         f"[{label}] added by HTTP per request: p50 {figures['added']['p50_ms']} ms, p99 {figures['added']['p99_ms']} "
-        f"ms ({figures['pairs']} paired requests); over the engine call alone: p50 "
+        f"ms ({figures['pairs']} paired requests, httpx client); over the engine call alone: p50 "
         f"{figures['added_over_engine']['p50_ms']} ms, p99 {figures['added_over_engine']['p99_ms']} ms"
+    )
+    print(
+        f"[{label}] added by HTTP with a lean client (http.client, kept connection): p50 "
+        f"{figures['added_lean']['p50_ms']} ms, p99 {figures['added_lean']['p99_ms']} ms (HTTP p50 "
+        f"{figures['http_lean']['p50_ms']} ms); the httpx client's own cost is the difference"
     )
     cpu_ms = figures["cpu_ms_per_request"]
     if cpu_ms is not None:

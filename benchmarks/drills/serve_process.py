@@ -37,10 +37,18 @@ class TtsServe:
     `port` reuses a port (a restarted process, as systemd would start it); its log goes to `tmp_path`."""
 
     def __init__(
-        self, env: dict[str, str], tmp_path: Path, *, port: int | None = None, source: Path | None = None
+        self,
+        env: dict[str, str],
+        tmp_path: Path,
+        *,
+        port: int | None = None,
+        source: Path | None = None,
+        command: list[str] | None = None,
     ) -> None:
         """`source`: serve the service code in that directory (another version's tree, e.g. `tts-bench overhead
-        --against`) through this environment's interpreter, instead of the installed console script."""
+        --against`) through this environment's interpreter, instead of the installed console script. `command`:
+        run this instead of tts-serve (given `--port N` too; it must answer GET /readyz), e.g. the overhead
+        benchmark's floor server."""
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         full_env = {
@@ -53,7 +61,7 @@ class TtsServe:
         tmp_path.mkdir(parents=True, exist_ok=True)
         self.log_path = tmp_path / f"tts-serve-{self.port}-{time.monotonic_ns()}.log"
         self._log = self.log_path.open("w", encoding="utf-8")
-        command = [TTS_SERVE]
+        command = command or [TTS_SERVE]
         if source is not None:
             full_env["PYTHONPATH"] = str(source)
             command = [sys.executable, "-c", _SERVE_FROM_SOURCE]

@@ -69,6 +69,10 @@ def test_overhead_pairs_inprocess_and_http(espeak_server: LiveServer, out: Path)
     assert data["inprocess"]["p50_ms"] > 0
     assert data["throughput_ratio_http_over_inprocess"] > 0
     assert "added by HTTP per request" in result.output
+    # Each request also went by the lean client (http.client), paired with the same in-process answer.
+    assert data["http_lean"]["p50_ms"] > 0
+    assert data["added_lean"]["p50_ms"] is not None
+    assert "added by HTTP with a lean client" in result.output
 
 
 def test_overhead_in_process_side_does_the_services_work_and_reports_each_part(
@@ -100,6 +104,64 @@ def test_overhead_against_a_past_version_serves_both_and_prints_the_ratios(out: 
     assert data["baseline"]["cpu_ms_per_request"]["server"] > 0
     assert data["ratio_to_baseline"]["added_over_engine_p50"] > 0
     assert "this version / HEAD:" in result.output
+
+
+def test_overhead_floor_serves_the_bare_app_beside_and_reports_how_far_above_it_the_service_is(out: Path) -> None:
+    """`--floor`: benchmarks.floor on its own uvicorn beside the local tts-serve, requests interleaved; its figures,
+    measured like the service's (both clients, server CPU), and the service's distance above it land in the JSON."""
+    args = ["overhead", "--floor", "--repeats", "1", "--concurrency", "1", "--out", str(out)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    data = json.loads(out.read_text())
+    floor = data["floor"]
+    assert floor["label"] == "floor"
+    assert floor["url"] != data["url"]
+    assert floor["pairs"] == data["pairs"] == 8
+    assert floor["http"]["p50_ms"] > 0
+    assert floor["http_lean"]["p50_ms"] > 0
+    assert floor["cpu_ms_per_request"]["server"] > 0  # its own process, found from its port
+    for key in ("added", "added_lean"):
+        assert data["above_floor_ms"][key] == pytest.approx(data[key]["p50_ms"] - floor[key]["p50_ms"], abs=0.002)
+    assert "this version above the floor" in result.output
+
+
+def test_the_floor_answers_what_the_in_process_side_makes() -> None:
+    """The floor does the in-process side's work: for the same text and voice its WAV has the rate and the length
+    (espeak's own output varies ~0.2% run to run; another voice is ~2.5% off) of the text prepared, synthesized and
+    delivered as the in-process side does; a voice the engine lacks is its default voice there too."""
+    import io
+
+    import soundfile as sf
+
+    from benchmarks.floor import FloorApp
+    from benchmarks.overhead import LOUDNESS_LUFS, InProcess
+    from service.audio.deliver import deliver
+    from service.engines.espeak import EspeakEngine
+
+    engine = EspeakEngine()
+    engine.load()
+    floor = FloorApp(engine)
+
+    def decoded(wav: bytes) -> tuple[int, int]:
+        audio, rate = sf.read(io.BytesIO(wav), dtype="float32")
+        return rate, len(audio)
+
+    try:
+        cases = [
+            ("Please confirm your appointment for Tuesday at 3 PM.", "alloy", "alloy"),
+            ("你好，欢迎使用语音合成。", "alloy", "alloy"),
+            ("One two three, four five six.", "no-such-voice", None),
+        ]
+        for text, asked, used in cases:
+            result = engine.synthesize_batch([InProcess(engine, used).request(text)])[0]
+            delivered = deliver(result.audio, result.sample_rate, "wav", loudness_lufs=LOUDNESS_LUFS)
+            rate, length = decoded(delivered.data)
+            floor_rate, floor_length = decoded(floor.answer(text, asked))
+            assert floor_rate == rate
+            assert floor_length == pytest.approx(length, rel=0.01), text
+    finally:
+        floor.worker.shutdown()
+        engine.close()
 
 
 @pytest.mark.parametrize(
