@@ -20,8 +20,9 @@ import httpx
 from instance.abandon import abandon
 from instance.aws import BOOT_SECONDS, Clients, complete_hook, put_metric
 from instance.config import BootConfig
+from instance.envfile import parse
 from instance.host import CommandError, Host
-from instance.imds import Imds, ImdsError
+from instance.imds import Imds
 from instance.paths import SELFTEST_PROMPT, SELFTEST_PROMPT_TEXT, SELFTEST_TEXT, SERVICE_ENV, SERVICE_LOG, SERVICE_UNIT
 
 log = logging.getLogger("voicefleet.instance")
@@ -47,8 +48,8 @@ def uptime_s() -> float:
 
 
 def read_env_file(path: Path) -> dict[str, str]:
-    pairs = (line.split("=", 1) for line in path.read_text(encoding="utf-8").splitlines() if "=" in line)
-    return {key.strip(): value for key, value in pairs}
+    """The service's settings as systemd hands them to it (instance.envfile, the format the boot wrote)."""
+    return parse(path.read_text(encoding="utf-8"))
 
 
 def _log_tail(host: Host, lines: int = 5) -> str:
@@ -146,9 +147,12 @@ def gate(
                 http, host.path(SELFTEST_PROMPT), first_api_key(host), config.request_timeout_s + 30
             )
             log.info(f"boot synthesis: {audio_s:.2f} s of audio", extra={"event": "selftest"})
-    except (GateError, ImdsError, OSError) as exc:
-        abandon(config, clients, instance_id=instance_id, reason=f"gate: {exc}")
-        raise GateError(str(exc)) from exc
+    except Exception as exc:
+        # Any failure here (a dropped connection, a timeout, a bug) must ABANDON: left alone, the launch would wait out
+        # the hook's whole timeout on a GPU that never serves, and no alarm would count it.
+        reason = str(exc) if isinstance(exc, GateError) else f"{type(exc).__name__}: {exc}"
+        abandon(config, clients, instance_id=instance_id, reason=f"gate: {reason}")
+        raise GateError(reason) from exc
     seconds = uptime()
     put_metric(
         clients, namespace=config.metric_namespace, env_name=config.env_name, name=BOOT_SECONDS, value=seconds,

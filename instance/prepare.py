@@ -7,6 +7,7 @@ then fire), because an instance that serves without metrics is better than a fle
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from instance.abandon import abandon
 from instance.aws import Clients
 from instance.config import BootConfig
+from instance.envfile import EnvFileError, render
 from instance.host import CommandError, Host
 from instance.imds import Imds, ImdsError
 from instance.paths import (
@@ -54,11 +56,11 @@ def _overrides() -> dict[str, str]:
 
 
 def env_file(values: dict[str, str]) -> str:
-    """systemd EnvironmentFile lines; values that systemd would misread are refused, not quoted."""
-    for key, value in values.items():
-        if any(c in value for c in "\n\"'\\") or value != value.strip():
-            raise BootStepError(f"settings: {key} holds characters an environment file cannot carry plainly")
-    return "".join(f"{key}={value}\n" for key, value in values.items())
+    """systemd EnvironmentFile lines (instance.envfile: quoted where a value needs it); a line break is refused."""
+    try:
+        return render(values)
+    except EnvFileError as exc:
+        raise BootStepError(f"settings: {exc}") from exc
 
 
 def start_agent(host: Host, purchase_option: str) -> None:
@@ -68,13 +70,28 @@ def start_agent(host: Host, purchase_option: str) -> None:
 
 
 def read_keys(config: BootConfig, clients: Clients) -> tuple[str, str]:
+    """(API keys, admin key) from their secrets, checked by the service's own key parser (a secret it would refuse
+    ends the launch here, naming the secret); a JSON key document of tenants comes back on one line (operators paste
+    it formatted; an environment file carries one line)."""
+    from service.tenants.keyring import KeyFormatError, Keyring
+
     def value(arn: str) -> str:
         secret = str(clients.secrets.get_secret_value(SecretId=arn)["SecretString"]).strip()
         if not secret:
             raise BootStepError(f"secrets: {arn} is empty")
         return secret
 
-    return value(config.api_keys_secret), value(config.admin_key_secret)
+    api_keys, admin_key = value(config.api_keys_secret), value(config.admin_key_secret)
+    try:
+        Keyring.parse(
+            api_keys, admin_key, api_source=f"secret {config.api_keys_secret}",
+            admin_source=f"secret {config.admin_key_secret}",
+        )  # fmt: skip
+    except KeyFormatError as exc:
+        raise BootStepError(f"secrets: {exc}") from exc
+    if api_keys.startswith("{"):
+        api_keys = json.dumps(json.loads(api_keys), separators=(",", ":"))
+    return api_keys, admin_key
 
 
 def place_weights(config: BootConfig, host: Host, clients: Clients) -> Path:
@@ -137,7 +154,9 @@ def prepare(config: BootConfig, host: Host, imds: Imds, clients: Clients) -> Pre
         model_dir = place_weights(config, host, clients)
         write_settings(config, host, model_dir, keys, imds)
         start_units(host, warmed=target_state.startswith("Warmed:"))
-    except (BootStepError, CommandError, ImdsError, ClientError, BotoCoreError, OSError) as exc:
-        abandon(config, clients, instance_id=instance_id, reason=f"prepare: {exc}")
-        raise BootStepError(str(exc)) from exc
+    except Exception as exc:  # any failing step (a secret without a string, a bug too) ends the launch
+        known = isinstance(exc, (BootStepError, CommandError, ImdsError, ClientError, BotoCoreError, OSError))
+        reason = str(exc) if known else f"{type(exc).__name__}: {exc}"
+        abandon(config, clients, instance_id=instance_id, reason=f"prepare: {reason}")
+        raise BootStepError(reason) from exc
     return Prepared(instance_id, target_state, model_dir)

@@ -94,14 +94,105 @@ def _env_file(path: str) -> dict[str, str]:
         if optional:
             return {}
         raise UnitError(f"Failed to load environment files: {file}")
-    out = {}
-    for line in file.read_text().splitlines():
-        if line.strip() and not line.lstrip().startswith("#") and "=" in line:
-            key, _, value = line.partition("=")
-            value = value.strip()
-            if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
-                value = value[1:-1]
-            out[key.strip()] = value
+    return parse_env_file(file.read_text(encoding="utf-8"))
+
+
+_WHITESPACE, _NEWLINE, _COMMENTS, _SHELL_NEED_ESCAPE = " \t\n\r", "\n\r", "#;", '"\\`$'
+
+
+def parse_env_file(text: str) -> dict[str, str]:
+    """An EnvironmentFile= as systemd reads it: a line-for-line port of `parse_env_file_internal` in systemd's
+    src/basic/env-file.c (main branch, read 2026-12-02): quotes open only where a value starts, single quotes keep
+    everything, double quotes undo a backslash before one of `"\\`$` (and keep it before anything else), an unquoted
+    backslash escapes the next character, unquoted values lose trailing whitespace, a backslash-newline joins lines,
+    `#`/`;` start comments only where a key would. The last assignment of a key wins."""
+    out: dict[str, str] = {}
+    state, key, value = "PRE_KEY", [], []
+    last_key_ws: int | None = None
+    last_value_ws: int | None = None
+
+    def push() -> None:
+        name = "".join(key[:last_key_ws] if last_key_ws is not None else key)
+        out[name] = "".join(value)
+
+    for c in text:
+        if state == "PRE_KEY":
+            if c in _COMMENTS:
+                state = "COMMENT"
+            elif c not in _WHITESPACE:
+                state, key, last_key_ws = "KEY", [c], None
+        elif state == "KEY":
+            if c in _NEWLINE:
+                state, key = "PRE_KEY", []
+            elif c == "=":
+                state, value, last_value_ws = "PRE_VALUE", [], None
+            else:
+                if c not in _WHITESPACE:
+                    last_key_ws = None
+                elif last_key_ws is None:
+                    last_key_ws = len(key)
+                key.append(c)
+        elif state == "PRE_VALUE":
+            if c in _NEWLINE:
+                push()
+                state, key, value = "PRE_KEY", [], []
+            elif c == "'":
+                state = "SINGLE_QUOTE_VALUE"
+            elif c == '"':
+                state = "DOUBLE_QUOTE_VALUE"
+            elif c == "\\":
+                state = "VALUE_ESCAPE"
+            elif c not in _WHITESPACE:
+                state = "VALUE"
+                value.append(c)
+        elif state == "VALUE":
+            if c in _NEWLINE:
+                if last_value_ws is not None:
+                    del value[last_value_ws:]
+                push()
+                state, key, value = "PRE_KEY", [], []
+            elif c == "\\":
+                state, last_value_ws = "VALUE_ESCAPE", None
+            else:
+                if c not in _WHITESPACE:
+                    last_value_ws = None
+                elif last_value_ws is None:
+                    last_value_ws = len(value)
+                value.append(c)
+        elif state == "VALUE_ESCAPE":
+            state = "VALUE"
+            if c not in _NEWLINE:
+                value.append(c)
+        elif state == "SINGLE_QUOTE_VALUE":
+            if c == "'":
+                state = "PRE_VALUE"
+            else:
+                value.append(c)
+        elif state == "DOUBLE_QUOTE_VALUE":
+            if c == '"':
+                state = "PRE_VALUE"
+            elif c == "\\":
+                state = "DOUBLE_QUOTE_VALUE_ESCAPE"
+            else:
+                value.append(c)
+        elif state == "DOUBLE_QUOTE_VALUE_ESCAPE":
+            state = "DOUBLE_QUOTE_VALUE"
+            if c in _SHELL_NEED_ESCAPE:
+                value.append(c)
+            elif c != "\n":
+                value += ["\\", c]
+        elif state == "COMMENT":
+            if c == "\\":
+                state = "COMMENT_ESCAPE"
+            elif c in _NEWLINE:
+                state = "PRE_KEY"
+        elif state == "COMMENT_ESCAPE":
+            state = "PRE_KEY" if c in _NEWLINE else "COMMENT"
+    if state in ("PRE_VALUE", "VALUE", "VALUE_ESCAPE", "SINGLE_QUOTE_VALUE", "DOUBLE_QUOTE_VALUE",
+                 "DOUBLE_QUOTE_VALUE_ESCAPE"):  # fmt: skip
+        if state == "VALUE" and last_value_ws is not None:
+            del value[last_value_ws:]
+        push()
     return out
 
 

@@ -27,6 +27,7 @@ from infra.fleet.user_data import BootNames, render
 from infra.image.components import weights_document
 from instance.paths import SERVICE_UNIT
 from service.models_sync.transfer import push
+from service.tenants.keyring import Keyring
 from tests import moto_lifecycle
 from tests.awstoe import problems, run_phase
 from tests.boot.conftest import Image, Timings, aws, network_env, s3_fetch
@@ -73,6 +74,17 @@ class Boot:
         raise KeyError(user)
 
 
+# The API keys secret: prod holds a tenants' key document as an operator pastes it (formatted over lines; keys with a
+# quote, a backslash, an apostrophe and a dollar sign), which the boot must carry through service.env to systemd, the
+# service and the gate unchanged; any other environment the stack's generated form (one key).
+_API_KEYS = {
+    "prod": json.dumps(
+        {"acme": ['prod-acme-"key"-0123456789abcdef'], "globex": {"keys": ["prod-globex-it's-$x-\\-0123456789"]}},
+        indent=2,
+    ),
+}
+
+
 def _aws_world(moto: str, env: str, tiny_model: Path) -> BootNames:
     """What `cdk deploy` and `voicefleet-models push` leave for this environment (in moto)."""
     s3 = aws(moto, "s3")
@@ -80,7 +92,9 @@ def _aws_world(moto: str, env: str, tiny_model: Path) -> BootNames:
         s3.create_bucket(Bucket=bucket)
     push(s3, f"{env}-models", "cosyvoice3/", tiny_model)
     secrets = aws(moto, "secretsmanager")
-    keys = secrets.create_secret(Name=f"{env}-keys", SecretString=f"{env}-client-key-0123456789abcdef")["ARN"]
+    keys = secrets.create_secret(
+        Name=f"{env}-keys", SecretString=_API_KEYS.get(env, f"{env}-client-key-0123456789abcdef")
+    )["ARN"]
     admin = secrets.create_secret(Name=f"{env}-admin", SecretString=f"{env}-admin-key-0123456789abcdef")["ARN"]
     ec2 = aws(moto, "ec2")
     ami = ec2.describe_images()["Images"][0]["ImageId"]
@@ -182,7 +196,8 @@ def boot(
     seconds = time.monotonic() - started
     timings.record(f"{env}: user data to launch hook CONTINUE", started)
     _boot_steps(env, image.sandbox.host_path(layer, "/var/log/voicefleet-boot.log"), timings)
-    key = aws(moto, "secretsmanager").get_secret_value(SecretId=names.api_keys_secret)["SecretString"]
+    secret = aws(moto, "secretsmanager").get_secret_value(SecretId=names.api_keys_secret)["SecretString"]
+    key = Keyring.parse(secret).entries[-1][0].decode("utf-8")  # prod: the globex key, quotes, backslash and all
     yield Boot(env, config, image.sandbox, layer, instance_id, result, seconds, key, moto)
     image.sandbox.run(layer, ["systemctl", "stop", "voicefleet.service"], network_env(), timeout=120)
     image.sandbox.stop_everything()

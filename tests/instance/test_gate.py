@@ -4,8 +4,10 @@ reason; a launch into the warm pool and a reboot with no pending action are hand
 
 from __future__ import annotations
 
+import http.server
 import json
 import shutil
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +17,7 @@ import soundfile as sf
 from instance import gate as gate_module
 from instance.gate import GateError, gate
 from instance.imds import Imds
+from instance.prepare import env_file
 from instance.watch import watch
 from tests.instance.conftest import API_KEY, GROUP, INSTANCE, World
 from tests.service.conftest import live_server, make_settings
@@ -28,7 +31,7 @@ def _prompt_and_keys(world: World, api_keys: str = API_KEY) -> None:
     sf.write(prompt, (0.2 * np.sin(2 * np.pi * 180 * t)).astype(np.float32), 16000)
     env = world.host.path("/etc/voicefleet/service.env")
     env.parent.mkdir(parents=True, exist_ok=True)
-    env.write_text(f"TTS_ENVIRONMENT=dev\nTTS_API_KEYS={api_keys}\n")
+    env.write_text(env_file({"TTS_ENVIRONMENT": "dev", "TTS_API_KEYS": api_keys}))  # as prepare writes it
 
 
 @pytest.fixture
@@ -76,6 +79,43 @@ def test_a_failed_model_load_abandons_at_once(world: World, metadata: Imds, tmp_
         config = world.config.model_copy(update={"port": int(live.url.rsplit(":", 1)[1])})
         with pytest.raises(GateError, match="/readyz 503"):
             gate(config, world.host, metadata, world.clients, uptime=lambda: 30.0)
+    assert [c["result"] for c in world.hook_calls] == ["ABANDON"]
+    assert world.metric_names() == ["LaunchAbandoned"]
+
+
+class _DropsTheSynthesis(http.server.BaseHTTPRequestHandler):
+    """Ready, then the process dies under the boot's synthesis (a CUDA out-of-memory kill): the connection drops."""
+
+    def do_GET(self) -> None:
+        body = b'{"status": "ready"}'
+        self.send_response(200)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_POST(self) -> None:
+        self.close_connection = True
+        self.connection.close()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_a_connection_dropped_under_the_synthesis_abandons(world: World, metadata: Imds, fast: None) -> None:
+    """httpx's own errors (a dropped connection, a read timeout) used to escape the gate: no ABANDON, no
+    LaunchAbandoned datapoint, and the launch waited out the hook's whole timeout on a GPU."""
+    _prompt_and_keys(world)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _DropsTheSynthesis)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    config = world.config.model_copy(update={"port": server.server_address[1]})
+    try:
+        # Which of httpx's errors depends on when the close lands: before the body is sent, or after.
+        with pytest.raises(GateError, match=r"RemoteProtocolError|ReadError|WriteError"):
+            gate(config, world.host, metadata, world.clients, uptime=lambda: 95.0)
+    finally:
+        server.shutdown()
+        server.server_close()
     assert [c["result"] for c in world.hook_calls] == ["ABANDON"]
     assert world.metric_names() == ["LaunchAbandoned"]
 

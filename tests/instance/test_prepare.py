@@ -3,6 +3,7 @@ the service user only, units started; any failing step ends the launch with its 
 
 from __future__ import annotations
 
+import json
 import stat
 
 import pytest
@@ -110,7 +111,56 @@ def test_the_nvme_instance_store_holds_pulled_weights_when_mounted(world: World,
     assert str(warm.model_dir(nvme_mounted=True)) == "/var/lib/voicefleet/models/cosyvoice3"
 
 
-@pytest.mark.parametrize("value", ["a\nb", 'say "x"', " padded"])
-def test_settings_that_systemd_would_misread_are_refused(value: str) -> None:
+@pytest.mark.parametrize("value", ["a\nb", "a\rb"])
+def test_a_setting_with_a_line_break_is_refused_naming_it(value: str) -> None:
     with pytest.raises(BootStepError, match="TTS_X"):
         env_file({"TTS_X": value})
+
+
+# A tenants' key document as an operator pastes it into the secret: formatted over lines, keys holding a double
+# quote, a backslash, an apostrophe, a dollar sign and a backtick.
+DOCUMENT = {
+    "acme": ['acme-"quoted"-0123456789', "acme-back\\slash-0123456789"],
+    "globex": {"keys": ["globex-it's-$HOME-`x`-0123456789"]},
+}
+
+
+def test_a_tenants_key_document_reaches_the_service_and_the_gate_as_written(world: World, metadata: Imds) -> None:
+    """The API keys secret may hold the JSON key document issue 12 introduced (docs/service.md): the boot wrote it
+    nowhere before — its quotes made env_file refuse it, so every launch was abandoned. Now service.env carries it
+    on one line, and systemd (its own parser, ported) hands the service the same tenants and keys; the gate reads
+    the first key of the document back from the same file."""
+    from instance.gate import first_api_key
+    from service.tenants.keyring import Keyring
+    from tests.boot.systemctl_shim import parse_env_file as systemd_reads
+
+    secret = json.dumps(DOCUMENT, indent=2)
+    world.aws("secretsmanager").put_secret_value(SecretId="keys", SecretString=secret)
+    prepare(world.config, world.host, metadata, world.clients)
+    assert world.hook_calls == []  # not abandoned
+    env = systemd_reads(world.host.path("/etc/voicefleet/service.env").read_text())
+    assert "\n" not in env["TTS_API_KEYS"]
+    assert Keyring.parse(env["TTS_API_KEYS"], env["TTS_ADMIN_KEY"]) == Keyring.parse(secret, ADMIN_KEY)
+    assert first_api_key(world.host) == DOCUMENT["acme"][0]
+
+
+def test_a_key_document_the_service_would_refuse_ends_the_launch_naming_the_secret(
+    world: World, metadata: Imds
+) -> None:
+    world.aws("secretsmanager").put_secret_value(SecretId="keys", SecretString='{"acme": ["' + "k" * 24 + '"]')
+    with pytest.raises(BootStepError, match=r"secrets: secret arn:aws:secretsmanager:.*:keys.*not valid JSON"):
+        prepare(world.config, world.host, metadata, world.clients)
+    assert [c["result"] for c in world.hook_calls] == ["ABANDON"]
+    assert not world.host.path("/etc/voicefleet/service.env").exists()
+
+
+def test_an_unforeseen_failure_still_abandons_the_launch(world: World, metadata: Imds) -> None:
+    """A secret holding binary instead of a string (SecretString absent: KeyError, no boot step's own error) used to
+    escape prepare without an ABANDON: the launch then waited out the hook's whole timeout on a GPU."""
+    world.aws("secretsmanager").delete_secret(SecretId="keys", ForceDeleteWithoutRecovery=True)
+    binary = world.aws("secretsmanager").create_secret(Name="keys-binary", SecretBinary=b"\x00\x01")["ARN"]
+    config = world.config.model_copy(update={"api_keys_secret": binary})
+    with pytest.raises(BootStepError, match="KeyError"):
+        prepare(config, world.host, metadata, world.clients)
+    assert [c["result"] for c in world.hook_calls] == ["ABANDON"]
+    assert world.metric_names() == ["LaunchAbandoned"]
