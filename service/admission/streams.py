@@ -3,7 +3,9 @@ generates, and gives it back the moment it ends, fails, misses a deadline or los
 
 The engine generator runs one step at a time on the admission's worker threads (a step may land on any of them; the
 CosyVoice3 adapter keeps its per-request state across threads). Deadlines: the first audio must come within
-`first_audio_s` of admission (queueing included), the whole stream within `total_s`.
+`first_audio_s` of admission (queueing included), the whole stream within `total_s`. The handle enforces the second
+while it waits for the engine; the response sending the stream enforces it while it waits for the client
+(`deadline`, `expire()`: service/api/stream_response.py), so a client that stops reading cannot keep the slot.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncGenerator, Callable, Iterator
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 
@@ -110,15 +112,27 @@ class StreamHandle:
             self._count(segment)
         return segment
 
+    @property
+    def deadline(self) -> float:
+        """When the whole stream must be over (time.monotonic()): `total_s` after admission."""
+        return self._admitted_at + self._total_s
+
+    def expire(self) -> StreamDeadlineError:
+        """Record that the stream ran past its deadline outside the engine (its client stopped reading); the error to
+        raise. Close the handle (or the iterator of `rest()`) afterwards: that gives the slot back."""
+        self._stats.deadline_exceeded += 1
+        self._outcome = "deadline"
+        return StreamDeadlineError(f"stream ran past its {self._total_s:g} s deadline (its client stopped reading)")
+
     def _count(self, segment: Audio) -> None:
         self._stats.segments += 1
         self.samples += int(segment.size)
 
-    async def rest(self) -> AsyncIterator[Audio]:
+    async def rest(self) -> AsyncGenerator[Audio, None]:
         """The segments after the first; raises (and closes) on an engine error or past the whole-stream deadline."""
         try:
             while True:
-                remaining = self._total_s - (time.monotonic() - self._admitted_at)
+                remaining = self.deadline - time.monotonic()
                 if remaining <= 0:
                     raise TimeoutError
                 segment = await self._step(remaining)
@@ -133,7 +147,8 @@ class StreamHandle:
             self._outcome = "deadline"
             raise StreamDeadlineError(f"stream ran past its {self._total_s:g} s deadline") from None
         except (asyncio.CancelledError, GeneratorExit):
-            self._stats.cancelled += 1
+            if self._outcome == "cancelled":  # not already counted by expire()
+                self._stats.cancelled += 1
             raise
         except BaseException as exc:
             self._stats.failed += 1

@@ -10,17 +10,19 @@ import base64
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
+from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any
 
 import anyio.to_thread
 from fastapi import Request
-from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi.responses import JSONResponse, Response
 
 from service.admission.streams import StreamHandle
 from service.api.errors import ApiError
 from service.api.state import ServiceState
+from service.api.stream_response import StreamResponse
 from service.audio.deliver import deliver, output_rate
 from service.audio.encode import MEDIA_TYPES, AudioFormat
 from service.audio.stream_encode import StreamEncoder
@@ -179,8 +181,9 @@ async def synthesize_response(state: ServiceState, job: Job, http: Request) -> R
         first = await handle.first()
         encoder = StreamEncoder(job.fmt, state.engine.capabilities.sample_rate, output_rate(job.fmt, job.sample_rate))
         chunks = _sse(state, handle, first, encoder, request) if job.sse else _stream(state, handle, first, encoder)
-        return StreamingResponse(
+        return StreamResponse(
             chunks,
+            handle,
             media_type="text/event-stream" if job.sse else MEDIA_TYPES[job.fmt],
             headers={"X-Sample-Rate": str(encoder.sample_rate), "X-Request-Id": request.request_id},
         )
@@ -217,10 +220,11 @@ async def synthesize_response(state: ServiceState, job: Job, http: Request) -> R
 
 async def _encoded(
     state: ServiceState, handle: StreamHandle, first: Audio | None, encoder: StreamEncoder
-) -> AsyncIterator[bytes]:
+) -> AsyncGenerator[bytes, None]:
     """The stream's audio in the client's format as each segment finishes (loudness is left as the engine made it:
     the whole signal is needed to measure it). A failure or the whole-stream deadline midway raises here, so the
-    server ends the chunked body without its terminator: the client sees a broken stream, never a clean end."""
+    server ends the chunked body without its terminator: the client sees a broken stream, never a clean end. Closed
+    early (the client left or stopped reading: StreamResponse), it closes the handle at once."""
     rate = state.engine.capabilities.sample_rate
     started = time.perf_counter()
     try:
@@ -228,8 +232,9 @@ async def _encoded(
             yield header
         if first is not None:
             yield await anyio.to_thread.run_sync(encoder.feed, first)
-        async for segment in handle.rest():
-            yield await anyio.to_thread.run_sync(encoder.feed, segment)
+        async with aclosing(handle.rest()) as rest:
+            async for segment in rest:
+                yield await anyio.to_thread.run_sync(encoder.feed, segment)
         yield await anyio.to_thread.run_sync(encoder.finish)
     finally:
         encoder.close()
@@ -239,22 +244,24 @@ async def _encoded(
 
 async def _stream(
     state: ServiceState, handle: StreamHandle, first: Audio | None, encoder: StreamEncoder
-) -> AsyncIterator[bytes]:
-    async for data in _encoded(state, handle, first, encoder):
-        if data:
-            yield data
+) -> AsyncGenerator[bytes, None]:
+    async with aclosing(_encoded(state, handle, first, encoder)) as encoded:
+        async for data in encoded:
+            if data:
+                yield data
 
 
 async def _sse(
     state: ServiceState, handle: StreamHandle, first: Audio | None, encoder: StreamEncoder, request: SynthesisRequest
-) -> AsyncIterator[bytes]:
+) -> AsyncGenerator[bytes, None]:
     """OpenAI's speech stream events: `speech.audio.delta` with base64 audio, then `speech.audio.done` with usage
     (input tokens: characters of the text as the engine received it; output tokens: speech tokens at CosyVoice3's
     25 per second of audio, whichever engine made it)."""
-    async for data in _encoded(state, handle, first, encoder):
-        if data:
-            event = {"type": "speech.audio.delta", "audio": base64.b64encode(data).decode("ascii")}
-            yield f"data: {json.dumps(event)}\n\n".encode()
+    async with aclosing(_encoded(state, handle, first, encoder)) as encoded:
+        async for data in encoded:
+            if data:
+                event = {"type": "speech.audio.delta", "audio": base64.b64encode(data).decode("ascii")}
+                yield f"data: {json.dumps(event)}\n\n".encode()
     rate = state.engine.capabilities.sample_rate
     output_tokens = round(handle.samples / rate * SPEECH_TOKENS_PER_S)
     usage = {"input_tokens": len(request.text), "output_tokens": output_tokens}

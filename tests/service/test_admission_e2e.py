@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -228,3 +230,46 @@ def test_a_client_that_leaves_is_dropped_from_the_queue_and_a_late_request_gets_
         assert stats.deadline_exceeded == 2
         # Neither the departed request nor the expired one ever reached the engine.
         assert engine.batches == [["held on the gpu."]]
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        pytest.param({"response_format": "wav", "sample_rate": 48000}, id="wav"),
+        pytest.param({"response_format": "pcm", "sample_rate": 48000, "stream_format": "sse"}, id="sse"),
+    ],
+)
+def test_a_stream_whose_client_stops_reading_gives_its_slot_back_at_the_stream_deadline(
+    tmp_path: Path, form: dict[str, object]
+) -> None:
+    """Regression: a client that kept a stream open but stopped reading held espeak's only slot until it hung up,
+    stream_timeout_s notwithstanding (the deadline was checked only between segments, never while the server waited
+    to send one), so every other request got 504. Now the send is bounded by the same deadline."""
+    settings = make_settings(voices_dir=tmp_path, max_concurrency=1, stream_timeout_s=2.0)
+    with live_server(settings) as live:
+        text = ("今天天气很好，我们一起去公园散步吧。" * 12)[:200]  # a long stream: megabytes of 48 kHz WAV
+        body = json.dumps({"input": text, **form}).encode()
+        host, port = live.url.removeprefix("http://").split(":")
+        with socket.socket() as stalled:
+            stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # fills at once: the server blocks
+            stalled.connect((host, int(port)))
+            head = "POST /v1/audio/speech HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            stalled.sendall(f"{head}Content-Length: {len(body)}\r\n\r\n".encode() + body)
+            assert stalled.recv(12) == b"HTTP/1.1 200"  # admitted and streaming; from here on it reads nothing
+            opened = time.monotonic()
+            while metric(live.url, "voicefleet_in_flight_requests") != 0:
+                assert time.monotonic() - opened < settings.stream_timeout_s + 1, "the stalled stream kept its slot"
+                time.sleep(0.05)
+            assert live.state.admission.stream_stats.deadline_exceeded == 1
+            other = httpx.post(f"{live.url}/v1/audio/speech", json=speech("the next client."), timeout=30)
+            assert other.status_code == 200
+            stalled.settimeout(10)
+            rest = b""
+            while chunk := stalled.recv(65536):  # the server hung up: read what it had sent, up to the close
+                rest += chunk
+            assert not rest.endswith(b"0\r\n\r\n"), "a stream cut at its deadline must not end cleanly"
+        short = {"input": "a short stream.", "response_format": "wav"}  # streamed: the endpoint's default
+        streamed = httpx.post(f"{live.url}/v1/audio/speech", json=short)
+        assert streamed.status_code == 200
+        assert len(sf.read(io.BytesIO(streamed.content))[0]) > 0
+        assert metric(live.url, "voicefleet_in_flight_requests") == 0
