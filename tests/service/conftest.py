@@ -117,4 +117,24 @@ def speech_clip(*, fmt: str = "WAV", rate: int = 22050, repeat: int = 2, subtype
     return buffer.getvalue()
 
 
+def flac_bomb(*, rate: int = 192_000, channels: int = 8, seconds: int = 29) -> bytes:
+    """A tiny FLAC that decodes huge: near-silence (one click, so not silent) at `rate` x `channels`, under 30 s by
+    its header. The defaults come to ~45 KB that decode to 178 MB of float32; the audit's was 8 x 655,350 Hz
+    (165 KB, 608 MB). Written a second at a time, so the test never holds the decoded size itself."""
+    import io
+
+    import numpy as np
+    import soundfile as sf
+
+    buffer = io.BytesIO()
+    with sf.SoundFile(buffer, "w", samplerate=rate, channels=channels, format="FLAC", subtype="PCM_16") as clip:
+        second = np.zeros((rate, channels), dtype=np.int16)
+        second[:1000, 0] = 16000
+        clip.write(second)
+        second[:1000, 0] = 0
+        for _ in range(seconds - 1):
+            clip.write(second)
+    return buffer.getvalue()
+
+
 CLIP_TEXT = "今天天气很好，我们一起去公园散步吧。"

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from service.audio.analysis import median_pitch_hz
-from tests.service.conftest import CLIP_TEXT, LiveServer, speech_clip
+from tests.service.conftest import CLIP_TEXT, LiveServer, flac_bomb, speech_clip
 
 
 @pytest.fixture(scope="module")
@@ -72,6 +72,23 @@ def test_bad_voice_audio(client: httpx.Client, field: str) -> None:
     assert error["message"].startswith(f"{field} could not be decoded as audio")
     assert "0x" not in error["message"]  # regression: libsndfile's "<_io.BytesIO object at 0x7f08...>"
     assert client.get("/v1/voices/broken").status_code == 404
+
+
+@pytest.mark.parametrize(("field", "name"), [("audio", "bomb-a"), ("prompt_audio", "bomb-b")])
+def test_a_flac_bomb_is_refused_as_a_voice_and_as_a_prompt(client: httpx.Client, field: str, name: str) -> None:
+    """Regression: a tiny FLAC of 8 channels at a huge rate passed the byte cap and the length check, decoded to
+    hundreds of MB and was saved (201). Now refused from its header, naming the field, before it is decoded."""
+    bomb = flac_bomb()
+    saved = client.post("/v1/voices", data={"name": name}, files={field: ("b.flac", bomb, "audio/flac")})
+    assert saved.status_code == 400, saved.text
+    error = saved.json()["error"]
+    assert (error["param"], error["code"]) == (field, "invalid_prompt_audio")
+    assert error["message"].startswith(f"{field} has 8 channels; at most 2")
+    assert client.get(f"/v1/voices/{name}").status_code == 404
+    if field == "prompt_audio":
+        tts = client.post("/v1/tts", data={"text": "你好"}, files={field: ("b.flac", bomb, "audio/flac")})
+        assert tts.status_code == 400, tts.text
+        assert tts.json()["error"]["param"] == field
 
 
 def test_voice_accepts_the_field_names_of_v1_tts(client: httpx.Client, clip: bytes) -> None:

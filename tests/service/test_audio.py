@@ -13,6 +13,7 @@ from service.audio.encode import encode, wav_header
 from service.audio.loudness import PEAK_CEILING, normalize_loudness
 from service.audio.prompt import PromptAudioError, decode_prompt
 from service.audio.resample import resample
+from tests.service.conftest import flac_bomb
 
 RATE = 22050
 
@@ -93,6 +94,36 @@ def test_prompt_checks(data: bytes, needle: str, status: int) -> None:
         decode_prompt(data, max_bytes=limit)
     assert info.value.status == status
     assert info.value.field == "prompt_audio"
+
+
+@pytest.mark.parametrize(
+    ("shape", "needle"),
+    [
+        pytest.param({}, "has 8 channels; at most 2", id="bomb-8ch-192kHz"),
+        pytest.param({"channels": 3, "rate": 16000, "seconds": 4}, "has 3 channels; at most 2", id="3-channels"),
+        pytest.param({"channels": 1, "rate": 96000, "seconds": 4}, "96000 Hz; at most 48000 Hz", id="96kHz-mono"),
+    ],
+)
+def test_prompt_too_wide_or_too_fast_is_refused_before_it_is_decoded(
+    shape: dict[str, int], needle: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Regression: only the length was read from the header, so a ~45 KB FLAC of 8 channels at 192 kHz (the audit's:
+    165 KB at 655,350 Hz) passed and decoded to hundreds of MB."""
+
+    def no_decoding(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the clip was decoded before it was refused")
+
+    data = flac_bomb(**shape)
+    monkeypatch.setattr(sf.SoundFile, "read", no_decoding)
+    with pytest.raises(PromptAudioError, match=needle) as info:
+        decode_prompt(data, max_bytes=10_000_000)
+    assert (info.value.status, info.value.field) == (400, "prompt_audio")
+
+
+def test_prompt_at_the_rate_and_channel_limits_is_accepted() -> None:
+    stereo = np.stack([_tone(4.0, rate=48000), _tone(4.0, rate=48000)], axis=1)
+    clip = decode_prompt(_flac(stereo, 48000), max_bytes=10_000_000)
+    assert (clip.sample_rate, clip.duration_s) == (48000, pytest.approx(4.0))
 
 
 def _flac(audio: np.ndarray, rate: int) -> bytes:
