@@ -220,16 +220,21 @@ def _instance_types(env: EnvironmentConfig, what_if: WhatIf) -> tuple[str, ...]:
 
 
 def _month(env: EnvironmentConfig, what_if: WhatIf) -> MonthHours:
-    """The month priced; its year must be one the holiday calendar covers (refused, or warned with the flag)."""
+    """The month priced; its year must be one the holiday calendar covers (refused, or warned with the flag).
+
+    A disabled schedule is priced always on, as --always-on: infra/schedule.py then creates no start/stop, so the
+    fleet runs 24/7 (and infra/budget.py's limit counts 730 h the same way).
+    """
     year = dt.date.today().year
     month = None
-    if what_if.month and not what_if.always_on:
+    always_on = what_if.always_on or not env.schedule.enabled
+    if what_if.month and not always_on:
         try:
             year, month = parse_month(what_if.month)
         except ValueError as exc:
             raise CostInputError(str(exc)) from exc
     _check_calendar(env, year, what_if)
-    if what_if.always_on:
+    if always_on:
         return always_on_hours(env.schedule, year)
     if month is not None:
         return month_hours(env.schedule, year, month)

@@ -1,0 +1,57 @@
+"""Regressions: `cost-estimate --env NAME` prices what cdk.json deploys for the environment, whatever the setting or
+flag that changes it (the budget's limit, infra/budget.py, uses the same numbers)."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cost.cli import main
+from cost.schedule import ALWAYS_ON_HOURS
+from infra.budget import estimated_limit, purchase_of
+from voicefleet_config import load_environments, read_context
+
+
+def _cdk_json(tmp_path: Path, environments: dict[str, Any]) -> Path:
+    path = tmp_path / "cdk.json"
+    path.write_text(json.dumps({"context": {"environments": environments}}), encoding="utf-8")
+    return path
+
+
+def _price(capsys: pytest.CaptureFixture[str], *args: str) -> dict[str, Any]:
+    assert main([*args, "--format", "json"]) == 0
+    data: dict[str, Any] = json.loads(capsys.readouterr().out)
+    return data
+
+
+def test_disabled_schedule_is_priced_always_on_as_the_budget_is(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Bug: schedule.enabled false (no start/stop schedules: the fleet runs 24/7) was priced as business hours
+    # (prod: 194.61 h, g5.2xlarge Spot $476.48) while the budget's limit counted 730 h (g5.2xlarge $764.08).
+    environments = copy.deepcopy(read_context())
+    environments["prod"]["schedule"]["enabled"] = False
+    cdk_json = _cdk_json(tmp_path, environments)
+    data = _price(capsys, "--env", "prod", "--cdk-json", str(cdk_json))
+    assert data["hours_per_month"] == ALWAYS_ON_HOURS
+    assert data["hours_basis"].startswith("always on")
+    # The same as --always-on, which the fleet then is; --month cannot make it business hours either.
+    assert _price(capsys, "--env", "prod", "--cdk-json", str(cdk_json), "--always-on") == data
+    assert _price(capsys, "--env", "prod", "--cdk-json", str(cdk_json), "--month", "2026-05")["hours_per_month"] == (
+        ALWAYS_ON_HOURS
+    )
+
+    env = load_environments(cdk_json)["prod"]
+    limit = estimated_limit(env, year=dt.date.today().year)  # the CLI's typical month is today's year too
+    own = [o for o in data["options"] if o["source"] == "environment" and o["purchase"] == purchase_of(env)]
+    assert {o["instance_type"] for o in own} == set(env.fleet.instance_types)
+    assert f"{ALWAYS_ON_HOURS:g} h/month" in limit.detail
+    for option in own:
+        assert f"{option['instance_type']} ${option['monthly']['total']:.2f}" in limit.detail
+    assert limit.usd == math.ceil(max(o["monthly"]["total"] for o in own))
