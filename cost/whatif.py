@@ -201,7 +201,10 @@ def apply(env: EnvironmentConfig, what_if: WhatIf) -> tuple[EnvironmentConfig, D
             f"--p95-chars {what_if.p95_chars:g} exceeds service.max_text_chars {env.service.max_text_chars} of "
             f"environment '{env.name}' (the service refuses longer requests)"
         )
-    sections = {"schedule": schedule, "fleet": fleet, "storage": storage, "workload": workload}
+    # --fp16/--fp32 is service.fp16: the admission slots and the scaling target derived from it follow, as they
+    # would with the same value in cdk.json.
+    service = {"fp16": what_if.fp16}
+    sections = {"schedule": schedule, "fleet": fleet, "storage": storage, "workload": workload, "service": service}
     return _override(env, sections, top), deployment
 
 
@@ -282,7 +285,7 @@ def scenario(base: EnvironmentConfig, what_if: WhatIf) -> Scenario:
         hours=hours,
         purchases=purchases,
         instance_types=types,
-        fp16=env.service.fp16 if what_if.fp16 is None else what_if.fp16,
+        fp16=env.service.fp16,  # --fp16/--fp32 already in the config (apply)
         profiles=what_if.profile,
         engine_option=what_if.engine_option,
         deployment=deployment,

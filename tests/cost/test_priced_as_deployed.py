@@ -55,3 +55,24 @@ def test_disabled_schedule_is_priced_always_on_as_the_budget_is(
     for option in own:
         assert f"{option['instance_type']} ${option['monthly']['total']:.2f}" in limit.detail
     assert limit.usd == math.ceil(max(o["monthly"]["total"] for o in own))
+
+
+@pytest.mark.parametrize(("configured", "flag"), [(True, "--fp32"), (False, "--fp16")])
+def test_precision_flag_prices_as_the_same_setting_in_cdk_json(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], configured: bool, flag: str
+) -> None:
+    # Bug: --fp32 priced prod's own fleet at fp32 speed but kept the fp16-derived admission slots and reported the
+    # fp16 scaling contract (max_concurrency 2, sized for g5.2xlarge; "g5.xlarge needs 14 instances"), where
+    # service.fp16 false in cdk.json gives 1 slot, sized for g6.xlarge, and no feasible g5.xlarge fleet.
+    environments = copy.deepcopy(read_context())
+    environments["prod"]["service"]["fp16"] = configured
+    flipped = copy.deepcopy(environments)
+    flipped["prod"]["service"]["fp16"] = not configured
+    by_flag = _price(capsys, "--env", "prod", "--cdk-json", str(_cdk_json(tmp_path, environments)), flag)
+    by_config = _price(capsys, "--env", "prod", "--cdk-json", str(_cdk_json(tmp_path, flipped)))
+    assert by_flag["precision"] == ("fp32" if configured else "fp16")
+    assert by_flag["service"] == by_config["service"]
+    own = [o for o in by_config["options"] if o["source"] == "environment"]
+    assert own
+    assert [o for o in by_flag["options"] if o["source"] == "environment"] == own
+    assert by_flag == by_config  # catalog alternatives and the recommendation too
