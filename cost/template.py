@@ -305,16 +305,31 @@ def template_calendar(facts: TemplateFacts) -> dict[str, Any]:
     }
 
 
-def config_changes(facts: TemplateFacts, *, env_given: bool) -> ConfigChanges:
+def opening(start: str, warmup_minutes: int) -> str:
+    """HH:MM the service opens: the start schedule fires `warmup_minutes` before it (infra/schedule.py start_time)."""
+    hour, minute = (int(part) for part in start.split(":"))
+    minutes = hour * 60 + minute + warmup_minutes
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def config_changes(facts: TemplateFacts, *, env_given: bool, warmup_minutes: int) -> ConfigChanges:
     """The config a template deploys. `env_given`: --env named the environment, whose calendar then stands in for
-    a scheduler calendar the template does not carry (instead of the cron's weekdays)."""
+    a scheduler calendar the template does not carry (instead of the cron's weekdays). `warmup_minutes`: the
+    environment's warm-up, which the template does not carry."""
     unknown_types = [t for t in facts.instance_types if t not in INSTANCE_TYPES]
     if unknown_types:
         raise CostInputError(f"--template: instance type '{unknown_types[0]}' is not in the catalog")
     schedule: dict[str, Any] = {}
     if facts.start and facts.stop:
-        # The template's start time already includes the warm-up.
-        schedule.update(start=facts.start, stop=facts.stop, warmup_minutes=0)
+        # The start cron fires the warm-up before opening: the requests arrive from opening on, and the fleet is
+        # billed from the cron (the warm-up), as pricing the environment from cdk.json does.
+        opens = opening(facts.start, warmup_minutes)
+        if opens >= facts.stop:
+            raise CostInputError(
+                f"--template: the start schedule at {facts.start} plus the environment's {warmup_minutes}-minute "
+                f"warm-up opens at {opens}, not before the stop schedule at {facts.stop}"
+            )
+        schedule.update(start=opens, stop=facts.stop, warmup_minutes=warmup_minutes)
         # Real schedules fire daily and the scheduler Lambda decides workdays from its own calendar, which the
         # template carries; without it, the environment's calendar (--env) or else the cron's weekdays.
         if facts.calendar_weekdays:

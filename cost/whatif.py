@@ -169,7 +169,7 @@ def apply(env: EnvironmentConfig, what_if: WhatIf) -> tuple[EnvironmentConfig, D
     top: dict[str, Any] = {"timezone": what_if.timezone, "region": what_if.region}
     deployment = Deployment()
     if what_if.template is not None:
-        changes = config_changes(what_if.template, env_given=what_if.env_given)
+        changes = config_changes(what_if.template, env_given=what_if.env_given, warmup_minutes=env.schedule.warmup)
         schedule, fleet, storage = dict(changes.schedule), dict(changes.fleet), dict(changes.storage)
         top["timezone"] = top["timezone"] or changes.timezone
         if changes.price_class:

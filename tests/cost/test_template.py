@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from cost.cli import main
-from cost.template import ENV_TAG_KEY, parse
+from cost.errors import CostInputError
+from cost.template import ENV_TAG_KEY, config_changes, parse
 from tests.synth import Synth
 from voicefleet_config import DEFAULT_CDK_JSON, load_environment
 
@@ -215,6 +216,25 @@ def test_template_without_resources_is_rejected(tmp_path: Path, capsys: pytest.C
     assert "no Resources" in capsys.readouterr().err
 
 
+def _own_fleets(data: dict[str, Any]) -> dict[tuple[str, str], list[int | None]]:
+    """The environment's own options: instances per open hour."""
+    own = [o for o in data["options"] if o["source"] == "environment"]
+    assert own
+    return {(o["instance_type"], o["purchase"]): o["hourly_instances"] for o in own}
+
+
+def test_template_opens_the_environments_warm_up_after_its_start_cron() -> None:
+    # Regression: the start cron (opening minus warm-up, infra/schedule.py start_time) was taken as the opening with
+    # no warm-up, so the day's requests were spread over 9.42 h instead of prod's 9 and the peak under-sized.
+    facts = parse(template())  # start cron 08:45, stop 18:00
+    changes = config_changes(facts, env_given=True, warmup_minutes=25)
+    assert changes.schedule["start"] == "09:10"
+    assert changes.schedule["warmup_minutes"] == 25
+    assert changes.schedule["stop"] == "18:00"
+    with pytest.raises(CostInputError, match=r"08:45 plus the environment's 555-minute warm-up opens at 18:00"):
+        config_changes(facts, env_given=True, warmup_minutes=555)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("env", ["dev", "prod"])
 def test_real_synthesized_template_prices_its_own_env_only(
@@ -239,6 +259,10 @@ def test_real_synthesized_template_prices_its_own_env_only(
         # Same calendar (the scheduler Lambda's, carried by the template) and same hours as the config itself.
         assert priced["workdays"] == from_config["workdays"]
         assert priced["hours_per_month"] == pytest.approx(from_config["hours_per_month"], abs=0.01)
+        # The same load per open hour, so the same fleet each hour: the start cron fires the warm-up before opening
+        # (regression: the day's requests were spread from the cron on, under-sizing prod's g6.xlarge Spot peak).
+        assert priced["hourly_load_rps"] == from_config["hourly_load_rps"]
+        assert _own_fleets(priced) == _own_fleets(from_config)
         assert not [n for n in priced["notes"] if "unresolved" in n], priced["notes"]
 
     other = "dev" if env == "prod" else "prod"
