@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from botocore.exceptions import ClientError
+
 from lambdas.scheduler.backstop import OPENING_ACTION, SCHEDULED_ACTIONS, BackstopPlan
 from lambdas.scheduler.decisions import GroupState, Plan, PlannedOpening
 from lambdas.scheduler.sizing import RunningSize
@@ -18,6 +20,8 @@ if TYPE_CHECKING:
     from mypy_boto3_autoscaling.type_defs import AutoScalingGroupTypeDef
 
 _KIND = "auto-scaling-group"
+# What DeleteScheduledAction answers for an action that is gone (hashicorp/terraform-provider-aws#19446; moto the same).
+_ACTION_GONE = ("ValidationError", "Scheduled action name not found")
 
 
 @dataclass(frozen=True)
@@ -104,7 +108,7 @@ def apply_backstop(autoscaling: AutoScalingClient, group: GroupState, backstop: 
         autoscaling.resume_processes(AutoScalingGroupName=group.name, ScalingProcesses=[SCHEDULED_ACTIONS])
     wanted, current = backstop.opening, group.planned_opening
     if wanted is None and current is not None:
-        autoscaling.delete_scheduled_action(AutoScalingGroupName=group.name, ScheduledActionName=OPENING_ACTION)
+        _delete_opening(autoscaling, group.name)
     if wanted is not None and wanted != current:
         autoscaling.put_scheduled_update_group_action(
             AutoScalingGroupName=group.name,
@@ -114,3 +118,18 @@ def apply_backstop(autoscaling: AutoScalingClient, group: GroupState, backstop: 
             MaxSize=wanted.size.max,
             DesiredCapacity=wanted.size.desired,
         )
+
+
+def _delete_opening(autoscaling: AutoScalingClient, group: str) -> None:
+    """Delete the opening action; one already gone counts as deleted.
+
+    The start schedule and the opening action fire in the same minute by design: Auto Scaling may run the one-time
+    action (and delete it) between our read and this delete. The fleet is then at the size the action set, which is
+    the size the start restores, so there is nothing left to do.
+    """
+    try:
+        autoscaling.delete_scheduled_action(AutoScalingGroupName=group, ScheduledActionName=OPENING_ACTION)
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        if (error.get("Code"), error.get("Message")) != _ACTION_GONE:
+            raise

@@ -18,11 +18,17 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from botocore.exceptions import ClientError
+from botocore.stub import Stubber
 from freezegun import freeze_time
 
 from infra.schedule import closing_backstop
+from lambdas.scheduler.backstop import BackstopPlan
+from lambdas.scheduler.decisions import GroupState, PlannedOpening
 from lambdas.scheduler.environment import SchedulerEnvironment
+from lambdas.scheduler.groups import apply_backstop
 from lambdas.scheduler.handler import run
+from lambdas.scheduler.sizing import RunningSize
 from voicefleet_config import EnvironmentConfig
 
 from .conftest import OVERRIDE_TAG, SIZE_TAG, Fleet, scheduler_environ
@@ -202,3 +208,67 @@ def _fresh_fleet(aws_client: Callable[..., Any]) -> Fleet:
         sqs=aws_client("sqs"),
         dynamodb=aws_client("dynamodb"),
     )
+
+
+def test_opening_action_run_by_auto_scaling_mid_start_is_not_an_error(
+    fleet: Fleet, aws_client: Callable[..., Any], prod_config: EnvironmentConfig
+) -> None:
+    """Regression: the start and the one-time opening action fire in the same minute by design. When Auto Scaling ran
+    the action (and deleted it) between the Lambda's read and its delete, DeleteScheduledAction answered "Scheduled
+    action name not found", the run failed and ScheduleRun{Result=error} paged, with the fleet at the right size."""
+    env = SchedulerEnvironment.from_env(scheduler_environ(prod_config, GROUP))
+    fleet.group(GROUP, "0-0-0")
+    with freeze_time(dt.datetime(2026, 3, 10, 18, 0, tzinfo=env.timezone)):  # Tuesday's stop plans Wednesday's opening
+        run({"action": "stop"}, env, fleet.scheduler_clients())
+    assert fleet.backstop(GROUP, env.timezone) == "opening 2026-03-11 08:35"
+    auto_scaling = aws_client("autoscaling")  # Auto Scaling's own hand, not the Lambda's client
+
+    def auto_scaling_runs_the_opening(parsed: dict[str, Any], **_: Any) -> None:
+        for action in parsed.get("ScheduledUpdateGroupActions", []):
+            if action["ScheduledActionName"] == "voicefleet-opening":
+                auto_scaling.update_auto_scaling_group(
+                    AutoScalingGroupName=GROUP,
+                    MinSize=action["MinSize"],
+                    MaxSize=action["MaxSize"],
+                    DesiredCapacity=action["DesiredCapacity"],
+                )
+                auto_scaling.delete_scheduled_action(
+                    AutoScalingGroupName=GROUP, ScheduledActionName="voicefleet-opening"
+                )
+
+    fleet.autoscaling.meta.events.register(
+        "after-call.auto-scaling.DescribeScheduledActions", auto_scaling_runs_the_opening
+    )
+    with freeze_time(dt.datetime(2026, 3, 11, 8, 35, 2, tzinfo=env.timezone)):
+        out = run({"action": "start"}, env, fleet.scheduler_clients())
+    fleet.autoscaling.meta.events.unregister(
+        "after-call.auto-scaling.DescribeScheduledActions", auto_scaling_runs_the_opening
+    )
+
+    assert out["groups"][0]["result"] == "started"
+    assert fleet.size(GROUP) == "1-1-4"  # prod's restore size
+    assert fleet.backstop(GROUP, env.timezone) == "-"
+    assert fleet.metric_count("ScheduleRun", {"Environment": "prod", "Action": "start", "Result": "error"}) == 0
+    assert fleet.metric_count("ScheduleRun", {"Environment": "prod", "Action": "start", "Result": "started"}) == 1
+
+
+@pytest.mark.parametrize(
+    ("code", "message"),
+    [
+        ("ValidationError", "AutoScalingGroup name not found - null"),
+        ("Throttling", "Rate exceeded"),
+        ("AccessDenied", "not authorized to perform: autoscaling:DeleteScheduledAction"),
+    ],
+)
+def test_other_errors_deleting_the_opening_action_still_raise(
+    code: str, message: str, aws_client: Callable[..., Any]
+) -> None:
+    """Only "Scheduled action name not found" means done; anything else is a failure the run must report."""
+    size = RunningSize(1, 1, 4)
+    opening = PlannedOpening(dt.datetime(2026, 3, 11, 0, 35, tzinfo=dt.UTC), size)
+    group = GroupState(name=GROUP, size=size, saved_size=None, override=None, planned_opening=opening)
+    autoscaling = aws_client("autoscaling")
+    with Stubber(autoscaling) as stub:
+        stub.add_client_error("delete_scheduled_action", service_error_code=code, service_message=message)
+        with pytest.raises(ClientError, match=message):
+            apply_backstop(autoscaling, group, BackstopPlan(suspend=False, opening=None, why="started"))
