@@ -39,6 +39,7 @@ LOGGER = get_logger("voicefleet.spot")
 IGNORED_METRIC = "SpotEventIgnored"
 # Detach accepts InService and Standby instances; a Standby instance was parked by an operator, so it is left alone.
 _DETACHABLE = "InService"
+_GONE = "InvalidInstanceID.NotFound"  # EC2 no longer lists the instance: Auto Scaling's copy of type and zone is right
 
 
 @dataclass(frozen=True)
@@ -106,12 +107,16 @@ def _handle(spot: SpotEvent, env: SpotEnvironment, clients: SpotClients, now: dt
 
 
 def _placement(ec2: EC2Client, instance_id: str, member: AutoScalingInstanceDetailsTypeDef) -> tuple[str, str]:
-    """Instance type and AZ from EC2; Auto Scaling's copy if EC2 no longer knows the instance."""
+    """Instance type and AZ from EC2; Auto Scaling's copy if EC2 no longer knows the instance or does not answer.
+
+    Best effort: the pair only labels the metric, and the detach comes after it. A DescribeInstances throttled past
+    the client's retries (likely while a whole zone is reclaimed) must not hold up the early replacement.
+    """
     try:
         reservations = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"]
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") != "InvalidInstanceID.NotFound":
-            raise
+    except (ClientError, BotoCoreError) as exc:
+        if not (isinstance(exc, ClientError) and exc.response.get("Error", {}).get("Code") == _GONE):
+            log(LOGGER, "placement from Auto Scaling", level=logging.WARNING, instance_id=instance_id, error=str(exc))
         reservations = []
     for reservation in reservations:
         for instance in reservation.get("Instances", []):

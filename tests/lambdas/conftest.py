@@ -152,14 +152,21 @@ _THROTTLE_XML = (
     b"<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error>"
     b"<RequestId>00000000-0000-0000-0000-000000000000</RequestId></ErrorResponse>"
 )
+# EC2 answers in its own error shape, with its own throttling code (EC2 API Reference, "Error codes").
+_EC2_THROTTLE_XML = (
+    b"<Response><Errors><Error><Code>RequestLimitExceeded</Code><Message>Request limit exceeded.</Message></Error>"
+    b"</Errors><RequestID>00000000-0000-0000-0000-000000000000</RequestID></Response>"
+)
 
 
 @dataclass
 class Throttle:
-    """Lets `after` calls of one operation through, then answers `times` calls with HTTP 400 Throttling."""
+    """Lets `after` calls of one operation through, then answers `times` calls with HTTP 400 Throttling (EC2:
+    RequestLimitExceeded)."""
 
     times: int
     after: int = 0
+    body: bytes = _THROTTLE_XML
     calls: int = 0
     seen: int = 0  # how many were throttled
 
@@ -170,12 +177,12 @@ class Throttle:
         self.seen += 1
         headers = HTTPHeaders()
         headers["Content-Type"] = "text/xml"
-        return AWSResponse(request.url, 400, headers, _Body(_THROTTLE_XML))
+        return AWSResponse(request.url, 400, headers, _Body(self.body))
 
 
 def throttle(client: Any, operation: str, times: int = 1, after: int = 0) -> Throttle:
     """Register on botocore's before-send event, so the throttle goes through the client's real retry logic."""
-    hook = Throttle(times, after)
+    hook = Throttle(times, after, _EC2_THROTTLE_XML if client.meta.service_model.protocol == "ec2" else _THROTTLE_XML)
     client.meta.events.register(f"before-send.{client.meta.service_model.service_id.hyphenize()}.{operation}", hook)
     return hook
 

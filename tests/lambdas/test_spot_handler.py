@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import pytest
+from botocore.config import Config
 
 from lambdas.common.aws import CLIENT_CONFIG
 from lambdas.common.env import MalformedEnvironmentVariableError, MissingEnvironmentVariableError
@@ -205,6 +206,31 @@ def test_detach_throttled_once_is_retried_by_the_client(fleet: Fleet, env: SpotE
     assert (hook.seen, out["replacement"]) == (1, "detached")
     assert doomed not in _instances(fleet, GROUP)
     assert len(_instances(fleet, GROUP)) == 2
+
+
+def test_placement_lookup_throttled_past_the_retries_still_detaches(
+    fleet: Fleet, env: SpotEnvironment, moto_endpoint: str
+) -> None:
+    """Regression: DescribeInstances (only for the metric's type and zone) ran before the detach and re-raised anything
+    but NotFound, so a throttled lookup during a zone-wide reclaim stopped the early replacement."""
+    fleet.group(GROUP, "1-2-4", instance_type="g6.xlarge")
+    doomed = _instances(fleet, GROUP)[0]
+    spent = Config(retries={"mode": "standard", "total_max_attempts": 1})  # as if the client's retries were used up
+    clients = SpotClients(
+        autoscaling=client_with(moto_endpoint, "autoscaling", CLIENT_CONFIG),
+        ec2=client_with(moto_endpoint, "ec2", CLIENT_CONFIG.merge(spent)),
+        cloudwatch=client_with(moto_endpoint, "cloudwatch", CLIENT_CONFIG),
+        sns=client_with(moto_endpoint, "sns", CLIENT_CONFIG),
+        dynamodb=client_with(moto_endpoint, "dynamodb", CLIENT_CONFIG),
+    )
+    hook = throttle(clients.ec2, "DescribeInstances", times=100)
+    out = run(spot_event(doomed), env, clients)
+    assert hook.seen == 1
+    assert (out["result"], out["replacement"]) == ("handled", "detached")
+    assert (out["instance_type"], out["availability_zone"]) == ("g6.xlarge", "us-east-1a")  # Auto Scaling's copy
+    assert doomed not in _instances(fleet, GROUP)
+    assert len(_instances(fleet, GROUP)) == 2
+    assert fleet.metric_count("SpotInterruption", _placement_dims("g6.xlarge")) == 1
 
 
 @pytest.mark.usefixtures("seen_table")
