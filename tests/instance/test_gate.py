@@ -18,7 +18,6 @@ from instance import gate as gate_module
 from instance.gate import GateError, gate
 from instance.imds import Imds
 from instance.prepare import env_file
-from instance.watch import watch
 from tests.instance.conftest import API_KEY, GROUP, INSTANCE, World
 from tests.service.conftest import live_server, make_settings
 
@@ -156,16 +155,6 @@ def test_a_reboot_without_a_pending_action_is_fine(world: World, metadata: Imds,
     world.aws("autoscaling").delete_lifecycle_hook(LifecycleHookName="voicefleet-launch", AutoScalingGroupName=GROUP)
     world.imds.meta["autoscaling/target-lifecycle-state"] = "Warmed:Running"
     assert gate(world.config, world.host, metadata, world.clients, uptime=lambda: 10.0).outcome == "no-pending-action"
-
-
-def test_termination_drains_then_completes_the_drain_hook(world: World, metadata: Imds) -> None:
-    assert watch(world.config, world.host, metadata, world.clients, sleep=lambda _: None, rounds=3) is False
-    world.imds.meta["autoscaling/target-lifecycle-state"] = "Terminated"
-    assert watch(world.config, world.host, metadata, world.clients, sleep=lambda _: None, rounds=3) is True
-    assert ("systemctl", "stop", "voicefleet.service") in world.runner.calls
-    assert world.hook_calls == [
-        {"group": GROUP, "hook": "voicefleet-drain", "instance": INSTANCE, "result": "CONTINUE"}
-    ]
 
 
 def test_the_prompt_the_gate_sends_is_upstreams_own_clip() -> None:
