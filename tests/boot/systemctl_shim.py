@@ -107,7 +107,9 @@ def parse_env_file(text: str) -> dict[str, str]:
     backslash escapes the next character, unquoted values lose trailing whitespace, a backslash-newline joins lines,
     `#`/`;` start comments only where a key would. The last assignment of a key wins."""
     out: dict[str, str] = {}
-    state, key, value = "PRE_KEY", [], []
+    state = "PRE_KEY"
+    key: list[str] = []
+    value: list[str] = []
     last_key_ws: int | None = None
     last_value_ws: int | None = None
 
