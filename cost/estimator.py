@@ -38,7 +38,7 @@ class Deployment:
 
     albs: int = 1
     public_albs: int = 0  # internet-facing ones (public IPv4 per AZ); the stack's ALB is internal
-    nat_gateways: int | None = None  # None: from env.network (one per AZ when nat is on)
+    nat_gateways: int | None = None  # None: from env.network (one when nat is on, as the VPC gets)
     alarms: int | None = None  # None: the model's default count
     web_acls: int | None = None  # None: from env.cdn.waf (one web ACL when enabled)
     waf_rules: int | None = None  # None: from env.cdn.waf.rules

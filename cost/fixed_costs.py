@@ -44,7 +44,7 @@ def fixed_costs(scenario: Scenario, instance_hours: float, instances: int) -> Fi
     egress_gb = outputs * per_output * (1 + downloads) / 1024**3
     cf_requests = outputs * (1 + downloads)
     egress = bill.cloudfront(egress_gb, cf_requests, env.cdn.price_class)
-    nat = dep.nat_gateways if dep.nat_gateways is not None else (env.network.max_azs if env.network.nat else 0)
+    nat = dep.nat_gateways if dep.nat_gateways is not None else env.network.nat_gateways
     request_gb = outputs * float(model_value("request_bytes")) / 1024**3
     net = bill.network(
         albs=dep.albs,

@@ -41,8 +41,7 @@ class Network(Construct):
             "Vpc",
             ip_addresses=ec2.IpAddresses.cidr("10.40.0.0/16"),
             max_azs=config.max_azs,
-            # One NAT gateway, not one per AZ: it only carries boot-time package downloads and AWS API calls.
-            nat_gateways=1 if config.nat else 0,
+            nat_gateways=config.nat_gateways,
             subnet_configuration=subnets,
             restrict_default_security_group=True,
             gateway_endpoints={"S3": ec2.GatewayVpcEndpointOptions(service=ec2.GatewayVpcEndpointAwsService.S3)},

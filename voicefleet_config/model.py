@@ -233,6 +233,12 @@ class NetworkConfig(_Frozen):
     nat: bool = False
     max_azs: Annotated[int, Field(ge=2, le=6)] = 2
 
+    @property
+    def nat_gateways(self) -> int:
+        """NAT gateways the VPC gets (infra/network.py) and the cost model prices: one, not one per AZ, when `nat` is
+        on — it only carries boot-time package downloads and AWS API calls."""
+        return 1 if self.nat else 0
+
 
 class AlertingConfig(_Frozen):
     email: str | None = None

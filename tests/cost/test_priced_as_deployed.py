@@ -76,3 +76,19 @@ def test_precision_flag_prices_as_the_same_setting_in_cdk_json(
     assert own
     assert [o for o in by_flag["options"] if o["source"] == "environment"] == own
     assert by_flag == by_config  # catalog alternatives and the recommendation too
+
+
+def test_a_nat_environment_prices_the_one_nat_gateway_its_vpc_gets(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Bug: with network.nat on, the cost model priced one NAT gateway per AZ (max_azs) while infra/network.py gives
+    # the VPC one: ~$33 a month too much for each AZ past the first. Both now read NetworkConfig.nat_gateways.
+    def network(max_azs: int) -> dict[str, float]:
+        environments = copy.deepcopy(read_context())
+        environments["prod"]["network"] = {"nat": True, "max_azs": max_azs}
+        data = _price(capsys, "--env", "prod", "--cdk-json", str(_cdk_json(tmp_path, environments)))
+        return {o["instance_type"] + o["purchase"]: o["monthly"]["network"] for o in data["options"]}
+
+    two, three = network(2), network(3)
+    assert two
+    assert two == three
