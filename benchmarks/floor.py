@@ -22,13 +22,10 @@ from typing import Any
 import uvicorn
 
 from benchmarks.engines import build_engine
-from service.audio.deliver import deliver
-from service.engines.base import Engine, SynthesisRequest
+from benchmarks.overhead import service_answer, service_request
+from service.engines.base import Engine
 from service.lifecycle import builtin_voice_names
-from service.settings import Settings
-from service.text import prepare_text
 
-LOUDNESS_LUFS = Settings.model_fields["loudness_lufs"].default  # the service's default, as the in-process side
 SPEECH_PATH = "/v1/audio/speech"
 
 Scope = dict[str, Any]
@@ -43,13 +40,9 @@ class FloorApp:
         self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="floor-engine")
 
     def answer(self, text: str, voice: str | None) -> bytes:
-        """What the in-process side does for one request (benchmarks.overhead.InProcess.answer)."""
-        prepared = prepare_text(text, limit=len(text), field="input", tag_vocabulary=self.engine.tag_vocabulary())
-        request = SynthesisRequest(
-            text=prepared.text, language=prepared.language, voice=voice if voice in self.voices else None
-        )
-        result = self.engine.synthesize_batch([request])[0]
-        return deliver(result.audio, result.sample_rate, "wav", loudness_lufs=LOUDNESS_LUFS).data
+        """What the in-process side does for one request (benchmarks.overhead.InProcess.answer), in the same code."""
+        request = service_request(self.engine, text, voice if voice in self.voices else None)
+        return service_answer(self.engine.synthesize_batch([request])[0]).data
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":

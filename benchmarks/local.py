@@ -41,15 +41,10 @@ def baseline_service(ref: str, env: dict[str, str] | None = None, *, ready_timeo
         source = Path(tmp) / "src"
         _export(ref, source)
         serve = TtsServe({"TTS_ENGINE": "espeak", **(env or {})}, Path(tmp), source=source)
-        try:
-            try:
-                serve.wait_ready(ready_timeout_s)
-            except RuntimeError as exc:
-                raise BenchError(f"--against {ref}: that version's tts-serve did not start here: {exc}") from exc
-            print(f"started tts-serve at {ref} (pid {serve.pid}) at {serve.url} for this run: {_describe(env or {})}")
+        refused = f"--against {ref}: that version's tts-serve did not start here"
+        started = f"started tts-serve at {ref} (pid {serve.pid}) at {serve.url} for this run: {_describe(env or {})}"
+        with _ready(serve, ready_timeout_s, refused=refused, started=started):
             yield serve
-        finally:
-            serve.kill()
 
 
 @contextlib.contextmanager
@@ -58,15 +53,23 @@ def floor_service(engine_args: list[str], *, ready_timeout_s: float = 60) -> Ite
     with `engine_args` (`--engine espeak`, ...), on a free loopback port; ready on entry."""
     with tempfile.TemporaryDirectory(prefix="tts-bench-floor-") as tmp:
         floor = TtsServe({}, Path(tmp), command=[sys.executable, "-m", "benchmarks.floor", *engine_args])
-        try:
-            try:
-                floor.wait_ready(ready_timeout_s)
-            except RuntimeError as exc:
-                raise BenchError(f"--floor: the floor server did not start: {exc}") from exc
-            print(f"started the floor server (bare ASGI app, pid {floor.pid}) at {floor.url}: {' '.join(engine_args)}")
+        started = f"started the floor server (bare ASGI app, pid {floor.pid}) at {floor.url}: {' '.join(engine_args)}"
+        with _ready(floor, ready_timeout_s, refused="--floor: the floor server did not start", started=started):
             yield floor
-        finally:
-            floor.kill()
+
+
+@contextlib.contextmanager
+def _ready(serve: TtsServe, timeout_s: float, *, refused: str, started: str) -> Iterator[None]:
+    """Once `serve` answers /readyz (else BenchError "`refused`: why"), says `started`; kills it on the way out."""
+    try:
+        try:
+            serve.wait_ready(timeout_s)
+        except RuntimeError as exc:
+            raise BenchError(f"{refused}: {exc}") from exc
+        print(started)
+        yield
+    finally:
+        serve.kill()
 
 
 def resolve_ref(ref: str) -> str:

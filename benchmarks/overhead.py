@@ -46,7 +46,8 @@ from benchmarks.http_driver import HttpTarget, auth_headers, drive_sentences, sp
 from benchmarks.probes import cpu_seconds
 from benchmarks.soak import resolve_pid
 from service.audio.deliver import deliver
-from service.engines.base import Engine, SynthesisRequest
+from service.audio.encode import Encoded
+from service.engines.base import Engine, SynthesisRequest, SynthesisResult
 from service.lifecycle import builtin_voice_names
 from service.settings import Settings
 from service.text import prepare_text
@@ -55,6 +56,17 @@ from service.text import prepare_text
 FLOOR_LABEL = "floor"
 # The service's default loudness target (TTS_LOUDNESS_LUFS); a server started with another gets compared unfairly.
 LOUDNESS_LUFS = Settings.model_fields["loudness_lufs"].default
+
+
+def service_request(engine: Engine, text: str, voice: str | None) -> SynthesisRequest:
+    """`text` prepared as the service prepares it, for `voice` (None: the engine's default voice)."""
+    prepared = prepare_text(text, limit=len(text), field="input", tag_vocabulary=engine.tag_vocabulary())
+    return SynthesisRequest(text=prepared.text, language=prepared.language, voice=voice)
+
+
+def service_answer(result: SynthesisResult) -> Encoded:
+    """The service's own post-processing of a result (service.audio.deliver): its default loudness, WAV."""
+    return deliver(result.audio, result.sample_rate, "wav", loudness_lufs=LOUDNESS_LUFS)
 
 
 @dataclasses.dataclass
@@ -69,8 +81,7 @@ class InProcess:
     cpu_s: list[float] = dataclasses.field(default_factory=list)  # process CPU of the whole answer
 
     def request(self, text: str) -> SynthesisRequest:
-        prepared = prepare_text(text, limit=len(text), field="input", tag_vocabulary=self.engine.tag_vocabulary())
-        return SynthesisRequest(text=prepared.text, language=prepared.language, voice=self.voice)
+        return service_request(self.engine, text, self.voice)
 
     def answer(self, text: str, *, record: bool = True) -> float:
         start, start_cpu = time.perf_counter(), time.process_time()
@@ -78,7 +89,7 @@ class InProcess:
         engine_start = time.perf_counter()
         result = self.engine.synthesize_batch([request])[0]
         engine_end = time.perf_counter()
-        deliver(result.audio, result.sample_rate, "wav", loudness_lufs=LOUDNESS_LUFS)
+        service_answer(result)
         end = time.perf_counter()
         if record:
             self.answer_s.append(end - start)
