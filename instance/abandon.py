@@ -14,6 +14,12 @@ from instance.config import BootConfig
 log = logging.getLogger("voicefleet.instance")
 
 
+def reason_of(exc: BaseException, *expected: type[BaseException]) -> str:
+    """What a failed boot step says: an expected error's own message; anything else prefixed with its type (a bare
+    KeyError('SecretString') would say only 'SecretString')."""
+    return str(exc) if isinstance(exc, expected) else f"{type(exc).__name__}: {exc}"
+
+
 def abandon(config: BootConfig, clients: Clients, *, instance_id: str | None, reason: str) -> None:
     log.error(f"launch abandoned: {reason}", extra={"event": "launch-abandoned", "reason": reason})
     put_metric(

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx
 
-from instance.abandon import abandon
+from instance.abandon import abandon, reason_of
 from instance.aws import BOOT_SECONDS, Clients, complete_hook, put_metric
 from instance.config import BootConfig
 from instance.envfile import parse
@@ -150,7 +150,7 @@ def gate(
     except Exception as exc:
         # Any failure here (a dropped connection, a timeout, a bug) must ABANDON: left alone, the launch would wait out
         # the hook's whole timeout on a GPU that never serves, and no alarm would count it.
-        reason = str(exc) if isinstance(exc, GateError) else f"{type(exc).__name__}: {exc}"
+        reason = reason_of(exc, GateError)
         abandon(config, clients, instance_id=instance_id, reason=f"gate: {reason}")
         raise GateError(reason) from exc
     seconds = uptime()

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from instance.abandon import abandon
+from instance.abandon import abandon, reason_of
 from instance.aws import Clients
 from instance.config import BootConfig
 from instance.envfile import EnvFileError, render
@@ -155,8 +155,7 @@ def prepare(config: BootConfig, host: Host, imds: Imds, clients: Clients) -> Pre
         write_settings(config, host, model_dir, keys, imds)
         start_units(host, warmed=target_state.startswith("Warmed:"))
     except Exception as exc:  # any failing step (a secret without a string, a bug too) ends the launch
-        known = isinstance(exc, (BootStepError, CommandError, ImdsError, ClientError, BotoCoreError, OSError))
-        reason = str(exc) if known else f"{type(exc).__name__}: {exc}"
+        reason = reason_of(exc, BootStepError, CommandError, ImdsError, ClientError, BotoCoreError, OSError)
         abandon(config, clients, instance_id=instance_id, reason=f"prepare: {reason}")
         raise BootStepError(reason) from exc
     return Prepared(instance_id, target_state, model_dir)
